@@ -1,0 +1,159 @@
+//! Storage behind one interface for SQLite (default) and PostgreSQL.
+//!
+//! Queries use `$n` placeholders and types that mean the same on both databases, through
+//! sqlx's `Any` driver, so both run the same migrations and the same statements.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use rapport_core::Event;
+use serde::Serialize;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+}
+
+/// One stored event, as the API returns it.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub name: String,
+    pub ts: i64,
+    pub client_ts: i64,
+    pub received_at: i64,
+    pub visitor_id: String,
+    pub session_id: String,
+    pub pageview_id: String,
+    pub returning: bool,
+    pub url: String,
+    pub referrer: Option<String>,
+    pub props: serde_json::Value,
+}
+
+/// An accepted event with its corrected time.
+pub struct NewEvent<'a> {
+    pub event: &'a Event,
+    pub ts: u64,
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Db {
+    /// Connects and runs migrations. A `sqlite:` file is created, with its folder, if missing.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let mut url = url.to_owned();
+        let sqlite = is_sqlite(&url);
+        if sqlite {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or_default();
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL lets readers (the dashboard) run beside the writer; the busy
+                        // timeout turns short lock waits into waits instead of errors.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Stores a batch in one transaction: all of it or none. Ids already stored are skipped,
+    /// so a retried batch is stored once.
+    pub async fn insert_events(
+        &self,
+        site: &str,
+        received_at: u64,
+        events: &[NewEvent<'_>],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        for new in events {
+            let e = new.event;
+            let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
+            sqlx::query(
+                "INSERT INTO events (id, site, name, ts, client_ts, received_at, visitor_id, \
+                 session_id, pageview_id, is_returning, url, referrer, props) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(e.id.to_string())
+            .bind(site)
+            .bind(&e.name)
+            .bind(as_i64(new.ts))
+            .bind(as_i64(e.ts))
+            .bind(as_i64(received_at))
+            .bind(e.visitor_id.to_string())
+            .bind(e.session_id.to_string())
+            .bind(e.pageview_id.to_string())
+            .bind(i64::from(e.returning))
+            .bind(&e.url)
+            .bind(e.referrer.as_deref())
+            .bind(props)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The newest events of a site, newest first.
+    pub async fn recent_events(&self, site: &str, limit: u32) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, pageview_id, \
+             is_returning, url, referrer, props FROM events WHERE site = $1 \
+             ORDER BY received_at DESC, ts DESC, id LIMIT $2",
+        )
+        .bind(site)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let props: String = row.try_get(11)?;
+                Ok(StoredEvent {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    ts: row.try_get(2)?,
+                    client_ts: row.try_get(3)?,
+                    received_at: row.try_get(4)?,
+                    visitor_id: row.try_get(5)?,
+                    session_id: row.try_get(6)?,
+                    pageview_id: row.try_get(7)?,
+                    returning: row.try_get::<i64, _>(8)? != 0,
+                    url: row.try_get(9)?,
+                    referrer: row.try_get(10)?,
+                    props: serde_json::from_str(&props).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}

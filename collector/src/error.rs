@@ -1,0 +1,57 @@
+//! Errors as HTTP answers: precise for bad input, generic for our own faults.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The client sent something we refuse; the message says what.
+    #[error("{message}")]
+    BadRequest { message: String, rejected: Option<serde_json::Value> },
+    #[error("unsupported content type: send application/json or text/plain")]
+    UnsupportedMediaType,
+    /// Storage is down or busy; the client should retry later.
+    #[error("storage unavailable")]
+    Unavailable(#[source] sqlx::Error),
+}
+
+impl AppError {
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::BadRequest { message: message.into(), rejected: None }
+    }
+}
+
+/// Seconds a client should wait before retrying when storage is unavailable.
+const RETRY_AFTER_SECS: &str = "5";
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::BadRequest { message, rejected } => {
+                let mut body = json!({ "error": message });
+                if let Some(rejected) = rejected {
+                    body["rejected"] = rejected;
+                }
+                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            AppError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": self.to_string() })))
+                    .into_response()
+            }
+            AppError::Unavailable(source) => {
+                tracing::error!(error = %source, "storage unavailable");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "error": "storage is unavailable, retry later" })),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                response
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `POST /v1/batch`: validate every event, store the valid ones in one transaction.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use rapport_core::{corrected_time, validate, Event};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::db::NewEvent;
+use crate::error::AppError;
+use crate::{now_ms, AppState};
+
+/// Most events one batch may carry.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+/// How far an event may be stamped after its own batch, for clocks that tick between the two.
+const MAX_FUTURE_MS: u64 = 60_000;
+
+/// The batch envelope; events are decoded one by one so one bad event cannot sink the rest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    site: String,
+    sent_at: u64,
+    events: Vec<Value>,
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    // Beacons and preflight-free fetches send JSON as text/plain.
+    match essence.as_str() {
+        "application/json" | "text/plain" => Ok(()),
+        _ => Err(AppError::UnsupportedMediaType),
+    }
+}
+
+fn check_event(value: Value, sent_at: u64) -> Result<Event, String> {
+    let event: Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    event.validate().map_err(|e| e.to_string())?;
+    if event.ts > sent_at.saturating_add(MAX_FUTURE_MS) {
+        return Err("ts: is later than the batch's sent_at".into());
+    }
+    if sent_at.saturating_sub(event.ts) > validate::MAX_CLOCK_SKEW_MS as u64 {
+        return Err("ts: is more than 7 days before the batch's sent_at".into());
+    }
+    Ok(event)
+}
+
+pub async fn post_batch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
+    check_content_type(&headers)?;
+    let envelope: Envelope = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
+    validate::site(&envelope.site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    if envelope.events.is_empty() {
+        return Err(AppError::bad_request("events: must not be empty"));
+    }
+    if envelope.events.len() > MAX_BATCH_EVENTS {
+        return Err(AppError::bad_request("events: more than 1000 in one batch"));
+    }
+    let received_at = now_ms();
+    let mut accepted = Vec::with_capacity(envelope.events.len());
+    let mut rejected = Vec::new();
+    for (index, value) in envelope.events.into_iter().enumerate() {
+        match check_event(value, envelope.sent_at) {
+            Ok(event) => accepted.push(event),
+            Err(reason) => {
+                rejected.push(json!({ "index": index, "reason": reason, "retryable": false }))
+            }
+        }
+    }
+    if accepted.is_empty() {
+        return Err(AppError::BadRequest {
+            message: "every event in the batch is invalid".into(),
+            rejected: Some(Value::Array(rejected)),
+        });
+    }
+    let rows: Vec<NewEvent> = accepted
+        .iter()
+        .map(|event| NewEvent { event, ts: corrected_time(received_at, envelope.sent_at, event.ts) })
+        .collect();
+    state.db.insert_events(&envelope.site, received_at, &rows).await.map_err(AppError::Unavailable)?;
+    Ok(Json(json!({ "accepted": rows.len(), "rejected": rejected })))
+}

@@ -1,0 +1,97 @@
+//! rapport-collector: receives Rapport batches, stores them, and serves the dashboard.
+//!
+//! [`app`] builds the whole HTTP surface from an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and no socket.
+
+pub mod db;
+pub mod error;
+pub mod ingest;
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+pub use db::Db;
+pub use error::AppError;
+
+/// Decompressed request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// The demo site, served under `/demo/` when set.
+    pub demo_dir: Option<PathBuf>,
+    /// The built widget (`dist/embed`), served under `/embed/` when set.
+    pub embed_dir: Option<PathBuf>,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub fn app(state: AppState) -> Router {
+    // Widgets post from the sites' own origins; text/plain bodies need no preflight, and
+    // the preflight for application/json is answered here.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    let ingest = Router::new()
+        .route("/v1/batch", post(ingest::post_batch))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors);
+    let mut router = Router::new()
+        .route("/", get(dashboard))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/v1/sites/{site}/events", get(recent_events))
+        .merge(ingest);
+    if let Some(dir) = &state.demo_dir {
+        router = router.nest_service("/demo", ServeDir::new(dir));
+    }
+    if let Some(dir) = &state.embed_dir {
+        router = router.nest_service("/embed", ServeDir::new(dir));
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(include_str!("dashboard.html"))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+    }
+}
+
+#[derive(Deserialize)]
+struct RecentQuery {
+    limit: Option<u32>,
+}
+
+async fn recent_events(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(query): Query<RecentQuery>,
+) -> Result<Json<Value>, AppError> {
+    rapport_core::validate::site(&site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request("limit: must be between 1 and 500"));
+    }
+    let events = state.db.recent_events(&site, limit).await.map_err(AppError::Unavailable)?;
+    Ok(Json(json!({ "site": site, "events": events })))
+}

@@ -1,0 +1,79 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use rapport_collector::{app, AppState, Db};
+use tracing_subscriber::EnvFilter;
+
+/// Rapport's reference collector.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(long, env = "RAPPORT_DATABASE_URL", default_value = "sqlite://data/rapport.db")]
+    database_url: String,
+    /// Serve this folder (the demo site) under /demo/.
+    #[arg(long, env = "RAPPORT_DEMO_DIR")]
+    demo_dir: Option<PathBuf>,
+    /// Serve this folder (the built widget) under /embed/.
+    #[arg(long, env = "RAPPORT_EMBED_DIR")]
+    embed_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let db = match Db::connect(&args.database_url).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("rapport-collector: cannot open database {}: {e}", args.database_url);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rapport-collector: cannot listen on {}: {e}", args.listen);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    // Tests and xtask read this line to find the port.
+    println!("rapport-collector listening on http://{addr}");
+    let state = AppState { db, demo_dir: args.demo_dir, embed_dir: args.embed_dir };
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    if let Err(e) = served {
+        eprintln!("rapport-collector: server error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

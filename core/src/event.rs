@@ -1,0 +1,242 @@
+//! One tracked event as it travels on the wire.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use crate::json::Writer;
+use crate::validate::{self, Invalid};
+
+/// A JSON number kept as its canonical decimal text.
+///
+/// The browser formats numbers (`String(n)`) and the collector parses them, so the widget
+/// never needs a float formatter of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number(String);
+
+impl Number {
+    /// Accepts text in JSON number grammar, e.g. what JavaScript's `String(n)` gives for a
+    /// finite number.
+    pub fn parse(text: &str) -> Result<Number, Invalid> {
+        if is_json_number(text.as_bytes()) {
+            Ok(Number(text.to_owned()))
+        } else {
+            Err(Invalid::new("props", "numbers must be finite"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<f64> for Number {
+    type Error = Invalid;
+    fn try_from(value: f64) -> Result<Number, Invalid> {
+        if value.is_finite() {
+            Ok(Number(value.to_string()))
+        } else {
+            Err(Invalid::new("props", "numbers must be finite"))
+        }
+    }
+}
+
+/// Integers stay integers through the collector; other numbers travel as f64.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Ok(i) = self.0.parse::<i64>() {
+            s.serialize_i64(i)
+        } else if let Ok(u) = self.0.parse::<u64>() {
+            s.serialize_u64(u)
+        } else {
+            s.serialize_f64(self.0.parse().unwrap_or(0.0))
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Number;
+            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+                f.write_str("a finite number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+                Number::try_from(v).map_err(|e| E::custom(e.reason))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn is_json_number(b: &[u8]) -> bool {
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i > start
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'0') {
+        i += 1;
+    } else if !digits(&mut i) {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// A property value: flat JSON scalars only.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
+pub enum PropValue {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Str(String),
+}
+
+/// Event properties, keyed in sorted order so encoding is deterministic.
+pub type Props = BTreeMap<String, PropValue>;
+
+/// One event. Field names are the wire names; `docs/wire-format.md` describes them.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct Event {
+    /// UUID v4, unique per event; the collector stores each id once.
+    pub id: Uuid,
+    pub name: String,
+    /// Client wall-clock time of the event, ms since the Unix epoch.
+    pub ts: u64,
+    pub visitor_id: Uuid,
+    pub session_id: Uuid,
+    pub pageview_id: Uuid,
+    /// Whether the visitor had an earlier session when this event happened.
+    pub returning: bool,
+    pub url: String,
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub referrer: Option<String>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub props: Props,
+}
+
+impl Event {
+    /// Checks the rules both the widget and the collector enforce.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        validate::event_name(&self.name)?;
+        validate::url("url", &self.url)?;
+        if let Some(referrer) = &self.referrer {
+            if referrer.len() > validate::MAX_URL_LEN {
+                return Err(Invalid::new("referrer", "is longer than 2048 bytes"));
+            }
+        }
+        validate_props(&self.props)
+    }
+
+    pub fn write_json(&self, w: &mut Writer) {
+        w.begin_object();
+        w.key("id");
+        w.uuid(&self.id);
+        w.key("name");
+        w.string(&self.name);
+        w.key("ts");
+        w.u64(self.ts);
+        w.key("visitor_id");
+        w.uuid(&self.visitor_id);
+        w.key("session_id");
+        w.uuid(&self.session_id);
+        w.key("pageview_id");
+        w.uuid(&self.pageview_id);
+        w.key("returning");
+        w.bool(self.returning);
+        w.key("url");
+        w.string(&self.url);
+        if let Some(referrer) = &self.referrer {
+            w.key("referrer");
+            w.string(referrer);
+        }
+        w.key("props");
+        write_props(&self.props, w);
+        w.end_object();
+    }
+}
+
+pub fn write_props(props: &Props, w: &mut Writer) {
+    w.begin_object();
+    for (key, value) in props {
+        w.key(key);
+        match value {
+            PropValue::Null => w.null(),
+            PropValue::Bool(b) => w.bool(*b),
+            PropValue::Num(n) => w.raw_number(n.as_str()),
+            PropValue::Str(s) => w.string(s),
+        }
+    }
+    w.end_object();
+}
+
+/// Keys are bounded and the encoded object fits in [`validate::MAX_PROPS_BYTES`].
+pub fn validate_props(props: &Props) -> Result<(), Invalid> {
+    for key in props.keys() {
+        validate::prop_key(key)?;
+    }
+    let mut w = Writer::new();
+    write_props(props, &mut w);
+    if w.finish().len() > validate::MAX_PROPS_BYTES {
+        return Err(Invalid::new("props", "are larger than 8 KB when serialized"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_parse_follows_json_grammar() {
+        for ok in ["0", "-1", "3.25", "1e+21", "2E-7", "-0.5"] {
+            assert!(Number::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "NaN", "Infinity", "01", "1.", ".5", "1e", "--1", "0x10"] {
+            assert!(Number::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validate_props_rejects_oversized_objects() {
+        let mut props = Props::new();
+        props.insert("k".into(), PropValue::Str("x".repeat(8 * 1024)));
+        assert_eq!(validate_props(&props).unwrap_err().field, "props");
+        props.insert("k".into(), PropValue::Str("x".repeat(100)));
+        assert!(validate_props(&props).is_ok());
+    }
+}

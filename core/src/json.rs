@@ -1,0 +1,187 @@
+//! A minimal JSON writer for the wire format.
+//!
+//! The widget cannot afford serde_json or `core::fmt` (about 21 KB gzip together), and the
+//! wire types are few and fixed, so they are written by hand here. The collector decodes the
+//! same bytes with serde; `tests/wire.rs` checks that the two agree.
+
+/// Appends JSON tokens to a `String`, inserting commas between members.
+pub struct Writer {
+    out: String,
+    /// Whether the innermost open object or array still awaits its first member.
+    first: bool,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Writer { out: String::new(), first: true }
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    fn separate(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+    }
+
+    pub fn begin_object(&mut self) {
+        self.out.push('{');
+        self.first = true;
+    }
+
+    pub fn end_object(&mut self) {
+        self.out.push('}');
+        self.first = false;
+    }
+
+    pub fn begin_array(&mut self) {
+        self.out.push('[');
+        self.first = true;
+    }
+
+    pub fn end_array(&mut self) {
+        self.out.push(']');
+        self.first = false;
+    }
+
+    /// Starts an object member; the value written next belongs to it.
+    pub fn key(&mut self, key: &str) {
+        self.separate();
+        push_string(&mut self.out, key);
+        self.out.push(':');
+        self.first = true;
+    }
+
+    /// Starts an array element.
+    pub fn element(&mut self) {
+        self.separate();
+    }
+
+    pub fn string(&mut self, value: &str) {
+        push_string(&mut self.out, value);
+        self.first = false;
+    }
+
+    pub fn u64(&mut self, value: u64) {
+        push_u64(&mut self.out, value);
+        self.first = false;
+    }
+
+    pub fn i64(&mut self, value: i64) {
+        if value < 0 {
+            self.out.push('-');
+        }
+        push_u64(&mut self.out, value.unsigned_abs());
+        self.first = false;
+    }
+
+    pub fn bool(&mut self, value: bool) {
+        self.out.push_str(if value { "true" } else { "false" });
+        self.first = false;
+    }
+
+    pub fn null(&mut self) {
+        self.out.push_str("null");
+        self.first = false;
+    }
+
+    /// Writes text that is already a valid JSON number (see [`crate::Number`]).
+    pub fn raw_number(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.first = false;
+    }
+
+    pub fn uuid(&mut self, id: &uuid::Uuid) {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        self.string(id.hyphenated().encode_lower(&mut buf));
+    }
+}
+
+pub(crate) fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(d as char);
+    }
+}
+
+fn push_string(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // U+2028/9 are valid JSON but break JavaScript string literals; escape them too.
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let v = c as u32;
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[((v >> shift) & 0xf) as usize] as char);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_output_parses_as_the_same_values() {
+        let mut w = Writer::new();
+        w.begin_object();
+        w.key("s");
+        w.string("quote \" slash \\ nl \n ctl \u{1} sep \u{2028} thai ภาษาไทย");
+        w.key("n");
+        w.i64(i64::MIN);
+        w.key("u");
+        w.u64(u64::MAX);
+        w.key("a");
+        w.begin_array();
+        for v in [0u64, 7, 10] {
+            w.element();
+            w.u64(v);
+        }
+        w.element();
+        w.begin_object();
+        w.end_object();
+        w.end_array();
+        w.key("b");
+        w.bool(false);
+        w.key("z");
+        w.null();
+        w.end_object();
+        let text = w.finish();
+        let v: serde_json::Value = serde_json::from_str(&text).expect(&text);
+        assert_eq!(v["s"], "quote \" slash \\ nl \n ctl \u{1} sep \u{2028} thai ภาษาไทย");
+        assert_eq!(v["n"].as_i64(), Some(i64::MIN));
+        assert_eq!(v["u"].as_u64(), Some(u64::MAX));
+        assert_eq!(v["a"], serde_json::json!([0, 7, 10, {}]));
+        assert_eq!(v["b"], false);
+        assert!(v["z"].is_null());
+    }
+}
