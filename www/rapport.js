@@ -11,23 +11,56 @@
   // Calls queued by an inline snippet (`rapport.q`) run first.
   var queue = prev && prev.q instanceof Array ? prev.q : [];
   var api = { loaded: true, ready: false, q: queue };
-  var widget = null;
-  var methods = ['track', 'page'];
+  var widget = null; // the glue module, once the tracker has booted
+  var timer = 0;
 
-  function call(name, args) {
-    try {
-      widget[name].apply(widget, args);
-    } catch (e) {
-      // Only a trap inside the module gets here; stop rather than risk more.
-      widget = null;
-      console.error(prefix + 'stopped after an internal error', e);
-    }
+  // The module says when it wants to run again; this is its only timer.
+  function kick() {
+    timer = 0;
+    var wait = widget ? widget.poll(Date.now()) : -1;
+    if (wait >= 0) timer = setTimeout(guard(kick), wait);
   }
 
-  methods.forEach(function (name) {
+  // Property types are reported with typeof; the module validates the rest.
+  var calls = {
+    track: function (name, props) {
+      if (props != null) {
+        if (typeof props != 'object' || props instanceof Array) widget.prop(0, '', '');
+        else Object.keys(props).forEach(function (k) {
+          var v = props[k], t = typeof v;
+          var kind = v === null ? 4 : t == 'string' ? 1 : t == 'number' ? (isFinite(v) ? 2 : 5) : t == 'boolean' ? 3 : 0;
+          widget.prop(kind, k, kind == 2 || kind == 3 ? String(v) : kind == 1 ? v : '');
+        });
+      }
+      widget.track(Date.now(), typeof name == 'string' ? name : undefined);
+    },
+    page: function () {
+      widget.page(Date.now(), location.href, document.referrer);
+    }
+  };
+
+  // Runs f, keeping every exception away from the page. A trap means a bug in the module:
+  // stop rather than risk more.
+  function guard(f) {
+    return function () {
+      try {
+        return f.apply(null, arguments);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) widget = null;
+        console.error(prefix + 'internal error', e);
+      }
+    };
+  }
+
+  var run = guard(function (name, args) {
+    calls[name].apply(null, args);
+    if (!timer) timer = setTimeout(guard(kick), 0); // calls in one task share a batch
+  });
+
+  ['track', 'page'].forEach(function (name) {
     api[name] = function () {
       var args = [].slice.call(arguments);
-      if (widget) call(name, args);
+      if (widget) run(name, args);
       else if (!api.ready) queue.push([name, args]);
     };
   });
@@ -44,25 +77,39 @@
     return off('this browser cannot run WebAssembly');
   }
   var base = new URL('.', script.src).href;
-  var config = {};
-  for (var key in script.dataset) config[key] = script.dataset[key];
-  // Fetch the module while the glue loads, so the two requests overlap.
-  var wasm = fetch(base + 'rapport_widget_bg.wasm');
+  var data = script.dataset;
+  // Fetch the module while the glue loads, so the two requests overlap. Streaming
+  // compilation needs fetch; if the host page broke fetch, XHR bytes compile asynchronously.
+  var wasmUrl = base + 'rapport_widget_bg.wasm';
+  var wasm;
+  try {
+    wasm = fetch(wasmUrl);
+    if (!wasm || typeof wasm.then !== 'function') throw 0;
+  } catch (e) {
+    wasm = new Promise(function (resolve, reject) {
+      var x = new XMLHttpRequest();
+      x.open('GET', wasmUrl);
+      x.responseType = 'arraybuffer';
+      x.onload = function () { x.status == 200 ? resolve(x.response) : reject(x.status); };
+      x.onerror = reject;
+      x.send();
+    });
+  }
   wasm.catch(function () {});
 
   import(base + 'rapport_widget.js')
     .then(function (glue) {
-      return glue.default({ module_or_path: wasm }).then(function () {
-        widget = glue.boot(config) || null;
+      return glue.default({ module_or_path: wasm }).then(guard(function () {
         api.ready = true;
-        if (!widget) return; // boot already said why
+        if (!glue.boot(data.site, data.endpoint, Date.now(), location.href, document.referrer)) return; // boot said why
+        widget = glue;
         var pending = queue.splice(0, queue.length);
-        for (var i = 0; i < pending.length && widget; i++) call(pending[i][0], pending[i][1]);
-      });
+        for (var i = 0; i < pending.length; i++) run(pending[i][0], pending[i][1]);
+        if (!timer) kick();
+      }));
     })
     .catch(function (e) {
-      var text = String(e && e.message);
-      if (/wasm-unsafe-eval|Content Security Policy/i.test(text)) {
+      if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
         off("WebAssembly is blocked by the page's Content-Security-Policy " +
           "(script-src needs 'wasm-unsafe-eval')");
       } else {

@@ -56,11 +56,18 @@ impl Db {
         if sqlite {
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
             if !url.contains("mode=") {
-                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
             }
         }
         let options = AnyConnectOptions::from_str(&url)?;
@@ -85,7 +92,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Stores a batch in one transaction: all of it or none. Ids already stored are skipped,
@@ -126,7 +136,11 @@ impl Db {
     }
 
     /// The newest events of a site, newest first.
-    pub async fn recent_events(&self, site: &str, limit: u32) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    pub async fn recent_events(
+        &self,
+        site: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, pageview_id, \
              is_returning, url, referrer, props FROM events WHERE site = $1 \

@@ -9,7 +9,10 @@ use serde_json::json;
 pub enum AppError {
     /// The client sent something we refuse; the message says what.
     #[error("{message}")]
-    BadRequest { message: String, rejected: Option<serde_json::Value> },
+    BadRequest {
+        message: String,
+        rejected: Option<serde_json::Value>,
+    },
     #[error("unsupported content type: send application/json or text/plain")]
     UnsupportedMediaType,
     /// Storage is down or busy; the client should retry later.
@@ -19,7 +22,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(message: impl Into<String>) -> AppError {
-        AppError::BadRequest { message: message.into(), rejected: None }
+        AppError::BadRequest {
+            message: message.into(),
+            rejected: None,
+        }
     }
 }
 
@@ -36,10 +42,11 @@ impl IntoResponse for AppError {
                 }
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
-            AppError::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({ "error": self.to_string() })))
-                    .into_response()
-            }
+            AppError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({ "error": self.to_string() })),
+            )
+                .into_response(),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");
                 let mut response = (
@@ -47,9 +54,10 @@ impl IntoResponse for AppError {
                     Json(json!({ "error": "storage is unavailable, retry later" })),
                 )
                     .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
                 response
             }
         }

@@ -27,8 +27,16 @@ struct Envelope {
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     // Beacons and preflight-free fetches send JSON as text/plain.
     match essence.as_str() {
         "application/json" | "text/plain" => Ok(()),
@@ -82,8 +90,17 @@ pub async fn post_batch(
     }
     let rows: Vec<NewEvent> = accepted
         .iter()
-        .map(|event| NewEvent { event, ts: corrected_time(received_at, envelope.sent_at, event.ts) })
+        .map(|event| NewEvent {
+            event,
+            ts: corrected_time(received_at, envelope.sent_at, event.ts),
+        })
         .collect();
-    state.db.insert_events(&envelope.site, received_at, &rows).await.map_err(AppError::Unavailable)?;
-    Ok(Json(json!({ "accepted": rows.len(), "rejected": rejected })))
+    state
+        .db
+        .insert_events(&envelope.site, received_at, &rows)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(
+        json!({ "accepted": rows.len(), "rejected": rejected }),
+    ))
 }

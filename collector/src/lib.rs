@@ -37,7 +37,10 @@ pub struct AppState {
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 pub fn app(state: AppState) -> Router {
@@ -92,6 +95,10 @@ async fn recent_events(
     if !(1..=500).contains(&limit) {
         return Err(AppError::bad_request("limit: must be between 1 and 500"));
     }
-    let events = state.db.recent_events(&site, limit).await.map_err(AppError::Unavailable)?;
+    let events = state
+        .db
+        .recent_events(&site, limit)
+        .await
+        .map_err(AppError::Unavailable)?;
     Ok(Json(json!({ "site": site, "events": events })))
 }

@@ -13,7 +13,11 @@ struct Args {
     #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
     /// `sqlite://PATH` (created if missing) or `postgres://…`.
-    #[arg(long, env = "RAPPORT_DATABASE_URL", default_value = "sqlite://data/rapport.db")]
+    #[arg(
+        long,
+        env = "RAPPORT_DATABASE_URL",
+        default_value = "sqlite://data/rapport.db"
+    )]
     database_url: String,
     /// Serve this folder (the demo site) under /demo/.
     #[arg(long, env = "RAPPORT_DEMO_DIR")]
@@ -35,7 +39,10 @@ async fn main() -> std::process::ExitCode {
     let db = match Db::connect(&args.database_url).await {
         Ok(db) => db,
         Err(e) => {
-            eprintln!("rapport-collector: cannot open database {}: {e}", args.database_url);
+            eprintln!(
+                "rapport-collector: cannot open database {}: {e}",
+                args.database_url
+            );
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -46,11 +53,20 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
-    let state = AppState { db, demo_dir: args.demo_dir, embed_dir: args.embed_dir };
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await;
+    let state = AppState {
+        db,
+        demo_dir: args.demo_dir,
+        embed_dir: args.embed_dir,
+    };
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     if let Err(e) = served {
         eprintln!("rapport-collector: server error: {e}");
         return std::process::ExitCode::FAILURE;
@@ -65,7 +81,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -16,7 +16,14 @@ async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/rapport.db", dir.path().display());
     let db = Db::connect(&url).await.unwrap();
-    Harness { state: AppState { db, demo_dir: None, embed_dir: None }, _dir: dir }
+    Harness {
+        state: AppState {
+            db,
+            demo_dir: None,
+            embed_dir: None,
+        },
+        _dir: dir,
+    }
 }
 
 impl Harness {
@@ -37,8 +44,13 @@ impl Harness {
     }
 
     async fn stored(&self, site: &str) -> Vec<Value> {
-        let (status, body) =
-            self.send(Request::get(format!("/v1/sites/{site}/events?limit=500")).body(Body::empty()).unwrap()).await;
+        let (status, body) = self
+            .send(
+                Request::get(format!("/v1/sites/{site}/events?limit=500"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["events"].as_array().unwrap().clone()
     }
@@ -81,7 +93,9 @@ async fn batch_is_stored_once_when_posted_twice() {
 async fn text_plain_body_is_accepted_like_json() {
     let h = harness().await;
     let now = now_ms();
-    let (status, _) = h.post("text/plain;charset=UTF-8", batch(vec![event(1, now)], now)).await;
+    let (status, _) = h
+        .post("text/plain;charset=UTF-8", batch(vec![event(1, now)], now))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.stored("demo").await[0]["props"]["n"], 1);
 }
@@ -100,7 +114,10 @@ async fn one_bad_event_is_rejected_by_index_and_the_rest_stored() {
     let rejected = res["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["index"], 42);
-    assert!(rejected[0]["reason"].as_str().unwrap().starts_with("name:"), "{res}");
+    assert!(
+        rejected[0]["reason"].as_str().unwrap().starts_with("name:"),
+        "{res}"
+    );
     assert_eq!(rejected[0]["retryable"], false);
     assert_eq!(h.stored("demo").await.len(), 99);
 }
@@ -113,7 +130,9 @@ async fn all_bad_events_are_a_400_and_nothing_is_stored() {
     wrong_type["returning"] = json!("yes");
     let mut nested = event(2, now);
     nested["props"] = json!({ "a": { "b": 1 } });
-    let (status, res) = h.post("application/json", batch(vec![wrong_type, nested], now)).await;
+    let (status, res) = h
+        .post("application/json", batch(vec![wrong_type, nested], now))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(res["rejected"].as_array().unwrap().len(), 2);
     assert!(h.stored("demo").await.is_empty());
@@ -124,9 +143,17 @@ async fn malformed_json_and_wrong_content_type_are_precise_4xx() {
     let h = harness().await;
     let (status, res) = h.post("application/json", "{\"site\": \"demo\", ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(res["error"].as_str().unwrap().starts_with("malformed batch"), "{res}");
+    assert!(
+        res["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed batch"),
+        "{res}"
+    );
     let now = now_ms();
-    let (status, _) = h.post("application/xml", batch(vec![event(1, now)], now)).await;
+    let (status, _) = h
+        .post("application/xml", batch(vec![event(1, now)], now))
+        .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let (status, res) = h.post("application/json", batch(vec![], now)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -149,7 +176,12 @@ async fn skewed_client_clock_is_corrected() {
     let hour = 3_600_000;
     // The client's clock runs an hour fast; the event happened 2 s before sending.
     let sent_at = now + hour;
-    let (status, _) = h.post("application/json", batch(vec![event(1, sent_at - 2_000)], sent_at)).await;
+    let (status, _) = h
+        .post(
+            "application/json",
+            batch(vec![event(1, sent_at - 2_000)], sent_at),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let stored = &h.stored("demo").await[0];
     let ts = stored["ts"].as_u64().unwrap();

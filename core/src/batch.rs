@@ -1,5 +1,8 @@
 //! A batch of events: the body of `POST /v1/batch`.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::event::Event;
 use crate::json::Writer;
 
@@ -14,22 +17,28 @@ pub struct Batch {
 
 impl Batch {
     pub fn to_json(&self) -> String {
-        let mut w = Writer::new();
-        w.begin_object();
-        w.key("site");
-        w.string(&self.site);
-        w.key("sent_at");
-        w.u64(self.sent_at);
-        w.key("events");
-        w.begin_array();
-        for event in &self.events {
-            w.element();
-            event.write_json(&mut w);
-        }
-        w.end_array();
-        w.end_object();
-        w.finish()
+        let events: Vec<String> = self.events.iter().map(Event::to_json).collect();
+        encode(&self.site, self.sent_at, events.iter().map(String::as_str))
     }
+}
+
+/// A batch body from events already encoded as JSON objects (the tracker's outbox).
+pub fn encode<'a>(site: &str, sent_at: u64, events: impl Iterator<Item = &'a str>) -> String {
+    let mut w = Writer::new();
+    w.begin_object();
+    w.key("site");
+    w.string(site);
+    w.key("sent_at");
+    w.u64(sent_at);
+    w.key("events");
+    w.begin_array();
+    for event in events {
+        w.element();
+        w.raw(event);
+    }
+    w.end_array();
+    w.end_object();
+    w.finish()
 }
 
 /// The event's time on the receiver's clock: `received − (sent_at − event_ts)`, never later
@@ -50,10 +59,16 @@ mod tests {
         let received = 1_700_000_000_000;
         let skew = 3_600_000;
         let sent_at = received + skew;
-        assert_eq!(corrected_time(received, sent_at, sent_at - 5_000), received - 5_000);
+        assert_eq!(
+            corrected_time(received, sent_at, sent_at - 5_000),
+            received - 5_000
+        );
         // Client clock one hour slow.
         let sent_at = received - skew;
-        assert_eq!(corrected_time(received, sent_at, sent_at - 5_000), received - 5_000);
+        assert_eq!(
+            corrected_time(received, sent_at, sent_at - 5_000),
+            received - 5_000
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! One tracked event as it travels on the wire.
 
-use std::collections::BTreeMap;
+use alloc::borrow::ToOwned;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use uuid::Uuid;
 
@@ -23,6 +25,12 @@ impl Number {
         } else {
             Err(Invalid::new("props", "numbers must be finite"))
         }
+    }
+
+    /// Text the caller guarantees is a JSON number: JavaScript's `String(n)` of a finite
+    /// number always is. Lets the widget skip a second grammar check in wasm.
+    pub fn from_finite_js(text: String) -> Number {
+        Number(text)
     }
 
     pub fn as_str(&self) -> &str {
@@ -124,8 +132,84 @@ pub enum PropValue {
     Str(String),
 }
 
-/// Event properties, keyed in sorted order so encoding is deterministic.
-pub type Props = BTreeMap<String, PropValue>;
+/// Event properties: a flat JSON object, in insertion order.
+///
+/// A vector rather than a map: events carry a handful of properties, and a `BTreeMap`
+/// would cost the widget several KB of code.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Props(Vec<(String, PropValue)>);
+
+impl Props {
+    pub fn new() -> Props {
+        Props(Vec::new())
+    }
+
+    /// Appends `key`, which the caller knows is not present yet (a JavaScript object's own
+    /// keys are unique). Cheaper in the widget than [`Props::insert`].
+    pub fn push_new(&mut self, key: String, value: PropValue) {
+        self.0.push((key, value));
+    }
+
+    /// Sets `key`, replacing an earlier value (as a JavaScript object would).
+    pub fn insert(&mut self, key: String, value: PropValue) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&PropValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &PropValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Props {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Props {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Props, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Props;
+            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+                f.write_str("a flat object of strings, numbers, booleans and nulls")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Props, A::Error> {
+                let mut props = Props::new();
+                while let Some((k, v)) = map.next_entry::<String, PropValue>()? {
+                    props.insert(k, v);
+                }
+                Ok(props)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
 
 /// One event. Field names are the wire names; `docs/wire-format.md` describes them.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,7 +227,10 @@ pub struct Event {
     /// Whether the visitor had an earlier session when this event happened.
     pub returning: bool,
     pub url: String,
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub referrer: Option<String>,
     #[cfg_attr(feature = "serde", serde(default))]
     pub props: Props,
@@ -160,6 +247,12 @@ impl Event {
             }
         }
         validate_props(&self.props)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut w = Writer::new();
+        self.write_json(&mut w);
+        w.finish()
     }
 
     pub fn write_json(&self, w: &mut Writer) {
@@ -192,12 +285,12 @@ impl Event {
 
 pub fn write_props(props: &Props, w: &mut Writer) {
     w.begin_object();
-    for (key, value) in props {
+    for (key, value) in props.iter() {
         w.key(key);
         match value {
             PropValue::Null => w.null(),
             PropValue::Bool(b) => w.bool(*b),
-            PropValue::Num(n) => w.raw_number(n.as_str()),
+            PropValue::Num(n) => w.raw(n.as_str()),
             PropValue::Str(s) => w.string(s),
         }
     }
@@ -206,13 +299,16 @@ pub fn write_props(props: &Props, w: &mut Writer) {
 
 /// Keys are bounded and the encoded object fits in [`validate::MAX_PROPS_BYTES`].
 pub fn validate_props(props: &Props) -> Result<(), Invalid> {
-    for key in props.keys() {
+    for (key, _) in props.iter() {
         validate::prop_key(key)?;
     }
     let mut w = Writer::new();
     write_props(props, &mut w);
     if w.finish().len() > validate::MAX_PROPS_BYTES {
-        return Err(Invalid::new("props", "are larger than 8 KB when serialized"));
+        return Err(Invalid::new(
+            "props",
+            "are larger than 8 KB when serialized",
+        ));
     }
     Ok(())
 }

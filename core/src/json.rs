@@ -4,6 +4,8 @@
 //! wire types are few and fixed, so they are written by hand here. The collector decodes the
 //! same bytes with serde; `tests/wire.rs` checks that the two agree.
 
+use alloc::string::String;
+
 /// Appends JSON tokens to a `String`, inserting commas between members.
 pub struct Writer {
     out: String,
@@ -19,7 +21,10 @@ impl Default for Writer {
 
 impl Writer {
     pub fn new() -> Self {
-        Writer { out: String::new(), first: true }
+        Writer {
+            out: String::new(),
+            first: true,
+        }
     }
 
     pub fn finish(self) -> String {
@@ -94,34 +99,30 @@ impl Writer {
         self.first = false;
     }
 
-    /// Writes text that is already a valid JSON number (see [`crate::Number`]).
-    pub fn raw_number(&mut self, text: &str) {
+    /// Writes text that is already valid JSON: a [`crate::Number`], or an encoded event.
+    pub fn raw(&mut self, text: &str) {
         self.out.push_str(text);
         self.first = false;
     }
 
     pub fn uuid(&mut self, id: &uuid::Uuid) {
-        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        self.string(id.hyphenated().encode_lower(&mut buf));
+        self.out.push('"');
+        crate::id::push(&mut self.out, id);
+        self.out.push('"');
+        self.first = false;
     }
 }
 
-pub(crate) fn push_u64(out: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+pub(crate) fn push_u64(out: &mut String, value: u64) {
+    // Recursion instead of a digit buffer: no indexing, so no bounds-check panic paths.
+    if value >= 10 {
+        push_u64(out, value / 10);
     }
-    for &d in &digits[at..] {
-        out.push(d as char);
-    }
+    out.push(char::from(b'0' + (value % 10) as u8));
 }
 
+/// Escapes `"`, `\\` and control characters as JSON requires, and U+2028/U+2029, which are
+/// valid JSON but end a JavaScript string literal.
 fn push_string(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
@@ -132,7 +133,6 @@ fn push_string(out: &mut String, value: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            // U+2028/9 are valid JSON but break JavaScript string literals; escape them too.
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
                 let v = c as u32;
                 out.push_str("\\u");
@@ -177,7 +177,10 @@ mod tests {
         w.end_object();
         let text = w.finish();
         let v: serde_json::Value = serde_json::from_str(&text).expect(&text);
-        assert_eq!(v["s"], "quote \" slash \\ nl \n ctl \u{1} sep \u{2028} thai ภาษาไทย");
+        assert_eq!(
+            v["s"],
+            "quote \" slash \\ nl \n ctl \u{1} sep \u{2028} thai ภาษาไทย"
+        );
         assert_eq!(v["n"].as_i64(), Some(i64::MIN));
         assert_eq!(v["u"].as_u64(), Some(u64::MAX));
         assert_eq!(v["a"], serde_json::json!([0, 7, 10, {}]));

@@ -1,11 +1,18 @@
 //! Rapport's engagement rules and wire types, free of I/O.
 //!
 //! The browser driver feeds inputs (`Tracker::on_*`) with the current time passed in and
-//! carries out the [`Command`]s that come back. Nothing in this crate reads a clock, storage
-//! or the network, so every rule runs natively under scripted time in tests.
+//! carries out what the `poll_*` methods hand back. Nothing in this crate reads a clock,
+//! storage or the network, so every rule runs natively under scripted time in tests.
+//!
+//! The crate is `no_std` (with `alloc`) so the widget can drop std's panic and formatting
+//! machinery, most of a small wasm module's size.
+
+#![cfg_attr(not(test), no_std)]
+extern crate alloc;
 
 pub mod batch;
 pub mod event;
+pub mod id;
 pub mod json;
 pub mod session;
 pub mod time;

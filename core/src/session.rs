@@ -3,6 +3,7 @@
 //! Both are persisted by the driver as short text snapshots (no serde in the widget) and
 //! shared by every tab of the origin, so they are keyed on wall-clock time.
 
+use alloc::string::String;
 use uuid::Uuid;
 
 use crate::time::Millis;
@@ -18,7 +19,10 @@ pub struct SessionRule {
 
 impl Default for SessionRule {
     fn default() -> Self {
-        SessionRule { idle_timeout: Millis::from_mins(30), max_duration: Millis::from_hours(24) }
+        SessionRule {
+            idle_timeout: Millis::from_mins(30),
+            max_duration: Millis::from_hours(24),
+        }
     }
 }
 
@@ -49,18 +53,37 @@ pub struct SessionState {
 const VISITOR_TAG: &str = "v1";
 const SESSION_TAG: &str = "s1";
 
-fn push_uuid(out: &mut String, id: &Uuid) {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    out.push_str(id.hyphenated().encode_lower(&mut buf));
+/// Splits a snapshot into its `|`-separated fields, checking the tag and the field count.
+fn fields<'a, const N: usize>(text: &'a str, tag: &str) -> Option<[&'a str; N]> {
+    // By hand: `str::split` with a char pattern costs the widget about 700 bytes.
+    let mut rest = text.strip_prefix(tag)?;
+    let mut out = [""; N];
+    for slot in &mut out {
+        rest = rest.strip_prefix('|')?;
+        let end = rest.bytes().position(|b| b == b'|').unwrap_or(rest.len());
+        // `get` rather than indexing: a panicking slice would link core's formatting code.
+        *slot = rest.get(..end)?;
+        rest = rest.get(end..)?;
+    }
+    rest.is_empty().then_some(out)
 }
 
+/// Decimal digits only; `str::parse` would add a second integer parser to the widget.
+fn number(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 19 {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
 
 impl VisitorState {
     /// `v1|<id>|<first_seen>|<visit_count>`
     pub fn encode(&self) -> String {
         let mut s = String::from(VISITOR_TAG);
         s.push('|');
-        push_uuid(&mut s, &self.id);
+        crate::id::push(&mut s, &self.id);
         s.push('|');
         crate::json::push_u64(&mut s, self.first_seen.0);
         s.push('|');
@@ -70,16 +93,12 @@ impl VisitorState {
 
     /// `None` for anything that is not a well-formed current snapshot.
     pub fn decode(text: &str) -> Option<VisitorState> {
-        let mut parts = text.split('|');
-        if parts.next()? != VISITOR_TAG {
-            return None;
-        }
-        let state = VisitorState {
-            id: Uuid::try_parse(parts.next()?).ok()?,
-            first_seen: Millis(parts.next()?.parse().ok()?),
-            visit_count: parts.next()?.parse().ok()?,
-        };
-        parts.next().is_none().then_some(state)
+        let [id, first_seen, visit_count] = fields(text, VISITOR_TAG)?;
+        Some(VisitorState {
+            id: crate::id::parse(id)?,
+            first_seen: Millis(number(first_seen)?),
+            visit_count: u32::try_from(number(visit_count)?).ok()?,
+        })
     }
 }
 
@@ -88,7 +107,7 @@ impl SessionState {
     pub fn encode(&self) -> String {
         let mut s = String::from(SESSION_TAG);
         s.push('|');
-        push_uuid(&mut s, &self.id);
+        crate::id::push(&mut s, &self.id);
         for n in [self.started.0, self.last_activity.0, self.pageviews.into()] {
             s.push('|');
             crate::json::push_u64(&mut s, n);
@@ -97,17 +116,13 @@ impl SessionState {
     }
 
     pub fn decode(text: &str) -> Option<SessionState> {
-        let mut parts = text.split('|');
-        if parts.next()? != SESSION_TAG {
-            return None;
-        }
-        let state = SessionState {
-            id: Uuid::try_parse(parts.next()?).ok()?,
-            started: Millis(parts.next()?.parse().ok()?),
-            last_activity: Millis(parts.next()?.parse().ok()?),
-            pageviews: parts.next()?.parse().ok()?,
-        };
-        parts.next().is_none().then_some(state)
+        let [id, started, last_activity, pageviews] = fields(text, SESSION_TAG)?;
+        Some(SessionState {
+            id: crate::id::parse(id)?,
+            started: Millis(number(started)?),
+            last_activity: Millis(number(last_activity)?),
+            pageviews: u32::try_from(number(pageviews)?).ok()?,
+        })
     }
 }
 
@@ -143,7 +158,11 @@ mod tests {
 
     #[test]
     fn snapshots_round_trip_and_reject_garbage() {
-        let v = VisitorState { id: Uuid::from_u128(7), first_seen: Millis(1234), visit_count: 3 };
+        let v = VisitorState {
+            id: Uuid::from_u128(7),
+            first_seen: Millis(1234),
+            visit_count: 3,
+        };
         assert_eq!(VisitorState::decode(&v.encode()), Some(v));
         let s = session(10, 20);
         assert_eq!(SessionState::decode(&s.encode()), Some(s.clone()));

@@ -1,10 +1,10 @@
 //! The tracker state machine: page views and custom events in, commands out.
 
-use std::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use uuid::Uuid;
 
-use crate::batch::Batch;
 use crate::event::{validate_props, Event, Props};
 use crate::session::{SessionRule, SessionState, VisitorState};
 use crate::time::Millis;
@@ -31,7 +31,11 @@ pub struct TrackerConfig {
 impl TrackerConfig {
     pub fn new(site: &str) -> Result<TrackerConfig, Invalid> {
         validate::site(site)?;
-        Ok(TrackerConfig { site: site.into(), session: SessionRule::default(), max_batch_events: 20 })
+        Ok(TrackerConfig {
+            site: site.into(),
+            session: SessionRule::default(),
+            max_batch_events: 20,
+        })
     }
 }
 
@@ -55,7 +59,8 @@ pub struct Tracker<E: Entropy> {
     visitor: Option<VisitorState>,
     session: Option<SessionState>,
     page: Option<(Uuid, Page)>,
-    outbox: VecDeque<Event>,
+    /// Events encoded as JSON objects, oldest first: ready to send or to persist.
+    outbox: Vec<String>,
     dirty: bool,
 }
 
@@ -68,7 +73,7 @@ impl<E: Entropy> Tracker<E> {
             config,
             entropy,
             page: None,
-            outbox: VecDeque::new(),
+            outbox: Vec::new(),
             dirty: false,
         }
     }
@@ -87,13 +92,22 @@ impl<E: Entropy> Tracker<E> {
         let rule = self.config.session;
         let mut visitor = match self.visitor.take() {
             Some(v) => v,
-            None => VisitorState { id: self.entropy.uuid_v4(), first_seen: now, visit_count: 0 },
+            None => VisitorState {
+                id: self.entropy.uuid_v4(),
+                first_seen: now,
+                visit_count: 0,
+            },
         };
         let mut session = match self.session.take() {
             Some(s) if rule.is_live(&s, now) => s,
             _ => {
                 visitor.visit_count = visitor.visit_count.saturating_add(1);
-                SessionState { id: self.entropy.uuid_v4(), started: now, last_activity: now, pageviews: 0 }
+                SessionState {
+                    id: self.entropy.uuid_v4(),
+                    started: now,
+                    last_activity: now,
+                    pageviews: 0,
+                }
             }
         };
         session.last_activity = session.last_activity.max(now);
@@ -107,6 +121,9 @@ impl<E: Entropy> Tracker<E> {
     /// A page view: the initial load or a client-side navigation.
     pub fn on_page_view(&mut self, now: Millis, page: Page) -> Result<(), Invalid> {
         validate::url("url", &page.url)?;
+        let mut page = page;
+        // An over-long referrer is dropped rather than costing the page view.
+        page.referrer = page.referrer.filter(|r| r.len() <= validate::MAX_URL_LEN);
         let pageview_id = self.entropy.uuid_v4();
         self.page = Some((pageview_id, page));
         self.push_event(now, "page_view", Props::new())?;
@@ -127,47 +144,60 @@ impl<E: Entropy> Tracker<E> {
     }
 
     fn push_event(&mut self, now: Millis, name: &str, props: Props) -> Result<(), Invalid> {
-        let Some((pageview_id, page)) = self.page.clone() else {
+        if self.page.is_none() {
             return Err(Invalid::new("page", "no page view yet"));
-        };
+        }
         let (visitor_id, session_id, returning) = self.touch(now);
+        let id = self.entropy.uuid_v4();
+        let Some((pageview_id, page)) = &self.page else {
+            return Ok(());
+        };
         let event = Event {
-            id: self.entropy.uuid_v4(),
+            id,
             name: name.into(),
             ts: now.0,
             visitor_id,
             session_id,
-            pageview_id,
+            pageview_id: *pageview_id,
             returning,
-            referrer: if name == "page_view" { page.referrer.clone() } else { None },
-            url: page.url,
+            referrer: if name == "page_view" {
+                page.referrer.clone()
+            } else {
+                None
+            },
+            url: page.url.clone(),
             props,
         };
-        event.validate()?;
-        self.outbox.push_back(event);
+        // Callers validated the name, URL and props; `Event::validate` is the collector's.
+        self.outbox.push(event.to_json());
         Ok(())
     }
 
     /// State to persist, when it changed since the last call. The driver writes it at once so
     /// other tabs and the next page load continue the same visitor and session.
     pub fn poll_snapshot(&mut self) -> Option<Snapshot> {
-        if !std::mem::take(&mut self.dirty) {
+        if !core::mem::take(&mut self.dirty) {
             return None;
         }
         let (v, s) = (self.visitor.as_ref()?, self.session.as_ref()?);
-        Some(Snapshot { visitor: v.encode(), session: s.encode() })
+        Some(Snapshot {
+            visitor: v.encode(),
+            session: s.encode(),
+        })
     }
 
-    /// The next batch to send, stamped with `now` as its `sent_at`.
-    pub fn poll_batch(&mut self, now: Millis) -> Option<Batch> {
+    /// The body of the next batch to send (JSON), stamped with `now` as its `sent_at`.
+    pub fn poll_batch(&mut self, now: Millis) -> Option<String> {
         if self.outbox.is_empty() {
             return None;
         }
         let take = self.outbox.len().min(self.config.max_batch_events.max(1));
-        Some(Batch {
-            site: self.config.site.clone(),
-            sent_at: now.0,
-            events: self.outbox.drain(..take).collect(),
-        })
+        let body = crate::batch::encode(
+            &self.config.site,
+            now.0,
+            self.outbox[..take].iter().map(String::as_str),
+        );
+        self.outbox.drain(..take);
+        Some(body)
     }
 }

@@ -20,10 +20,9 @@ impl core::fmt::Display for Invalid {
     }
 }
 
-impl std::error::Error for Invalid {}
+impl core::error::Error for Invalid {}
 
 pub const MAX_NAME_LEN: usize = 64;
-pub const MAX_SITE_LEN: usize = 64;
 pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_PROP_KEY_LEN: usize = 64;
 /// Serialized size limit of one event's `props` object.
@@ -35,26 +34,28 @@ fn is_slug_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
 }
 
-/// Event names: 1–64 characters of `[a-z0-9_.-]`.
-pub fn event_name(name: &str) -> Result<(), Invalid> {
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(Invalid::new("name", "must be 1-64 characters"));
+/// 1–64 characters of `[a-z0-9_.-]`.
+fn slug(field: &'static str, text: &str) -> Result<(), Invalid> {
+    if text.is_empty() || text.len() > MAX_NAME_LEN {
+        return Err(Invalid::new(field, "must be 1-64 characters"));
     }
-    if !name.bytes().all(is_slug_byte) {
-        return Err(Invalid::new("name", "may only contain a-z, 0-9, '_', '.' and '-'"));
+    if !text.bytes().all(is_slug_byte) {
+        return Err(Invalid::new(
+            field,
+            "may only contain a-z, 0-9, '_', '.' and '-'",
+        ));
     }
     Ok(())
 }
 
+/// Event names: 1–64 characters of `[a-z0-9_.-]`.
+pub fn event_name(name: &str) -> Result<(), Invalid> {
+    slug("name", name)
+}
+
 /// Site ids follow the event-name alphabet.
 pub fn site(site: &str) -> Result<(), Invalid> {
-    if site.is_empty() || site.len() > MAX_SITE_LEN {
-        return Err(Invalid::new("site", "must be 1-64 characters"));
-    }
-    if !site.bytes().all(is_slug_byte) {
-        return Err(Invalid::new("site", "may only contain a-z, 0-9, '_', '.' and '-'"));
-    }
-    Ok(())
+    slug("site", site)
 }
 
 /// Page URLs: absolute http(s), bounded length.
@@ -78,6 +79,7 @@ pub fn prop_key(key: &str) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
 
     #[test]
     fn event_name_accepts_slugs_and_rejects_others() {
@@ -95,6 +97,9 @@ mod tests {
         assert!(url("url", "https://shop.example/a").is_ok());
         assert!(url("url", "javascript:alert(1)").is_err());
         let long = format!("https://x.example/{}", "a".repeat(MAX_URL_LEN));
-        assert_eq!(url("url", &long).unwrap_err().reason, "is longer than 2048 bytes");
+        assert_eq!(
+            url("url", &long).unwrap_err().reason,
+            "is longer than 2048 bytes"
+        );
     }
 }

@@ -11,7 +11,10 @@ impl Entropy for Counter {
 }
 
 fn page(path: &str) -> Page {
-    Page { url: format!("https://shop.example{path}"), referrer: Some("https://search.example/".into()) }
+    Page {
+        url: format!("https://shop.example{path}"),
+        referrer: Some("https://search.example/".into()),
+    }
 }
 
 fn tracker(stored: Option<&Snapshot>, seed: u128) -> Tracker<Counter> {
@@ -21,9 +24,14 @@ fn tracker(stored: Option<&Snapshot>, seed: u128) -> Tracker<Counter> {
 /// Runs every pending command, returning the last snapshot and all sent events.
 fn drain(t: &mut Tracker<Counter>, now: Millis) -> (Option<Snapshot>, Vec<rapport_core::Event>) {
     let snapshot = t.poll_snapshot();
-    assert_eq!(t.poll_snapshot(), None, "a snapshot is emitted once per change");
+    assert_eq!(
+        t.poll_snapshot(),
+        None,
+        "a snapshot is emitted once per change"
+    );
     let mut events = Vec::new();
-    while let Some(batch) = t.poll_batch(now) {
+    while let Some(body) = t.poll_batch(now) {
+        let batch: rapport_core::Batch = serde_json::from_str(&body).expect(&body);
         assert_eq!(batch.site, "demo");
         assert_eq!(batch.sent_at, now.0);
         events.extend(batch.events);
@@ -85,7 +93,10 @@ fn reload_within_idle_timeout_keeps_session_and_later_visit_is_returning() {
 
 #[test]
 fn corrupt_snapshot_starts_a_fresh_visitor() {
-    let corrupt = Snapshot { visitor: "{not ours}".into(), session: "s1|zzz".into() };
+    let corrupt = Snapshot {
+        visitor: "{not ours}".into(),
+        session: "s1|zzz".into(),
+    };
     let mut t = tracker(Some(&corrupt), 0);
     t.on_page_view(Millis(5), page("/")).unwrap();
     let (_, events) = drain(&mut t, Millis(5));
@@ -96,9 +107,19 @@ fn corrupt_snapshot_starts_a_fresh_visitor() {
 #[test]
 fn track_validates_name_and_props_before_queueing() {
     let mut t = tracker(None, 0);
-    assert_eq!(t.on_track(Millis(1), "early", Props::new()).unwrap_err().field, "track");
+    assert_eq!(
+        t.on_track(Millis(1), "early", Props::new())
+            .unwrap_err()
+            .field,
+        "track"
+    );
     t.on_page_view(Millis(1), page("/")).unwrap();
-    assert_eq!(t.on_track(Millis(2), "Bad Name", Props::new()).unwrap_err().field, "name");
+    assert_eq!(
+        t.on_track(Millis(2), "Bad Name", Props::new())
+            .unwrap_err()
+            .field,
+        "name"
+    );
     let mut big = Props::new();
     big.insert("blob".into(), PropValue::Str("x".repeat(9000)));
     assert_eq!(t.on_track(Millis(2), "ok", big).unwrap_err().field, "props");
@@ -121,7 +142,8 @@ fn batches_are_capped_at_max_batch_events() {
         t.on_track(Millis(2), "tick", Props::new()).unwrap();
     }
     let mut sizes = Vec::new();
-    while let Some(b) = t.poll_batch(Millis(3)) {
+    while let Some(body) = t.poll_batch(Millis(3)) {
+        let b: rapport_core::Batch = serde_json::from_str(&body).unwrap();
         sizes.push(b.events.len());
     }
     assert_eq!(sizes, [20, 20, 6]);

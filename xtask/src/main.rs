@@ -1,1 +1,42 @@
-fn main() {}
+//! Project automation: `cargo xtask demo | test | dist`.
+//!
+//! Every command first installs what is missing (see `install.rs`), so a fresh machine needs
+//! nothing but rustup, node and the package registries.
+
+mod demo;
+mod dist;
+mod install;
+mod size;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  demo    build the widget, start the collector and serve the demo on http://127.0.0.1:8080
+  test    run every check: fmt, clippy, native, wasm-bindgen-test, Playwright, size budget
+  dist    build dist/embed/ and print file sizes and SRI hashes
+  install install the toolchain pieces that are missing";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("test") => test::run(),
+        Some("dist") => install::ensure_build_tools().and_then(|()| dist::run().map(|_| ())),
+        Some("install") => install::ensure_all(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

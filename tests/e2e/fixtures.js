@@ -1,0 +1,80 @@
+// Shared fixtures: a real collector per test, on its own SQLite file and a free port.
+const base = require('@playwright/test');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../..');
+const collectorBin = process.env.RAPPORT_COLLECTOR_BIN || path.join(root, 'target/debug/rapport-collector');
+const embedDir = process.env.RAPPORT_EMBED_DIR || path.join(root, 'dist/embed');
+
+/** Starts the collector and resolves with its base URL once it prints the listening line. */
+function startCollector(dir) {
+  const child = spawn(collectorBin, [
+    '--listen', '127.0.0.1:0',
+    '--database-url', `sqlite://${path.join(dir, 'rapport.db')}`,
+    '--demo-dir', path.join(root, 'www'),
+    '--embed-dir', embedDir,
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`collector exited with ${code}: ${stderr}`)));
+  });
+}
+
+class Collector {
+  constructor(url) { this.url = url; }
+
+  /** Stored events of a site, oldest first, read through the collector's API. */
+  async events(site = 'demo') {
+    const res = await fetch(`${this.url}/v1/sites/${site}/events?limit=500`);
+    if (!res.ok) throw new Error(`events API answered ${res.status}`);
+    const body = await res.json();
+    return body.events.reverse();
+  }
+
+  /** Polls until `predicate(events)` holds, then returns the events. */
+  async waitFor(predicate, { site = 'demo', timeout = 10_000 } = {}) {
+    const until = Date.now() + timeout;
+    let events = [];
+    while (Date.now() < until) {
+      events = await this.events(site);
+      if (predicate(events)) return events;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out; stored events: ${JSON.stringify(events.map((e) => e.name))}`);
+  }
+}
+
+exports.test = base.test.extend({
+  collector: async ({}, use) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-'));
+    const { child, url } = await startCollector(dir);
+    await use(new Collector(url));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  },
+  /** Console messages and uncaught page errors, collected for assertions. */
+  consoleLog: async ({ page }, use) => {
+    const log = { messages: [], pageErrors: [] };
+    page.on('console', (m) => log.messages.push({ type: m.type(), text: m.text() }));
+    page.on('pageerror', (e) => log.pageErrors.push(String(e)));
+    log.rapport = () => log.messages.filter((m) => m.text.startsWith('rapport:'));
+    await use(log);
+  },
+});
+exports.expect = base.expect;
+
+/** Serves `html` at `url` on the collector's origin, so the page and the API share an origin. */
+exports.servePage = async function servePage(page, url, html) {
+  await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+};

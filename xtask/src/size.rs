@@ -1,0 +1,117 @@
+//! The size budget: deterministic, so it is checked on every test run.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::dist::TRACKER_FILES;
+use crate::util::Result;
+
+/// Hard caps in bytes of gzip -9 (1 KB = 1000 bytes). The goals are 8 KB and 45 KB.
+pub const TRACKER_CAP: usize = 12_000;
+pub const FULL_CAP: usize = 60_000;
+pub const LOADER_CAP: usize = 1_500;
+pub const TRACKER_GOAL: usize = 8_000;
+pub const FULL_GOAL: usize = 45_000;
+
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub struct Sizes {
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+impl Sizes {
+    pub fn of(bytes: &[u8]) -> Sizes {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(bytes).expect("writing to a Vec cannot fail");
+        let gzip = gz.finish().expect("writing to a Vec cannot fail").len();
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+            w.write_all(bytes).expect("writing to a Vec cannot fail");
+        }
+        Sizes {
+            raw: bytes.len(),
+            gzip,
+            brotli: br.len(),
+        }
+    }
+
+    fn add(self, o: Sizes) -> Sizes {
+        Sizes {
+            raw: self.raw + o.raw,
+            gzip: self.gzip + o.gzip,
+            brotli: self.brotli + o.brotli,
+        }
+    }
+}
+
+/// Each file is served and compressed on its own, so a stage's size is the sum of its files.
+fn stage(dir: &Path, files: &[String]) -> Result<Sizes> {
+    files.iter().try_fold(Sizes::default(), |total, f| {
+        let bytes = std::fs::read(dir.join(f)).map_err(|e| format!("cannot read {f}: {e}"))?;
+        Ok(total.add(Sizes::of(&bytes)))
+    })
+}
+
+fn line(name: &str, s: Sizes, cap: usize, goal: usize) -> String {
+    let verdict = if s.gzip > cap {
+        "OVER CAP"
+    } else if s.gzip > goal {
+        "within cap, above goal"
+    } else {
+        "within goal"
+    };
+    format!(
+        "{name:<14} raw {:>7} B  gzip {:>6} B  brotli {:>6} B  (cap {cap}, goal {goal}: {verdict})",
+        s.raw, s.gzip, s.brotli
+    )
+}
+
+/// Prints the stage sizes and fails when a cap is exceeded.
+pub fn check(dir: &Path) -> Result {
+    let tracker_files: Vec<String> = TRACKER_FILES.iter().map(|f| f.to_string()).collect();
+    // The UI stage is every other file in dist/embed.
+    let mut ui_files: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|f| !tracker_files.contains(f))
+        .collect();
+    ui_files.sort();
+    let loader = stage(dir, &tracker_files[..1])?;
+    let tracker = stage(dir, &tracker_files)?;
+    let full = tracker.add(stage(dir, &ui_files)?);
+    println!("{}", line("loader", loader, LOADER_CAP, LOADER_CAP));
+    println!(
+        "{}",
+        line("tracker stage", tracker, TRACKER_CAP, TRACKER_GOAL)
+    );
+    println!("{}", line("full widget", full, FULL_CAP, FULL_GOAL));
+    let mut over = Vec::new();
+    for (name, s, cap) in [
+        ("loader", loader, LOADER_CAP),
+        ("tracker stage", tracker, TRACKER_CAP),
+        ("full widget", full, FULL_CAP),
+    ] {
+        if s.gzip > cap {
+            over.push(format!("{name} is {} B gzip, over its {cap} B cap", s.gzip));
+        }
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(over.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_compress_repetitive_input() {
+        let s = Sizes::of(&[b'a'; 10_000]);
+        assert_eq!(s.raw, 10_000);
+        assert!(s.gzip < 100 && s.brotli < 100, "{s:?}");
+    }
+}
