@@ -23,7 +23,7 @@ fn sample_event(n: u128, referrer: Option<&str>) -> Event {
         visitor_id: Uuid::from_u128(n + 1),
         session_id: Uuid::from_u128(n + 2),
         pageview_id: Uuid::from_u128(n + 3),
-        returning: n % 2 == 0,
+        returning: n.is_multiple_of(2),
         url: "https://shop.example/p?utm_source=x".into(),
         referrer: referrer.map(Into::into),
         props,

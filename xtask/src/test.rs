@@ -44,10 +44,7 @@ fn cargo_counts(output: &str) -> (usize, usize) {
     let mut failed = 0;
     for line in output.lines().filter(|l| l.starts_with("test result:")) {
         let number_before = |word: &str| -> usize {
-            let words: Vec<&str> = line
-                .split(|c: char| c == ' ' || c == ';')
-                .filter(|w| !w.is_empty())
-                .collect();
+            let words: Vec<&str> = line.split([' ', ';']).filter(|w| !w.is_empty()).collect();
             words
                 .windows(2)
                 .find(|w| w[1] == word)
@@ -93,6 +90,22 @@ pub fn run() -> Result {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+    cargo_check(
+        &mut tally,
+        "clippy (wasm32, embeddable no-std build)",
+        &[
+            "clippy",
+            "-p",
+            "rapport",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+            "--no-default-features",
             "--",
             "-D",
             "warnings",
