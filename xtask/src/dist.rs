@@ -54,21 +54,16 @@ pub fn run() -> Result<PathBuf> {
     );
     exec(&mut build)?;
     let built = root.join("target/wasm32-unknown-unknown/release/rapport_widget.wasm");
-    // wasm-opt runs before wasm-bindgen: Debian's wasm-opt 108 corrupts the externref table
-    // that wasm-bindgen adds (the module then fails to instantiate).
-    step("optimising with wasm-opt -Oz");
+    // The module passes no JavaScript objects, so it needs no externref table. wasm-bindgen
+    // adds one whenever the target_features section lists reference-types, and Debian's
+    // wasm-opt 108 corrupts that table; dropping the section avoids both.
     let bindgen_dir = root.join("target/bindgen");
     std::fs::create_dir_all(&bindgen_dir).map_err(|e| e.to_string())?;
-    let optimised = bindgen_dir.join("rapport_widget.wasm");
-    let mut opt_args = vec![
-        "-Oz",
-        "--converge",
-        "--zero-filled-memory",
-        "--low-memory-unused",
-    ];
-    opt_args.extend_from_slice(WASM_OPT_FEATURES);
-    opt_args.extend_from_slice(&[path_str(&built)?, "-o", path_str(&optimised)?]);
-    exec(&mut cmd("wasm-opt", &opt_args))?;
+    let stripped = bindgen_dir.join("rapport_widget.wasm");
+    let mut strip_args = vec!["--strip-target-features"];
+    strip_args.extend_from_slice(WASM_OPT_FEATURES);
+    strip_args.extend_from_slice(&[path_str(&built)?, "-o", path_str(&stripped)?]);
+    exec(&mut cmd("wasm-opt", &strip_args))?;
     exec(&mut cmd(
         "wasm-bindgen",
         &[
@@ -77,13 +72,27 @@ pub fn run() -> Result<PathBuf> {
             "--no-typescript",
             "--remove-name-section",
             "--remove-producers-section",
+            // Every browser with streaming wasm compilation has TextEncoder#encodeInto.
+            "--encode-into",
+            "always",
             "--out-name",
             "rapport_widget",
             "--out-dir",
             path_str(&out)?,
-            path_str(&optimised)?,
+            path_str(&stripped)?,
         ],
     ))?;
+    step("optimising with wasm-opt -Oz");
+    let wasm_out = out.join("rapport_widget_bg.wasm");
+    let mut opt_args = vec![
+        "-Oz",
+        "--converge",
+        "--zero-filled-memory",
+        "--low-memory-unused",
+    ];
+    opt_args.extend_from_slice(WASM_OPT_FEATURES);
+    opt_args.extend_from_slice(&[path_str(&wasm_out)?, "-o", path_str(&wasm_out)?]);
+    exec(&mut cmd("wasm-opt", &opt_args))?;
 
     inline_snippets(&out)?;
 
