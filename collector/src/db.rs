@@ -91,6 +91,11 @@ impl Db {
         Ok(Db { pool })
     }
 
+    /// Closes every connection; later queries fail (and the API answers 503).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
@@ -50,9 +51,12 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    // Decompression sits outside the body limit, so the limit counts decompressed bytes and
+    // a gzip bomb stops at 1 MB.
     let ingest = Router::new()
         .route("/v1/batch", post(ingest::post_batch))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestDecompressionLayer::new().gzip(true))
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))

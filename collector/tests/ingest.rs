@@ -1,60 +1,28 @@
-//! API tests against a real SQLite file, through `app(state).oneshot(..)`.
+//! Ingest API tests, each run on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::io::Write;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use rapport_collector::{app, now_ms, AppState, Db};
+use common::Harness;
+use rapport_collector::now_ms;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Harness {
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/rapport.db", dir.path().display());
-    let db = Db::connect(&url).await.unwrap();
-    Harness {
-        state: AppState {
-            db,
-            demo_dir: None,
-            embed_dir: None,
-        },
-        _dir: dir,
-    }
-}
-
-impl Harness {
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = app(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, body)
-    }
-
-    async fn post(&self, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
-        let request = Request::post("/v1/batch")
-            .header(header::CONTENT_TYPE, content_type)
-            .body(body.into())
-            .unwrap();
-        self.send(request).await
-    }
-
-    async fn stored(&self, site: &str) -> Vec<Value> {
-        let (status, body) = self
-            .send(
-                Request::get(format!("/v1/sites/{site}/events?limit=500"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["events"].as_array().unwrap().clone()
-    }
-}
+on_both_databases!(
+    batch_is_stored_once_when_posted_twice,
+    duplicate_batch_posted_concurrently_is_stored_once,
+    text_plain_body_is_accepted_like_json,
+    gzip_body_is_accepted,
+    gzip_bomb_is_413_and_nothing_is_stored,
+    one_bad_event_is_rejected_by_index_and_the_rest_stored,
+    all_bad_events_are_a_400_and_nothing_is_stored,
+    malformed_json_and_wrong_content_type_are_precise_4xx,
+    oversize_body_is_413,
+    skewed_client_clock_is_corrected,
+    database_down_is_503_with_retry_after,
+);
 
 fn event(n: u32, ts: u64) -> Value {
     json!({
@@ -74,9 +42,7 @@ fn batch(events: Vec<Value>, sent_at: u64) -> String {
     json!({ "site": "demo", "sent_at": sent_at, "events": events }).to_string()
 }
 
-#[tokio::test]
-async fn batch_is_stored_once_when_posted_twice() {
-    let h = harness().await;
+async fn batch_is_stored_once_when_posted_twice(h: Harness) {
     let now = now_ms();
     let body = batch(vec![event(1, now), event(2, now)], now);
     for _ in 0..2 {
@@ -89,9 +55,7 @@ async fn batch_is_stored_once_when_posted_twice() {
     assert!(h.stored("other").await.is_empty());
 }
 
-#[tokio::test]
-async fn text_plain_body_is_accepted_like_json() {
-    let h = harness().await;
+async fn text_plain_body_is_accepted_like_json(h: Harness) {
     let now = now_ms();
     let (status, _) = h
         .post("text/plain;charset=UTF-8", batch(vec![event(1, now)], now))
@@ -100,9 +64,7 @@ async fn text_plain_body_is_accepted_like_json() {
     assert_eq!(h.stored("demo").await[0]["props"]["n"], 1);
 }
 
-#[tokio::test]
-async fn one_bad_event_is_rejected_by_index_and_the_rest_stored() {
-    let h = harness().await;
+async fn one_bad_event_is_rejected_by_index_and_the_rest_stored(h: Harness) {
     let now = now_ms();
     let mut events: Vec<Value> = (0..99).map(|n| event(n, now)).collect();
     let mut bad = event(500, now);
@@ -122,9 +84,7 @@ async fn one_bad_event_is_rejected_by_index_and_the_rest_stored() {
     assert_eq!(h.stored("demo").await.len(), 99);
 }
 
-#[tokio::test]
-async fn all_bad_events_are_a_400_and_nothing_is_stored() {
-    let h = harness().await;
+async fn all_bad_events_are_a_400_and_nothing_is_stored(h: Harness) {
     let now = now_ms();
     let mut wrong_type = event(1, now);
     wrong_type["returning"] = json!("yes");
@@ -138,9 +98,7 @@ async fn all_bad_events_are_a_400_and_nothing_is_stored() {
     assert!(h.stored("demo").await.is_empty());
 }
 
-#[tokio::test]
-async fn malformed_json_and_wrong_content_type_are_precise_4xx() {
-    let h = harness().await;
+async fn malformed_json_and_wrong_content_type_are_precise_4xx(h: Harness) {
     let (status, res) = h.post("application/json", "{\"site\": \"demo\", ").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -161,17 +119,13 @@ async fn malformed_json_and_wrong_content_type_are_precise_4xx() {
     assert!(h.stored("demo").await.is_empty());
 }
 
-#[tokio::test]
-async fn oversize_body_is_413() {
-    let h = harness().await;
+async fn oversize_body_is_413(h: Harness) {
     let big = "x".repeat(rapport_collector::MAX_BODY_BYTES + 1);
     let (status, _) = h.post("text/plain", big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
-async fn skewed_client_clock_is_corrected() {
-    let h = harness().await;
+async fn skewed_client_clock_is_corrected(h: Harness) {
     let now = now_ms();
     let hour = 3_600_000;
     // The client's clock runs an hour fast; the event happened 2 s before sending.
@@ -188,4 +142,70 @@ async fn skewed_client_clock_is_corrected() {
     let received = stored["received_at"].as_u64().unwrap();
     assert_eq!(received - ts, 2_000);
     assert_eq!(stored["client_ts"].as_u64().unwrap(), sent_at - 2_000);
+}
+
+async fn duplicate_batch_posted_concurrently_is_stored_once(h: Harness) {
+    let now = now_ms();
+    let body = batch((0..50).map(|n| event(n, now)).collect(), now);
+    let (a, b) = tokio::join!(
+        h.post("text/plain", body.clone()),
+        h.post("text/plain", body.clone())
+    );
+    assert_eq!(a.0, StatusCode::OK, "{}", a.1);
+    assert_eq!(b.0, StatusCode::OK, "{}", b.1);
+    let stored = h.stored("demo").await;
+    assert_eq!(stored.len(), 50);
+    let mut ids: Vec<&str> = stored.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+fn gzip_request(body: Vec<u8>) -> Request<Body> {
+    Request::post("/v1/batch")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn gzip_body_is_accepted(h: Harness) {
+    let now = now_ms();
+    let body = batch(vec![event(1, now), event(2, now)], now);
+    let (status, res, _) = h.send(gzip_request(gzip(body.as_bytes()))).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(h.stored("demo").await.len(), 2);
+}
+
+async fn gzip_bomb_is_413_and_nothing_is_stored(h: Harness) {
+    // 64 MB of spaces after a valid start compress to about 64 KB.
+    let now = now_ms();
+    let mut body = batch(vec![event(1, now)], now).into_bytes();
+    body.pop();
+    body.extend(std::iter::repeat_n(b' ', 64 << 20));
+    body.push(b'}');
+    let compressed = gzip(&body);
+    assert!(compressed.len() < rapport_collector::MAX_BODY_BYTES);
+    let (status, _, _) = h.send(gzip_request(compressed)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(h.stored("demo").await.is_empty());
+}
+
+async fn database_down_is_503_with_retry_after(h: Harness) {
+    h.state.db.close().await;
+    let now = now_ms();
+    let request = Request::post("/v1/batch")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(batch(vec![event(1, now)], now)))
+        .unwrap();
+    let (status, body, headers) = h.send(request).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(headers.get(header::RETRY_AFTER).is_some());
+    assert_eq!(body["error"], "storage is unavailable, retry later");
 }

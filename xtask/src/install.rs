@@ -20,14 +20,25 @@ pub fn ensure_build_tools() -> Result {
     ensure_npm()
 }
 
-/// Everything: build tools, the browser for tests, and trunk for `trunk serve`.
+/// Everything: build tools, the browser and PostgreSQL for tests, and trunk for
+/// `trunk serve`.
 pub fn ensure_all() -> Result {
     ensure_build_tools()?;
     ensure_debian(&[
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
     ])?;
+    ensure_postgres()?;
     ensure_trunk()
+}
+
+/// Debian's server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin.
+fn ensure_postgres() -> Result {
+    if crate::postgres::bin_dir().is_some() {
+        step("postgresql: present");
+        return Ok(());
+    }
+    apt_install(&["postgresql"])
 }
 
 fn ensure_wasm_target() -> Result {
@@ -126,7 +137,11 @@ fn ensure_debian(programs: &[(&str, &str)]) -> Result {
     if missing.is_empty() {
         return Ok(());
     }
-    step(&format!("{}: installing with apt-get", missing.join(", ")));
+    apt_install(&missing)
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    step(&format!("{}: installing with apt-get", packages.join(", ")));
     let root_user = output_line("id", &["-u"]).as_deref() == Some("0");
     let apt = |args: &[&str]| {
         let mut all: Vec<&str> = Vec::new();
@@ -140,7 +155,7 @@ fn ensure_debian(programs: &[(&str, &str)]) -> Result {
         exec(&mut c)
     };
     let mut install = vec!["install", "-y", "--no-install-recommends"];
-    install.extend_from_slice(&missing);
+    install.extend_from_slice(packages);
     if apt(&install).is_err() {
         apt(&["update"])?;
         apt(&install)?;

@@ -6,6 +6,7 @@
 mod demo;
 mod dist;
 mod install;
+mod postgres;
 mod size;
 mod test;
 mod util;

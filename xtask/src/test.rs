@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use crate::postgres::Postgres;
 use crate::util::{cmd, root, run_capture, step, Result};
 use crate::{dist, install, size};
 
@@ -127,13 +128,17 @@ pub fn run() -> Result {
         ],
     );
 
-    step("native tests");
-    let (ok, out) = run_capture(&mut cmd(
-        "cargo",
-        &["test", "--workspace", "--exclude", "rapport"],
-    ));
-    let (p, f) = cargo_counts(&out);
-    tally.tests("native tests", ok, p, f);
+    step("native tests (storage on SQLite and PostgreSQL)");
+    match Postgres::start() {
+        Ok(pg) => {
+            let mut c = cmd("cargo", &["test", "--workspace", "--exclude", "rapport"]);
+            c.env("RAPPORT_TEST_POSTGRES_URL", &pg.url);
+            let (ok, out) = run_capture(&mut c);
+            let (p, f) = cargo_counts(&out);
+            tally.tests("native tests", ok, p, f);
+        }
+        Err(e) => tally.check("PostgreSQL for the native tests", Err(e)),
+    }
 
     step("dist/embed");
     let embed = dist::run();

@@ -1,0 +1,112 @@
+//! A collector with a fresh database per test, on SQLite or PostgreSQL, driven through
+//! `app(state).oneshot(..)`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use rapport_collector::{app, AppState, Db};
+use serde_json::Value;
+use sqlx::Connection;
+use tower::ServiceExt;
+
+pub struct Harness {
+    pub state: AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Runs each named scenario `async fn name(h: Harness)` once per database, as
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::common::Harness::sqlite().await).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::common::Harness::postgres().await).await
+            })*
+        }
+    };
+}
+
+fn state(db: Db) -> AppState {
+    AppState {
+        db,
+        demo_dir: None,
+        embed_dir: None,
+    }
+}
+
+impl Harness {
+    pub async fn sqlite() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/rapport.db", dir.path().display()))
+            .await
+            .unwrap();
+        Harness {
+            state: state(db),
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new database on the server `cargo xtask test` started (RAPPORT_TEST_POSTGRES_URL).
+    pub async fn postgres() -> Harness {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin_url = std::env::var("RAPPORT_TEST_POSTGRES_URL").expect(
+            "RAPPORT_TEST_POSTGRES_URL is not set: run the storage tests with `cargo xtask test`, \
+             which starts a temporary PostgreSQL server",
+        );
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        let db = Db::connect(&url).await.unwrap();
+        Harness {
+            state: state(db),
+            _dir: None,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, body, headers)
+    }
+
+    pub async fn post(&self, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+        let request = Request::post("/v1/batch")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap();
+        let (status, body, _) = self.send(request).await;
+        (status, body)
+    }
+
+    /// Stored events of `site`, read through the API.
+    pub async fn stored(&self, site: &str) -> Vec<Value> {
+        let request = Request::get(format!("/v1/sites/{site}/events?limit=500"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = self.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["events"].as_array().unwrap().clone()
+    }
+}
