@@ -1,8 +1,11 @@
 //! `POST /v1/batch`: validate every event, store the valid ones in one transaction.
 
+use std::sync::LazyLock;
+
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rapport_core::{corrected_time, validate, Event};
 use serde::Deserialize;
@@ -24,6 +27,19 @@ struct Envelope {
     site: String,
     sent_at: u64,
     events: Vec<Value>,
+}
+
+/// The isbot pattern list, compiled once.
+static BOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
+
+/// Header naming why a batch was dropped without being stored.
+pub const DROPPED_HEADER: &str = "x-rapport-dropped";
+
+fn is_bot(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| !ua.is_empty() && BOTS.is_bot(ua))
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
@@ -60,7 +76,19 @@ pub async fn post_batch(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
+    // Crawlers and headless browsers run the widget too; their visits are not engagement.
+    if is_bot(&headers) {
+        let mut response = (
+            StatusCode::ACCEPTED,
+            Json(json!({ "accepted": 0, "rejected": [] })),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(DROPPED_HEADER, HeaderValue::from_static("bot"));
+        return Ok(response);
+    }
     check_content_type(&headers)?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
@@ -100,7 +128,5 @@ pub async fn post_batch(
         .insert_events(&envelope.site, received_at, &rows)
         .await
         .map_err(AppError::Unavailable)?;
-    Ok(Json(
-        json!({ "accepted": rows.len(), "rejected": rejected }),
-    ))
+    Ok(Json(json!({ "accepted": rows.len(), "rejected": rejected })).into_response())
 }

@@ -6,6 +6,7 @@
 pub mod db;
 pub mod error;
 pub mod ingest;
+pub mod limit;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 pub use db::Db;
 pub use error::AppError;
+pub use limit::RateLimit;
 
 /// Decompressed request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -35,6 +37,19 @@ pub struct AppState {
     pub demo_dir: Option<PathBuf>,
     /// The built widget (`dist/embed`), served under `/embed/` when set.
     pub embed_dir: Option<PathBuf>,
+    /// Ingest requests allowed per client.
+    pub rate_limit: RateLimit,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> AppState {
+        AppState {
+            db,
+            demo_dir: None,
+            embed_dir: None,
+            rate_limit: RateLimit::default(),
+        }
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -57,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/batch", post(ingest::post_batch))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(state.rate_limit.layer())
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
-use rapport_collector::{app, AppState, Db};
+use rapport_collector::{app, AppState, Db, RateLimit};
 use tracing_subscriber::EnvFilter;
 
 /// Rapport's reference collector.
@@ -25,6 +25,12 @@ struct Args {
     /// Serve this folder (the built widget) under /embed/.
     #[arg(long, env = "RAPPORT_EMBED_DIR")]
     embed_dir: Option<PathBuf>,
+    /// Ingest requests one client address may send at once.
+    #[arg(long, env = "RAPPORT_RATE_LIMIT_BURST", default_value_t = 120)]
+    rate_limit_burst: u32,
+    /// Ingest requests per second one client address may sustain.
+    #[arg(long, env = "RAPPORT_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
+    rate_limit_per_second: u32,
 }
 
 #[tokio::main]
@@ -36,6 +42,11 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let refill = std::time::Duration::from_secs(1) / args.rate_limit_per_second.max(1);
+    let Some(rate_limit) = RateLimit::new(args.rate_limit_burst, refill) else {
+        eprintln!("rapport-collector: --rate-limit-burst must be above 0");
+        return std::process::ExitCode::FAILURE;
+    };
     let db = match Db::connect(&args.database_url).await {
         Ok(db) => db,
         Err(e) => {
@@ -59,12 +70,22 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
+    let limiter = rate_limit.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limiter.forget_idle_clients();
+        }
+    });
     let state = AppState {
         db,
         demo_dir: args.demo_dir,
         embed_dir: args.embed_dir,
+        rate_limit,
     };
-    let served = axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     if let Err(e) = served {

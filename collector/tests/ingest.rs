@@ -22,6 +22,7 @@ on_both_databases!(
     oversize_body_is_413,
     skewed_client_clock_is_corrected,
     database_down_is_503_with_retry_after,
+    bot_user_agent_is_202_and_nothing_is_stored,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -208,4 +209,33 @@ async fn database_down_is_503_with_retry_after(h: Harness) {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(headers.get(header::RETRY_AFTER).is_some());
     assert_eq!(body["error"], "storage is unavailable, retry later");
+}
+
+async fn bot_user_agent_is_202_and_nothing_is_stored(h: Harness) {
+    let now = now_ms();
+    for ua in [
+        "Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+    ] {
+        let request = Request::post("/v1/batch")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .header(header::USER_AGENT, ua)
+            .body(Body::from(batch(vec![event(1, now)], now)))
+            .unwrap();
+        let (status, _, headers) = h.send(request).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{ua}");
+        assert_eq!(headers.get(rapport_collector::ingest::DROPPED_HEADER).unwrap(), "bot");
+    }
+    assert!(h.stored("demo").await.is_empty());
+    // A shopper's browser is stored.
+    let request = Request::post("/v1/batch")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header(
+            header::USER_AGENT,
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+        )
+        .body(Body::from(batch(vec![event(1, now)], now)))
+        .unwrap();
+    assert_eq!(h.send(request).await.0, StatusCode::OK);
+    assert_eq!(h.stored("demo").await.len(), 1);
 }

@@ -37,11 +37,7 @@ macro_rules! on_both_databases {
 }
 
 fn state(db: Db) -> AppState {
-    AppState {
-        db,
-        demo_dir: None,
-        embed_dir: None,
-    }
+    AppState::new(db)
 }
 
 impl Harness {
