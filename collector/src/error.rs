@@ -15,6 +15,14 @@ pub enum AppError {
     },
     #[error("unsupported content type: send application/json or text/plain")]
     UnsupportedMediaType,
+    /// Missing or wrong write key.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The page's origin may not send for this site.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
     /// Storage is down or busy; the client should retry later.
     #[error("storage unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -34,32 +42,35 @@ const RETRY_AFTER_SECS: &str = "5";
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match self {
+        let status = match &self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let body = match self {
             AppError::BadRequest { message, rejected } => {
                 let mut body = json!({ "error": message });
                 if let Some(rejected) = rejected {
                     body["rejected"] = rejected;
                 }
-                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+                body
             }
-            AppError::UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Json(json!({ "error": self.to_string() })),
-            )
-                .into_response(),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");
-                let mut response = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({ "error": "storage is unavailable, retry later" })),
-                )
-                    .into_response();
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_static(RETRY_AFTER_SECS),
-                );
-                response
+                json!({ "error": "storage is unavailable, retry later" })
             }
+            other => json!({ "error": other.to_string() }),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
         }
+        response
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -72,8 +72,45 @@ fn check_event(value: Value, sent_at: u64) -> Result<Event, String> {
     Ok(event)
 }
 
+/// The write key may come in the query (beacons cannot set headers).
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    key: Option<String>,
+}
+
+/// Header carrying a site's write key.
+pub const KEY_HEADER: &str = "x-rapport-key";
+
+fn check_sender(
+    state: &AppState,
+    site: &str,
+    headers: &HeaderMap,
+    query: &KeyQuery,
+) -> Result<(), AppError> {
+    let config = state
+        .config
+        .site(site)
+        .ok_or_else(|| AppError::NotFound(format!("site: \"{site}\" is not configured")))?;
+    let header_key = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
+    if !config.key_matches(query.key.as_deref().or(header_key)) {
+        return Err(AppError::Unauthorized(
+            "write key: missing or wrong for this site".into(),
+        ));
+    }
+    // Browsers send Origin on every POST; server-to-server senders don't, and pass.
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if !config.allows_origin(origin) {
+            return Err(AppError::Forbidden(format!(
+                "origin: {origin} may not send for site \"{site}\""
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub async fn post_batch(
     State(state): State<AppState>,
+    Query(query): Query<KeyQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -93,6 +130,7 @@ pub async fn post_batch(
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
     validate::site(&envelope.site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    check_sender(&state, &envelope.site, &headers, &query)?;
     if envelope.events.is_empty() {
         return Err(AppError::bad_request("events: must not be empty"));
     }

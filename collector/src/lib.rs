@@ -3,6 +3,7 @@
 //! [`app`] builds the whole HTTP surface from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket.
 
+pub mod config;
 pub mod db;
 pub mod error;
 pub mod ingest;
@@ -12,17 +13,18 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
+pub use config::Config;
 pub use db::Db;
 pub use error::AppError;
 pub use limit::RateLimit;
@@ -33,6 +35,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Sites and who may send for them (`rapport.toml`).
+    pub config: std::sync::Arc<Config>,
     /// The demo site, served under `/demo/` when set.
     pub demo_dir: Option<PathBuf>,
     /// The built widget (`dist/embed`), served under `/embed/` when set.
@@ -42,9 +46,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db) -> AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
         AppState {
             db,
+            config: std::sync::Arc::new(config),
             demo_dir: None,
             embed_dir: None,
             rate_limit: RateLimit::default(),
@@ -62,8 +67,12 @@ pub fn now_ms() -> u64 {
 pub fn app(state: AppState) -> Router {
     // Widgets post from the sites' own origins; text/plain bodies need no preflight, and
     // the preflight for application/json is answered here.
+    let config = state.config.clone();
+    let allowed = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+        origin.to_str().is_ok_and(|o| config.any_site_allows(o))
+    });
     let cors = CorsLayer::new()
-        .allow_origin(Any)
+        .allow_origin(allowed)
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
     // Decompression sits outside the body limit, so the limit counts decompressed bytes and
@@ -79,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/v1/sites/{site}/events", get(recent_events))
+        .route("/v1/sites/{site}/config", get(site_config))
         .merge(ingest);
     if let Some(dir) = &state.demo_dir {
         router = router.nest_service("/demo", ServeDir::new(dir));
@@ -100,6 +110,26 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteConfig, AppError> {
+    rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    state
+        .config
+        .site(site)
+        .ok_or_else(|| AppError::NotFound(format!("site: \"{site}\" is not configured")))
+}
+
+/// The public part of a site's config, for the widget. Never the write key.
+async fn site_config(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let site = known_site(&state, &site)?;
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(json!({ "site": site.id })),
+    ))
+}
+
 #[derive(Deserialize)]
 struct RecentQuery {
     limit: Option<u32>,
@@ -110,7 +140,7 @@ async fn recent_events(
     Path(site): Path<String>,
     Query(query): Query<RecentQuery>,
 ) -> Result<Json<Value>, AppError> {
-    rapport_core::validate::site(&site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    known_site(&state, &site)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::bad_request("limit: must be between 1 and 500"));

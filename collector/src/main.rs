@@ -19,6 +19,9 @@ struct Args {
         default_value = "sqlite://data/rapport.db"
     )]
     database_url: String,
+    /// The site config file: sites, allowed origins, write keys.
+    #[arg(long, env = "RAPPORT_CONFIG", default_value = "rapport.toml")]
+    config: PathBuf,
     /// Serve this folder (the demo site) under /demo/.
     #[arg(long, env = "RAPPORT_DEMO_DIR")]
     demo_dir: Option<PathBuf>,
@@ -42,6 +45,13 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let config = match rapport_collector::Config::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("rapport-collector: bad config: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let refill = std::time::Duration::from_secs(1) / args.rate_limit_per_second.max(1);
     let Some(rate_limit) = RateLimit::new(args.rate_limit_burst, refill) else {
         eprintln!("rapport-collector: --rate-limit-burst must be above 0");
@@ -80,6 +90,7 @@ async fn main() -> std::process::ExitCode {
     });
     let state = AppState {
         db,
+        config: std::sync::Arc::new(config),
         demo_dir: args.demo_dir,
         embed_dir: args.embed_dir,
         rate_limit,

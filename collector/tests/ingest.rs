@@ -23,6 +23,10 @@ on_both_databases!(
     skewed_client_clock_is_corrected,
     database_down_is_503_with_retry_after,
     bot_user_agent_is_202_and_nothing_is_stored,
+    rate_limit_answers_429_with_retry_after,
+    unknown_site_wrong_key_and_wrong_origin_are_refused,
+    cors_preflight_is_answered_only_for_allowed_origins,
+    site_config_is_public_and_cacheable,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -53,7 +57,10 @@ async fn batch_is_stored_once_when_posted_twice(h: Harness) {
     }
     let stored = h.stored("demo").await;
     assert_eq!(stored.len(), 2);
-    assert!(h.stored("other").await.is_empty());
+    assert!(
+        h.stored("locked").await.is_empty(),
+        "events belong to their own site"
+    );
 }
 
 async fn text_plain_body_is_accepted_like_json(h: Harness) {
@@ -238,4 +245,177 @@ async fn bot_user_agent_is_202_and_nothing_is_stored(h: Harness) {
         .unwrap();
     assert_eq!(h.send(request).await.0, StatusCode::OK);
     assert_eq!(h.stored("demo").await.len(), 1);
+}
+
+fn locked_request(query: &str, key_header: Option<&str>, origin: Option<&str>) -> Request<Body> {
+    let now = now_ms();
+    let body = json!({ "site": "locked", "sent_at": now, "events": [event(1, now)] }).to_string();
+    let mut request =
+        Request::post(format!("/v1/batch{query}")).header(header::CONTENT_TYPE, "text/plain");
+    if let Some(key) = key_header {
+        request = request.header(rapport_collector::ingest::KEY_HEADER, key);
+    }
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+async fn unknown_site_wrong_key_and_wrong_origin_are_refused(h: Harness) {
+    let now = now_ms();
+    let unknown =
+        json!({ "site": "nosuchsite", "sent_at": now, "events": [event(1, now)] }).to_string();
+    let (status, body) = h.post("text/plain", unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "site: \"nosuchsite\" is not configured");
+
+    let shop = Some("https://shop.example");
+    let (status, body, _) = h.send(locked_request("", None, shop)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _, _) = h
+        .send(locked_request("?key=wk_test_wrong00000", None, shop))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body, _) = h
+        .send(locked_request(
+            "",
+            Some("wk_test_0123456789"),
+            Some("https://evil.example"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["error"],
+        "origin: https://evil.example may not send for site \"locked\""
+    );
+    assert!(h.stored("locked").await.is_empty());
+
+    // The key in the query (as beacons send it) or in the header, from the allowed origin.
+    let (status, _, _) = h
+        .send(locked_request("?key=wk_test_0123456789", None, shop))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = h
+        .send(locked_request("", Some("wk_test_0123456789"), shop))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        h.stored("locked").await.len(),
+        1,
+        "the same event id is stored once"
+    );
+}
+
+async fn cors_preflight_is_answered_only_for_allowed_origins(h: Harness) {
+    // Site `demo` allows any origin, so every origin passes the preflight; a config without
+    // "*" is checked in `preflight_refuses_origins_no_site_allows` below.
+    let preflight = |origin: &str| {
+        Request::options("/v1/batch")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, _, headers) = h.send(preflight("https://anywhere.example")).await;
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://anywhere.example"
+    );
+}
+
+async fn site_config_is_public_and_cacheable(h: Harness) {
+    let (status, body, headers) = h
+        .send(
+            Request::get("/v1/sites/locked/config")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({ "site": "locked" }));
+    assert!(
+        !body.to_string().contains("wk_test"),
+        "the write key is never served"
+    );
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+    let (status, _, _) = h
+        .send(
+            Request::get("/v1/sites/nosuchsite/config")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn preflight_refuses_origins_no_site_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = rapport_collector::Db::connect(&format!("sqlite://{}/r.db", dir.path().display()))
+        .await
+        .unwrap();
+    let config = rapport_collector::Config::parse(
+        "[[site]]\nid = \"shop\"\norigins = [\"https://shop.example\"]",
+    )
+    .unwrap();
+    let app = rapport_collector::app(rapport_collector::AppState::new(db, config));
+    let preflight = |origin: &'static str| {
+        Request::options("/v1/batch")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .body(Body::empty())
+            .unwrap()
+    };
+    use tower::ServiceExt;
+    let allowed = app
+        .clone()
+        .oneshot(preflight("https://shop.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://shop.example"
+    );
+    let refused = app
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(refused
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+}
+
+async fn rate_limit_answers_429_with_retry_after(mut h: Harness) {
+    h.state.rate_limit =
+        rapport_collector::RateLimit::new(2, std::time::Duration::from_secs(60)).unwrap();
+    let now = now_ms();
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let request = Request::post("/v1/batch")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(batch(vec![event(n, now)], now)))
+            .unwrap();
+        let (status, _, headers) = h.send(request).await;
+        statuses.push(status);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = headers[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // The refused batch stored nothing.
+    assert_eq!(h.stored("demo").await.len(), 2);
 }

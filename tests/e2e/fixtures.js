@@ -11,7 +11,11 @@ const embedDir = process.env.RAPPORT_EMBED_DIR || path.join(root, 'dist/embed');
 
 /** Starts the collector and resolves with its base URL once it prints the listening line. */
 function startCollector(dir) {
+  // Test pages come from the collector's own origin, whose port is only known after start.
+  const config = path.join(dir, 'rapport.toml');
+  fs.writeFileSync(config, '[[site]]\nid = "demo"\norigins = ["*"]\n');
   const child = spawn(collectorBin, [
+    '--config', config,
     '--listen', '127.0.0.1:0',
     '--database-url', `sqlite://${path.join(dir, 'rapport.db')}`,
     '--demo-dir', path.join(root, 'www'),

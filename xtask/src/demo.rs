@@ -30,6 +30,8 @@ pub fn run() -> Result {
         "--database-url",
         "sqlite://data/rapport.db",
     ])
+    .arg("--config")
+    .arg(root.join("rapport.toml"))
     .arg("--demo-dir")
     .arg(root.join("www"))
     .arg("--embed-dir")

@@ -36,8 +36,20 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Site `demo` from any origin; site `locked` only from https://shop.example with a key.
+pub const TEST_CONFIG: &str = r#"
+[[site]]
+id = "demo"
+origins = ["*"]
+
+[[site]]
+id = "locked"
+origins = ["https://shop.example"]
+write_key = "wk_test_0123456789"
+"#;
+
 fn state(db: Db) -> AppState {
-    AppState::new(db)
+    AppState::new(db, rapport_collector::Config::parse(TEST_CONFIG).unwrap())
 }
 
 impl Harness {

@@ -1,0 +1,158 @@
+//! The site config file (`rapport.toml`): which sites exist, who may send for them.
+//!
+//! ```toml
+//! [[site]]
+//! id = "demo"                                  # the widget's data-site
+//! origins = ["https://shop.example"]           # pages allowed to send; "*" for any
+//! write_key = "wk_live_…"                      # optional: required as ?key= or x-rapport-key
+//! ```
+//!
+//! A file that does not parse, or breaks a rule, stops the collector at start-up with a
+//! message naming the file, the line (for syntax) and the field.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(rename = "site", default)]
+    pub sites: Vec<SiteConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub id: String,
+    /// Exact origins (`scheme://host[:port]`) whose pages may send, or `"*"` for any.
+    pub origins: Vec<String>,
+    /// When set, every batch must carry it (`?key=` on the endpoint, or `x-rapport-key`).
+    pub write_key: Option<String>,
+}
+
+fn valid_origin(origin: &str) -> bool {
+    if origin == "*" {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty() && !rest.contains('/') && !rest.contains('?') && !rest.contains('#')
+}
+
+impl Config {
+    /// Reads and checks `path`; the error names the file and what is wrong.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.sites.is_empty() {
+            return Err("no [[site]] is configured".into());
+        }
+        for (i, site) in self.sites.iter().enumerate() {
+            let at = format!("site[{i}]");
+            rapport_core::validate::site(&site.id)
+                .map_err(|e| format!("{at}.id: \"{}\" {}", site.id, e.reason))?;
+            if self.sites[..i].iter().any(|s| s.id == site.id) {
+                return Err(format!("{at}.id: \"{}\" is configured twice", site.id));
+            }
+            if site.origins.is_empty() {
+                return Err(format!("{at}.origins: list at least one origin, or \"*\""));
+            }
+            if let Some(bad) = site.origins.iter().find(|o| !valid_origin(o)) {
+                return Err(format!(
+                    "{at}.origins: \"{bad}\" is not an origin like \"https://shop.example\""
+                ));
+            }
+            if site.write_key.as_deref().is_some_and(|k| k.len() < 16) {
+                return Err(format!("{at}.write_key: use at least 16 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn site(&self, id: &str) -> Option<&SiteConfig> {
+        self.sites.iter().find(|s| s.id == id)
+    }
+
+    /// Whether any site accepts pages from `origin` (for CORS preflights, which do not say
+    /// which site they are for).
+    pub fn any_site_allows(&self, origin: &str) -> bool {
+        self.sites.iter().any(|s| s.allows_origin(origin))
+    }
+}
+
+impl SiteConfig {
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == "*" || o == origin)
+    }
+
+    /// Constant-time comparison, so response timing does not reveal the key.
+    pub fn key_matches(&self, given: Option<&str>) -> bool {
+        match (&self.write_key, given) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(key), Some(given)) => {
+                key.len() == given.len()
+                    && key
+                        .bytes()
+                        .zip(given.bytes())
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_name_the_field() {
+        let err = |text: &str| Config::parse(text).unwrap_err();
+        assert!(err("").contains("no [[site]]"));
+        assert!(err("[[site]]\nid = \"Demo Shop\"\norigins = [\"*\"]").starts_with("site[0].id:"));
+        assert!(err("[[site]]\nid = \"a\"\norigins = []").starts_with("site[0].origins:"));
+        assert!(
+            err("[[site]]\nid = \"a\"\norigins = [\"shop.example\"]").contains("\"shop.example\"")
+        );
+        let twice =
+            "[[site]]\nid = \"a\"\norigins = [\"*\"]\n[[site]]\nid = \"a\"\norigins = [\"*\"]";
+        assert!(err(twice).starts_with("site[1].id:"));
+        let short_key = "[[site]]\nid = \"a\"\norigins = [\"*\"]\nwrite_key = \"short\"";
+        assert!(err(short_key).starts_with("site[0].write_key:"));
+        // Unknown fields are errors with a line number, not silently ignored.
+        let typo = "[[site]]\nid = \"a\"\norigins = [\"*\"]\norgins = [\"x\"]";
+        let e = err(typo);
+        assert!(e.contains("line 4") && e.contains("orgins"), "{e}");
+    }
+
+    #[test]
+    fn origins_and_keys_are_checked_exactly() {
+        let config = Config::parse(
+            "[[site]]\nid = \"shop\"\norigins = [\"https://shop.example\"]\nwrite_key = \"0123456789abcdef\"",
+        )
+        .unwrap();
+        let site = config.site("shop").unwrap();
+        assert!(site.allows_origin("https://shop.example"));
+        assert!(!site.allows_origin("https://shop.example.evil"));
+        assert!(!site.allows_origin("http://shop.example"));
+        assert!(site.key_matches(Some("0123456789abcdef")));
+        assert!(!site.key_matches(Some("0123456789abcdeX")));
+        assert!(!site.key_matches(None));
+        assert!(config.site("other").is_none());
+    }
+}
