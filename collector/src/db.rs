@@ -140,6 +140,39 @@ impl Db {
         tx.commit().await
     }
 
+    /// Every event of `site` with `from_ms <= ts < to_ms`, for the metrics.
+    pub async fn rows_between(
+        &self,
+        site: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::stats::Row>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT name, ts, visitor_id, session_id, pageview_id, is_returning, url, props \
+             FROM events WHERE site = $1 AND ts >= $2 AND ts < $3",
+        )
+        .bind(site)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let props: String = row.try_get(7)?;
+                Ok(crate::stats::Row {
+                    name: row.try_get(0)?,
+                    ts: row.try_get(1)?,
+                    visitor_id: row.try_get(2)?,
+                    session_id: row.try_get(3)?,
+                    pageview_id: row.try_get(4)?,
+                    returning: row.try_get::<i64, _>(5)? != 0,
+                    url: row.try_get(6)?,
+                    props: serde_json::from_str(&props).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
     /// The newest events of a site, newest first.
     pub async fn recent_events(
         &self,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod limit;
+pub mod stats;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/sites/{site}/events", get(recent_events))
         .route("/v1/sites/{site}/config", get(site_config))
+        .route("/v1/sites/{site}/stats", get(site_stats))
         .merge(ingest);
     if let Some(dir) = &state.demo_dir {
         router = router.nest_service("/demo", ServeDir::new(dir));
@@ -128,6 +130,52 @@ async fn site_config(
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(json!({ "site": site.id })),
     ))
+}
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Longest range one stats request may cover, in days.
+const MAX_STATS_DAYS: i64 = 366;
+
+/// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last
+/// 30 days by default).
+async fn site_stats(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<stats::Stats>, AppError> {
+    known_site(&state, &site)?;
+    let date = |field: &str, value: &Option<String>, default: i64| match value {
+        None => Ok(default),
+        Some(text) => stats::parse_date(text).ok_or_else(|| {
+            AppError::bad_request(format!("{field}: \"{text}\" is not a date like 2026-11-22"))
+        }),
+    };
+    let today = stats::day_of(now_ms() as i64);
+    let to = date("to", &query.to, today)?;
+    let from = date("from", &query.from, to - 29)?;
+    if from > to {
+        return Err(AppError::bad_request("from: must not be after to"));
+    }
+    if to - from >= MAX_STATS_DAYS {
+        return Err(AppError::bad_request(
+            "from: the range may cover at most 366 days",
+        ));
+    }
+    let rows = state
+        .db
+        .rows_between(
+            &site,
+            stats::day_start_ms(from),
+            stats::day_start_ms(to + 1),
+        )
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(stats::stats(&site, from, to, &rows)))
 }
 
 #[derive(Deserialize)]

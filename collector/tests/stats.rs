@@ -1,0 +1,311 @@
+//! Stats on a seeded data set whose expected numbers were worked out by hand (see the table
+//! in each comment), on SQLite and on PostgreSQL.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::Harness;
+use rapport_collector::{now_ms, stats};
+use serde_json::{json, Value};
+
+on_both_databases!(
+    stats_match_the_hand_computed_numbers,
+    stats_reject_bad_ranges
+);
+
+const DAY: u64 = 86_400_000;
+
+fn id(kind: u32, n: u32) -> String {
+    format!("{kind:08x}-0000-4000-8000-{n:012x}")
+}
+
+struct Seed {
+    events: Vec<Value>,
+    next: u32,
+}
+
+impl Seed {
+    /// `visitor`, `session` and `pageview` are small numbers turned into ids.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        name: &str,
+        ts: u64,
+        visitor: u32,
+        session: u32,
+        pageview: u32,
+        returning: bool,
+        path: &str,
+        props: Value,
+    ) {
+        self.next += 1;
+        self.events.push(json!({
+            "id": id(1, self.next),
+            "name": name,
+            "ts": ts,
+            "visitor_id": id(2, visitor),
+            "session_id": id(3, session),
+            "pageview_id": id(4, pageview),
+            "returning": returning,
+            "url": format!("https://shop.example{path}"),
+            "props": props,
+        }));
+    }
+}
+
+/// Noon (UTC) `days_ago` days back: far from midnight, so clock correction cannot move an
+/// event to another day.
+fn noon(days_ago: u64) -> u64 {
+    (now_ms() / DAY - days_ago) * DAY + DAY / 2
+}
+
+async fn stats_match_the_hand_computed_numbers(h: Harness) {
+    let (d1, d2) = (noon(2), noon(1));
+    let s = &mut Seed {
+        events: Vec::new(),
+        next: 0,
+    };
+    // Visitor 1, new, session 1 on day 1: two pages, 12 s engaged, one interaction.
+    s.add("page_view", d1, 1, 1, 1, false, "/", json!({}));
+    s.add(
+        "page_engagement",
+        d1 + 3_000,
+        1,
+        1,
+        1,
+        false,
+        "/",
+        json!({"engaged_ms": 3000, "scroll_max": 20}),
+    );
+    s.add(
+        "page_engagement",
+        d1 + 5_000,
+        1,
+        1,
+        1,
+        false,
+        "/",
+        json!({"engaged_ms": 4000, "scroll_max": 30}),
+    );
+    s.add(
+        "page_view",
+        d1 + 10_000,
+        1,
+        1,
+        2,
+        false,
+        "/p/mug?utm_source=x",
+        json!({}),
+    );
+    s.add(
+        "add_to_cart",
+        d1 + 15_000,
+        1,
+        1,
+        2,
+        false,
+        "/p/mug",
+        json!({"sku": "mug"}),
+    );
+    s.add(
+        "page_engagement",
+        d1 + 20_000,
+        1,
+        1,
+        2,
+        false,
+        "/p/mug",
+        json!({"engaged_ms": 8000, "scroll_max": 100}),
+    );
+    // Visitor 2, new, session 2 on day 2: one page, 3 s: a bounce.
+    s.add("page_view", d2, 2, 2, 3, false, "/", json!({}));
+    s.add(
+        "scroll_milestone",
+        d2 + 1_000,
+        2,
+        2,
+        3,
+        false,
+        "/",
+        json!({"depth": 25}),
+    );
+    s.add(
+        "page_engagement",
+        d2 + 3_000,
+        2,
+        2,
+        3,
+        false,
+        "/",
+        json!({"engaged_ms": 3000}),
+    );
+    // Visitor 3, returning, session 3: one page but 15 s engaged, NPS 10.
+    s.add(
+        "page_view",
+        d2 + 100_000,
+        3,
+        3,
+        4,
+        true,
+        "/p/mug",
+        json!({}),
+    );
+    s.add(
+        "page_engagement",
+        d2 + 115_000,
+        3,
+        3,
+        4,
+        true,
+        "/p/mug",
+        json!({"engaged_ms": 15000, "scroll_max": 50}),
+    );
+    s.add(
+        "feedback_submitted",
+        d2 + 116_000,
+        3,
+        3,
+        4,
+        true,
+        "/p/mug",
+        json!({"type": "nps", "score": 10}),
+    );
+    // Visitor 3, session 4: one page, no engaged time, but a CSAT answer (a key event).
+    s.add("page_view", d2 + 200_000, 3, 4, 5, true, "/", json!({}));
+    s.add(
+        "feedback_submitted",
+        d2 + 205_000,
+        3,
+        4,
+        5,
+        true,
+        "/",
+        json!({"type": "csat", "score": 4}),
+    );
+    // Visitor 4, new, session 5: one page, 2 s, NPS 3 (a key event).
+    s.add("page_view", d2 + 300_000, 4, 5, 6, false, "/", json!({}));
+    s.add(
+        "page_engagement",
+        d2 + 302_000,
+        4,
+        5,
+        6,
+        false,
+        "/",
+        json!({"engaged_ms": 2000}),
+    );
+    s.add(
+        "feedback_submitted",
+        d2 + 304_000,
+        4,
+        5,
+        6,
+        false,
+        "/",
+        json!({"type": "nps", "score": 3}),
+    );
+
+    let body = json!({ "site": "demo", "sent_at": now_ms(), "events": s.events }).to_string();
+    let (status, res) = h.post("text/plain", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    // A retried batch changes nothing.
+    h.post("text/plain", body).await;
+    assert_eq!(h.stored("demo").await.len(), 17);
+
+    let (from, to) = (
+        stats::date_of((d1 / DAY) as i64),
+        stats::date_of((d2 / DAY) as i64),
+    );
+    let uri = format!("/v1/sites/demo/stats?from={from}&to={to}");
+    let (status, st, _) = h.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{st}");
+    let t = &st["total"];
+    // visitors 1–4; only 3 is returning; 3 of 4 did something besides viewing.
+    assert_eq!(t["visitors"], 4);
+    assert_eq!(t["new_visitors"], 3);
+    assert_eq!(t["returning_visitors"], 1);
+    assert_eq!(t["returning_share"], 25.0);
+    assert_eq!(t["engagement_rate"], 75.0);
+    // 5 sessions, 6 pageviews.
+    assert_eq!(t["sessions"], 5);
+    assert_eq!(t["pageviews"], 6);
+    assert_eq!(t["pages_per_session"], 1.2);
+    // Engaged: 4000+8000, 3000, 15000, 0, 2000 = 32000 over 5 sessions.
+    assert_eq!(t["avg_session_engaged_ms"], 6400.0);
+    // Spans: 20000, 3000, 16000, 5000, 4000 = 48000 over 5 sessions.
+    assert_eq!(t["avg_session_span_ms"], 9600.0);
+    // Only session 2 bounced: 1 of 5.
+    assert_eq!(t["bounce_rate"], 20.0);
+    // Deepest scroll per pageview: 30, 100, 25, 50, none, none.
+    let reach: Vec<f64> = t["scroll_reach"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let expected = [4.0 / 6.0, 2.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0].map(|x| x * 100.0);
+    for (got, want) in reach.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-9, "{reach:?}");
+    }
+    // NPS: one promoter, one detractor of two answers; CSAT one answer of 4.
+    assert_eq!(t["feedback"]["responses"], 3);
+    assert_eq!(t["feedback"]["nps"], 0.0);
+    assert_eq!(
+        t["feedback"]["nps_distribution"],
+        json!([0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    );
+    assert_eq!(t["feedback"]["csat_average"], 4.0);
+    // Per day: day 1 has visitor 1 only; day 2 has the rest, with one bounce in 4 sessions.
+    let days = st["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0]["date"], from);
+    assert_eq!(days[0]["visitors"], 1);
+    assert_eq!(days[0]["pageviews"], 2);
+    assert_eq!(days[0]["bounce_rate"], 0.0);
+    assert_eq!(days[1]["visitors"], 3);
+    assert_eq!(days[1]["sessions"], 4);
+    assert_eq!(days[1]["bounce_rate"], 25.0);
+    // Top pages by pageviews; the query string does not split a page.
+    assert_eq!(
+        st["top_pages"],
+        json!([{"path": "/", "pageviews": 4}, {"path": "/p/mug", "pageviews": 2}])
+    );
+}
+
+async fn stats_reject_bad_ranges(h: Harness) {
+    for (query, field) in [
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-11-02&to=2026-11-01", "from"),
+        ("from=2024-01-01&to=2026-01-01", "from"),
+    ] {
+        let uri = format!("/v1/sites/demo/stats?{query}");
+        let (status, body, _) = h.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with(field),
+            "{query}: {body}"
+        );
+    }
+    let (status, _, _) = h
+        .send(
+            Request::get("/v1/sites/nosuchsite/stats")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // An empty range is all zeros and nulls, not an error.
+    let (status, body, _) = h
+        .send(
+            Request::get("/v1/sites/demo/stats")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["total"]["visitors"], 0);
+    assert!(body["total"]["bounce_rate"].is_null());
+    assert_eq!(body["days"].as_array().unwrap().len(), 30);
+}
