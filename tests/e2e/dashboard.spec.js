@@ -1,0 +1,88 @@
+// The dashboard in Chromium: numbers and charts match the stats API, and it fits a phone.
+const { test, expect } = require('./fixtures');
+
+const DAY = 86_400_000;
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+function id(kind, n) {
+  return `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+/** Posts a batch as a browser would, returning the collector's answer. */
+async function seed(collector, events) {
+  const res = await fetch(`${collector.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+    body: JSON.stringify({ site: 'demo', sent_at: Date.now(), events }),
+  });
+  expect(res.status).toBe(200);
+}
+
+test('the dashboard shows the stats API numbers and charts, as text, on desktop and phone', async ({ page, collector, consoleLog }, testInfo) => {
+  const today = Math.floor(Date.now() / DAY);
+  const noon = (daysAgo) => (today - daysAgo) * DAY + DAY / 2;
+  let n = 0;
+  const ev = (name, ts, visitor, session, pageview, path, props = {}, returning = false) => ({
+    id: id(1, ++n), name, ts, visitor_id: id(2, visitor), session_id: id(3, session),
+    pageview_id: id(4, pageview), returning, url: `https://shop.example${path}`, props,
+  });
+  await seed(collector, [
+    ev('page_view', noon(2), 1, 1, 1, '/'),
+    ev('page_engagement', noon(2) + 12_000, 1, 1, 1, '/', { engaged_ms: 12_000, scroll_max: 80 }),
+    ev('add_to_cart', noon(2) + 13_000, 1, 1, 1, '/', { sku: 'mug' }),
+    ev('page_view', noon(1), 2, 2, 2, `/p/${XSS}`),
+    ev('scroll_milestone', noon(1) + 1_000, 2, 2, 2, `/p/${XSS}`, { depth: 25 }),
+    ev('page_view', noon(1) + 5_000, 3, 3, 3, '/', {}, true),
+    ev('feedback_submitted', noon(1) + 9_000, 3, 3, 3, '/', { type: 'nps', score: 9 }, true),
+    ev('page_view', noon(1) + 60_000, 4, 4, 4, '/'),
+    ev('feedback_submitted', noon(1) + 62_000, 4, 4, 4, '/', { type: 'nps', score: 4 }),
+    ev('feedback_submitted', noon(1) + 63_000, 4, 4, 4, '/', { type: 'csat', score: 5 }),
+  ]);
+  const date = (day) => new Date(day * DAY).toISOString().slice(0, 10);
+  const from = date(today - 2), to = date(today - 1);
+  const stats = await (await fetch(`${collector.url}/v1/sites/demo/stats?from=${from}&to=${to}`)).json();
+  expect(stats.total.visitors).toBe(4);
+
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.goto(`${collector.url}/?site=demo&from=${from}&to=${to}`);
+  await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+  const card = (metric) => page.locator(`[data-metric="${metric}"]`);
+  const t = stats.total;
+  await expect(card('visitors')).toHaveText(String(t.visitors));
+  await expect(card('sessions')).toHaveText(String(t.sessions));
+  await expect(card('returning_share')).toHaveText(`${t.returning_share.toFixed(1)} %`);
+  await expect(card('bounce_rate')).toHaveText(`${t.bounce_rate.toFixed(1)} %`);
+  await expect(card('engagement_rate')).toHaveText(`${t.engagement_rate.toFixed(1)} %`);
+  await expect(card('pages_per_session')).toHaveText(t.pages_per_session.toFixed(2));
+  await expect(card('avg_session_engaged_ms')).toHaveText(`${(t.avg_session_engaged_ms / 1000).toFixed(1)} s`);
+  await expect(card('nps')).toHaveText(t.feedback.nps.toFixed(0));
+  await expect(card('csat_average')).toHaveText(`${t.feedback.csat_average.toFixed(2)} / 5`);
+
+  // One bar per day, per scroll threshold and per NPS score, carrying the API's values.
+  const values = (chart) => page.locator(`#${chart} rect`).evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-value'))));
+  expect(await values('chart-visitors')).toEqual(stats.days.map((d) => d.visitors));
+  expect(await values('chart-scroll')).toEqual(t.scroll_reach);
+  expect(await values('chart-nps')).toEqual(t.feedback.nps_distribution);
+  const rates = await page.locator('#chart-rates circle').evaluateAll((c) => c.map((e) => Number(e.getAttribute('data-value'))));
+  const expectedRates = [...stats.days.map((d) => d.bounce_rate), ...stats.days.map((d) => d.engagement_rate)].filter((v) => v !== null);
+  expect(rates).toEqual(expectedRates);
+
+  // A page path with markup is shown literally and runs nothing.
+  await expect(page.locator('#pages td', { hasText: XSS.slice(0, 8) })).toHaveText(`/p/${XSS}`);
+  expect(await page.evaluate(() => window.__xss)).toBeUndefined();
+  await page.screenshot({ path: testInfo.outputPath('dashboard-desktop.png'), fullPage: true });
+
+  // On a phone the page reflows instead of scrolling sideways.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: testInfo.outputPath('dashboard-phone.png'), fullPage: true });
+
+  // The date-range control drives the API: one day shows one bar.
+  await page.fill('#from', to);
+  await page.click('button[type=submit]');
+  await expect.poll(() => page.locator('#chart-visitors rect').count()).toBe(1);
+  expect(new URL(page.url()).searchParams.get('from')).toBe(to);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
