@@ -17,7 +17,7 @@ pub struct Db {
 }
 
 /// One stored event, as the API returns it.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct StoredEvent {
     pub id: String,
     pub name: String,
@@ -30,6 +30,7 @@ pub struct StoredEvent {
     pub returning: bool,
     pub url: String,
     pub referrer: Option<String>,
+    #[schema(value_type = Object)]
     pub props: serde_json::Value,
 }
 

@@ -11,7 +11,7 @@ pub enum AppError {
     #[error("{message}")]
     BadRequest {
         message: String,
-        rejected: Option<serde_json::Value>,
+        rejected: Option<Vec<crate::api::Rejected>>,
     },
     #[error("unsupported content type: send application/json or text/plain")]
     UnsupportedMediaType,
@@ -52,11 +52,10 @@ impl IntoResponse for AppError {
         };
         let body = match self {
             AppError::BadRequest { message, rejected } => {
-                let mut body = json!({ "error": message });
-                if let Some(rejected) = rejected {
-                    body["rejected"] = rejected;
-                }
-                body
+                json!(crate::api::ErrorBody {
+                    error: message,
+                    rejected
+                })
             }
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");

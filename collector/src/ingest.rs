@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rapport_core::{corrected_time, validate, Event};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::api::{IngestResponse, Rejected};
 use crate::db::NewEvent;
 use crate::error::AppError;
 use crate::{now_ms, AppState};
@@ -108,6 +109,25 @@ fn check_sender(
     Ok(())
 }
 
+/// Stores a batch of events. See docs/collector.md for the order of the checks.
+#[utoipa::path(
+    post,
+    path = "/v1/batch",
+    request_body(content = rapport_core::Batch, description = "JSON, sent as application/json or text/plain, optionally gzip-encoded"),
+    params(("key" = Option<String>, Query, description = "the site's write key, when it has one (or the x-rapport-key header)")),
+    responses(
+        (status = 200, description = "Stored; invalid events listed by index", body = crate::api::IngestResponse),
+        (status = 202, description = "A bot: nothing stored (x-rapport-dropped: bot)", body = crate::api::IngestResponse),
+        (status = 400, description = "Not a batch, or every event invalid", body = crate::api::ErrorBody),
+        (status = 401, description = "Missing or wrong write key", body = crate::api::ErrorBody),
+        (status = 403, description = "Origin not allowed for the site", body = crate::api::ErrorBody),
+        (status = 404, description = "Site not configured", body = crate::api::ErrorBody),
+        (status = 413, description = "Body over 1 MB after decompression"),
+        (status = 415, description = "Neither application/json nor text/plain", body = crate::api::ErrorBody),
+        (status = 429, description = "Rate limited; see Retry-After"),
+        (status = 503, description = "Storage unavailable; see Retry-After", body = crate::api::ErrorBody),
+    )
+)]
 pub async fn post_batch(
     State(state): State<AppState>,
     Query(query): Query<KeyQuery>,
@@ -118,7 +138,10 @@ pub async fn post_batch(
     if is_bot(&headers) {
         let mut response = (
             StatusCode::ACCEPTED,
-            Json(json!({ "accepted": 0, "rejected": [] })),
+            Json(IngestResponse {
+                accepted: 0,
+                rejected: Vec::new(),
+            }),
         )
             .into_response();
         response
@@ -143,15 +166,17 @@ pub async fn post_batch(
     for (index, value) in envelope.events.into_iter().enumerate() {
         match check_event(value, envelope.sent_at) {
             Ok(event) => accepted.push(event),
-            Err(reason) => {
-                rejected.push(json!({ "index": index, "reason": reason, "retryable": false }))
-            }
+            Err(reason) => rejected.push(Rejected {
+                index,
+                reason,
+                retryable: false,
+            }),
         }
     }
     if accepted.is_empty() {
         return Err(AppError::BadRequest {
             message: "every event in the batch is invalid".into(),
-            rejected: Some(Value::Array(rejected)),
+            rejected: Some(rejected),
         });
     }
     let rows: Vec<NewEvent> = accepted
@@ -166,5 +191,9 @@ pub async fn post_batch(
         .insert_events(&envelope.site, received_at, &rows)
         .await
         .map_err(AppError::Unavailable)?;
-    Ok(Json(json!({ "accepted": rows.len(), "rejected": rejected })).into_response())
+    Ok(Json(IngestResponse {
+        accepted: rows.len(),
+        rejected,
+    })
+    .into_response())
 }

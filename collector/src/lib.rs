@@ -3,6 +3,7 @@
 //! [`app`] builds the whole HTTP surface from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket.
 
+pub mod api;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -19,7 +20,6 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::services::ServeDir;
@@ -86,7 +86,11 @@ pub fn app(state: AppState) -> Router {
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
+        )
         .route("/readyz", get(readyz))
         .route("/v1/sites/{site}/events", get(recent_events))
         .route("/v1/sites/{site}/config", get(site_config))
@@ -105,6 +109,21 @@ async fn dashboard() -> Html<&'static str> {
     Html(include_str!("dashboard.html"))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive", body = String)))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, description = "Ready", body = String),
+        (status = 503, description = "Storage unavailable", body = String),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
@@ -121,6 +140,15 @@ fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteCon
 }
 
 /// The public part of a site's config, for the widget. Never the write key.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/config",
+    params(("site" = String, Path, description = "site id")),
+    responses(
+        (status = 200, description = "Cacheable for 5 minutes", body = api::PublicSiteConfig),
+        (status = 404, description = "Site not configured", body = api::ErrorBody),
+    )
+)]
 async fn site_config(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -128,7 +156,9 @@ async fn site_config(
     let site = known_site(&state, &site)?;
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(json!({ "site": site.id })),
+        Json(api::PublicSiteConfig {
+            site: site.id.clone(),
+        }),
     ))
 }
 
@@ -143,6 +173,20 @@ const MAX_STATS_DAYS: i64 = 366;
 
 /// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last
 /// 30 days by default).
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/stats",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`)"),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today)"),
+    ),
+    responses(
+        (status = 200, description = "Metrics in total and per day (docs/metrics.md)", body = stats::Stats),
+        (status = 400, description = "Bad date or range", body = api::ErrorBody),
+        (status = 404, description = "Site not configured", body = api::ErrorBody),
+    )
+)]
 async fn site_stats(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -183,11 +227,25 @@ struct RecentQuery {
     limit: Option<u32>,
 }
 
+/// The newest stored events of a site.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/events",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+    ),
+    responses(
+        (status = 200, description = "Newest first", body = api::EventsPage),
+        (status = 400, description = "Bad limit", body = api::ErrorBody),
+        (status = 404, description = "Site not configured", body = api::ErrorBody),
+    )
+)]
 async fn recent_events(
     State(state): State<AppState>,
     Path(site): Path<String>,
     Query(query): Query<RecentQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<api::EventsPage>, AppError> {
     known_site(&state, &site)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -198,5 +256,5 @@ async fn recent_events(
         .recent_events(&site, limit)
         .await
         .map_err(AppError::Unavailable)?;
-    Ok(Json(json!({ "site": site, "events": events })))
+    Ok(Json(api::EventsPage { site, events }))
 }

@@ -27,7 +27,7 @@ pub struct Row {
     pub props: serde_json::Value,
 }
 
-#[derive(Debug, Default, PartialEq, Serialize)]
+#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub responses: u64,
     /// % promoters (9–10) − % detractors (0–6) among NPS answers; null without answers.
@@ -38,7 +38,7 @@ pub struct Feedback {
     pub csat_average: Option<f64>,
 }
 
-#[derive(Debug, Default, PartialEq, Serialize)]
+#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Metrics {
     pub visitors: u64,
     pub new_visitors: u64,
@@ -61,20 +61,20 @@ pub struct Metrics {
     pub feedback: Feedback,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Day {
     pub date: String,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TopPage {
     pub path: String,
     pub pageviews: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub site: String,
     pub from: String,

@@ -419,3 +419,82 @@ async fn rate_limit_answers_429_with_retry_after(mut h: Harness) {
     // The refused batch stored nothing.
     assert_eq!(h.stored("demo").await.len(), 2);
 }
+
+#[tokio::test]
+async fn openapi_describes_every_route_and_the_wire_types() {
+    let h = Harness::sqlite().await;
+    let (status, doc, _) = h
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/v1/batch", "post"),
+        ("/v1/sites/{site}/events", "get"),
+        ("/v1/sites/{site}/stats", "get"),
+        ("/v1/sites/{site}/config", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing"
+        );
+    }
+    let responses = doc["paths"]["/v1/batch"]["post"]["responses"]
+        .as_object()
+        .unwrap();
+    for status in [
+        "200", "202", "400", "401", "403", "404", "413", "415", "429", "503",
+    ] {
+        assert!(
+            responses.contains_key(status),
+            "POST /v1/batch lacks {status}"
+        );
+    }
+    // The event schema lists exactly the fields the core's writer produces.
+    let event = &doc["components"]["schemas"]["Event"]["properties"];
+    let mut fields: Vec<&str> = event
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    let written = rapport_core::Event {
+        id: uuid::Uuid::nil(),
+        name: "x".into(),
+        ts: 0,
+        visitor_id: uuid::Uuid::nil(),
+        session_id: uuid::Uuid::nil(),
+        pageview_id: uuid::Uuid::nil(),
+        returning: false,
+        url: "https://a.example/".into(),
+        referrer: Some("https://b.example/".into()),
+        props: Default::default(),
+    }
+    .to_json();
+    let written: Value = serde_json::from_str(&written).unwrap();
+    let mut expected: Vec<&str> = written
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    expected.sort();
+    assert_eq!(fields, expected);
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database() {
+    let h = Harness::sqlite().await;
+    let get = |path: &'static str| Request::get(path).body(Body::empty()).unwrap();
+    assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(h.send(get("/readyz")).await.0, StatusCode::OK);
+    h.state.db.close().await;
+    assert_eq!(
+        h.send(get("/readyz")).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+}

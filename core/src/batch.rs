@@ -8,6 +8,7 @@ use crate::json::Writer;
 
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Batch {
     pub site: String,
     /// Client wall-clock time when the batch was sent; the collector corrects skew with it.

@@ -213,6 +213,7 @@ impl<'de> serde::Deserialize<'de> for Props {
 
 /// One event. Field names are the wire names; `docs/wire-format.md` describes them.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Event {
@@ -232,7 +233,10 @@ pub struct Event {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub referrer: Option<String>,
+    /// A flat object: string, number, boolean or null values; keys 1–64 characters;
+    /// at most 8 KB serialized.
     #[cfg_attr(feature = "serde", serde(default))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub props: Props,
 }
 

@@ -7,7 +7,8 @@
 //! The crate is `no_std` (with `alloc`) so the widget can drop std's panic and formatting
 //! machinery, most of a small wasm module's size.
 
-#![cfg_attr(not(test), no_std)]
+// The `openapi` feature (collector only) derives schemas with utoipa, which needs std.
+#![cfg_attr(not(any(test, feature = "openapi")), no_std)]
 extern crate alloc;
 
 pub mod batch;
