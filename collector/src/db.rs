@@ -40,6 +40,11 @@ pub struct NewEvent<'a> {
     pub ts: u64,
 }
 
+/// Columns per event row, and rows per INSERT statement (13 × 500 parameters stays under
+/// both SQLite's and PostgreSQL's limits).
+const COLUMNS: usize = 13;
+const INSERT_CHUNK: usize = 500;
+
 fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
@@ -113,30 +118,44 @@ impl Db {
         events: &[NewEvent<'_>],
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for new in events {
-            let e = new.event;
-            let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
-            sqlx::query(
+        // Multi-row statements: one round trip per chunk instead of one per event.
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
                 "INSERT INTO events (id, site, name, ts, client_ts, received_at, visitor_id, \
-                 session_id, pageview_id, is_returning, url, referrer, props) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(e.id.to_string())
-            .bind(site)
-            .bind(&e.name)
-            .bind(as_i64(new.ts))
-            .bind(as_i64(e.ts))
-            .bind(as_i64(received_at))
-            .bind(e.visitor_id.to_string())
-            .bind(e.session_id.to_string())
-            .bind(e.pageview_id.to_string())
-            .bind(i64::from(e.returning))
-            .bind(&e.url)
-            .bind(e.referrer.as_deref())
-            .bind(props)
-            .execute(&mut *tx)
-            .await?;
+                 session_id, pageview_id, is_returning, url, referrer, props) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                sql.push_str(if row == 0 { "(" } else { ", (" });
+                for col in 0..COLUMNS {
+                    if col > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&(row * COLUMNS + col + 1).to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            let mut query = sqlx::query(&sql);
+            for new in chunk {
+                let e = new.event;
+                let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
+                query = query
+                    .bind(e.id.to_string())
+                    .bind(site)
+                    .bind(&e.name)
+                    .bind(as_i64(new.ts))
+                    .bind(as_i64(e.ts))
+                    .bind(as_i64(received_at))
+                    .bind(e.visitor_id.to_string())
+                    .bind(e.session_id.to_string())
+                    .bind(e.pageview_id.to_string())
+                    .bind(i64::from(e.returning))
+                    .bind(&e.url)
+                    .bind(e.referrer.as_deref())
+                    .bind(props);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await
     }

@@ -16,7 +16,10 @@ fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
 #[test]
 fn bad_config_stops_start_up_naming_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "[[site]]\nid = \"demo\"\norigins = [\"*\"]\norgins = [\"x\"]\n");
+    let config = write_config(
+        dir.path(),
+        "[[site]]\nid = \"demo\"\norigins = [\"*\"]\norgins = [\"x\"]\n",
+    );
     let out = Command::new(BIN)
         .arg("--config")
         .arg(&config)
@@ -27,10 +30,20 @@ fn bad_config_stops_start_up_naming_file_line_and_field() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&config.display().to_string()), "{stderr}");
-    assert!(stderr.contains("line 4") && stderr.contains("orgins"), "{stderr}");
+    assert!(
+        stderr.contains("line 4") && stderr.contains("orgins"),
+        "{stderr}"
+    );
 
-    let config = write_config(dir.path(), "[[site]]\nid = \"demo\"\norigins = [\"shop.example\"]\n");
-    let out = Command::new(BIN).arg("--config").arg(&config).output().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[[site]]\nid = \"demo\"\norigins = [\"shop.example\"]\n",
+    );
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("site[0].origins"));
 }
@@ -49,10 +62,15 @@ fn sigterm_finishes_the_batch_in_flight_then_exits() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
 
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let body = format!(
         r#"{{"site":"demo","sent_at":{now},"events":[{{"id":"00000000-0000-4000-8000-000000000001","name":"page_view","ts":{now},"visitor_id":"11111111-1111-4111-8111-111111111111","session_id":"22222222-2222-4222-8222-222222222222","pageview_id":"33333333-3333-4333-8333-333333333333","returning":false,"url":"https://shop.example/","props":{{}}}}]}}"#
     );
@@ -67,7 +85,10 @@ fn sigterm_finishes_the_batch_in_flight_then_exits() {
     conn.flush().unwrap();
     // The request is half sent when the signal arrives.
     std::thread::sleep(Duration::from_millis(300));
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     std::thread::sleep(Duration::from_millis(300));
     conn.write_all(rest.as_bytes()).unwrap();
