@@ -29,6 +29,9 @@ pub struct SiteConfig {
     pub origins: Vec<String>,
     /// When set, every batch must carry it (`?key=` on the endpoint, or `x-rapport-key`).
     pub write_key: Option<String>,
+    /// The site's HMAC secret, shared with the site's server only: it signs shopper ids and
+    /// webhooks. Never served.
+    pub secret: Option<String>,
 }
 
 fn valid_origin(origin: &str) -> bool {
@@ -78,6 +81,9 @@ impl Config {
             }
             if site.write_key.as_deref().is_some_and(|k| k.len() < 16) {
                 return Err(format!("{at}.write_key: use at least 16 characters"));
+            }
+            if site.secret.as_deref().is_some_and(|s| s.len() < 32) {
+                return Err(format!("{at}.secret: use at least 32 random characters"));
             }
         }
         Ok(())
@@ -134,6 +140,8 @@ mod tests {
         assert!(err(twice).starts_with("site[1].id:"));
         let short_key = "[[site]]\nid = \"a\"\norigins = [\"*\"]\nwrite_key = \"short\"";
         assert!(err(short_key).starts_with("site[0].write_key:"));
+        let short_secret = "[[site]]\nid = \"a\"\norigins = [\"*\"]\nsecret = \"0123456789\"";
+        assert!(err(short_secret).starts_with("site[0].secret:"));
         // Unknown fields are errors with a line number, not silently ignored.
         let typo = "[[site]]\nid = \"a\"\norigins = [\"*\"]\norgins = [\"x\"]";
         let e = err(typo);

@@ -3,6 +3,7 @@
 //! Every command first installs what is missing (see `install.rs`), so a fresh machine needs
 //! nothing but rustup, node and the package registries.
 
+mod bench;
 mod demo;
 mod dist;
 mod install;
@@ -19,6 +20,7 @@ commands:
   demo    build the widget, start the collector and serve the demo on http://127.0.0.1:8080
   test    run every check: fmt, clippy, native, wasm-bindgen-test, Playwright, size budget
   dist    build dist/embed/ and print file sizes and SRI hashes
+  bench   run the benchmarks (collector ingest on SQLite and PostgreSQL)
   install install the toolchain pieces that are missing";
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("dist") => install::ensure_build_tools().and_then(|()| dist::run().map(|_| ())),
         Some("install") => install::ensure_all(),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -46,6 +46,7 @@ origins = ["*"]
 id = "locked"
 origins = ["https://shop.example"]
 write_key = "wk_test_0123456789"
+secret = "sk_test_0123456789abcdef0123456789abcdef"
 "#;
 
 fn state(db: Db) -> AppState {

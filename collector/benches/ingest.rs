@@ -1,0 +1,211 @@
+//! `cargo xtask bench collector`: ingest throughput and latency, next to the raw insert
+//! ceiling of the same rows through the same driver, on SQLite and (when
+//! RAPPORT_BENCH_POSTGRES_URL is set) PostgreSQL. Not a test: it reports, it does not judge.
+//!
+//! The load generator runs in this process and posts to the collector over loopback HTTP
+//! with keep-alive connections, `CONCURRENCY` requests at a time, batches of 50 events.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rapport_collector::db::NewEvent;
+use rapport_collector::{app, now_ms, AppState, Config, Db, RateLimit};
+use serde_json::json;
+
+const EVENTS_PER_BATCH: usize = 50;
+const CONCURRENCY: usize = 16;
+
+fn batches(count: usize, run: u32) -> Vec<String> {
+    let now = now_ms();
+    (0..count)
+        .map(|b| {
+            let events: Vec<_> = (0..EVENTS_PER_BATCH)
+                .map(|e| {
+                    let n = b * EVENTS_PER_BATCH + e;
+                    json!({
+                        "id": format!("{run:08x}-0000-4000-8000-{n:012x}"),
+                        "name": if e == 0 { "page_view" } else { "page_engagement" },
+                        "ts": now - 1_000,
+                        "visitor_id": format!("11111111-1111-4111-8111-{:012x}", b % 997),
+                        "session_id": format!("22222222-2222-4222-8222-{b:012x}"),
+                        "pageview_id": format!("33333333-3333-4333-8333-{b:012x}"),
+                        "returning": b % 3 == 0,
+                        "url": "https://shop.example/products/stoneware-mug?utm_source=newsletter",
+                        "props": { "engaged_ms": e * 1000, "scroll_max": e % 100 }
+                    })
+                })
+                .collect();
+            json!({ "site": "demo", "sent_at": now, "events": events }).to_string()
+        })
+        .collect()
+}
+
+struct Run {
+    events: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[i].as_secs_f64() * 1000.0
+    }
+}
+
+/// Runs `work(i)` for every i in 0..count, `CONCURRENCY` at a time.
+async fn drive<F, Fut>(count: usize, work: F) -> Run
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let work = Arc::new(work);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (work, next) = (work.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        return latencies;
+                    }
+                    let t = Instant::now();
+                    work(i).await;
+                    latencies.push(t.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    Run {
+        events: count * EVENTS_PER_BATCH,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+async fn http_run(url: &str, bodies: Vec<String>) -> Run {
+    let db = Db::connect(url).await.unwrap();
+    let config = Config::parse("[[site]]\nid = \"demo\"\norigins = [\"*\"]").unwrap();
+    let mut state = AppState::new(db, config);
+    state.rate_limit = RateLimit::new(u32::MAX, Duration::from_millis(1)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let bodies = Arc::new(bodies);
+    let count = bodies.len();
+    let uri: axum::http::Uri = format!("http://{addr}/v1/batch").parse().unwrap();
+    let run = drive(count, move |i| {
+        let (client, bodies, uri) = (client.clone(), bodies.clone(), uri.clone());
+        async move {
+            let request = axum::http::Request::post(uri)
+                .header("content-type", "text/plain")
+                .body(Full::new(Bytes::from(bodies[i].clone())))
+                .unwrap();
+            let response = client.request(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    server.abort();
+    run
+}
+
+async fn raw_run(url: &str, bodies: &[String]) -> Run {
+    let db = Db::connect(url).await.unwrap();
+    let batches: Vec<(u64, Vec<rapport_core::Event>)> = bodies
+        .iter()
+        .map(|b| {
+            let batch: rapport_core::Batch = serde_json::from_str(b).unwrap();
+            (batch.sent_at, batch.events)
+        })
+        .collect();
+    let batches = Arc::new(batches);
+    let count = batches.len();
+    drive(count, move |i| {
+        let (db, batches) = (db.clone(), batches.clone());
+        async move {
+            let (sent_at, events) = &batches[i];
+            let rows: Vec<NewEvent> = events
+                .iter()
+                .map(|event| NewEvent {
+                    event,
+                    ts: *sent_at,
+                })
+                .collect();
+            db.insert_events("demo", now_ms(), &rows).await.unwrap();
+        }
+    })
+    .await
+}
+
+#[tokio::main]
+async fn main() {
+    let count: usize = std::env::var("RAPPORT_BENCH_BATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut backends = vec![(
+        "SQLite",
+        format!("sqlite://{}/bench-http.db", dir.path().display()),
+        format!("sqlite://{}/bench-raw.db", dir.path().display()),
+    )];
+    if let Ok(pg) = std::env::var("RAPPORT_BENCH_POSTGRES_URL") {
+        backends.push(("PostgreSQL", pg.clone(), pg));
+    }
+    println!(
+        "collector ingest: {count} batches of {EVENTS_PER_BATCH} events, {CONCURRENCY} in flight, {} cores",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    println!("| storage | path | events/s | p50 ms | p99 ms | of raw ceiling |");
+    println!("|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for (run_id, (name, http_url, raw_url)) in backends.into_iter().enumerate() {
+        let raw = raw_run(&raw_url, &batches(count, 2 * run_id as u32 + 1)).await;
+        let http = http_run(&http_url, batches(count, 2 * run_id as u32 + 2)).await;
+        for (path, run) in [
+            ("raw insert (same driver)", &raw),
+            ("HTTP POST /v1/batch", &http),
+        ] {
+            println!(
+                "| {name} | {path} | {:.0} | {:.2} | {:.2} | {:.0} % |",
+                run.rate(),
+                run.percentile(0.50),
+                run.percentile(0.99),
+                run.rate() / raw.rate() * 100.0
+            );
+        }
+        results.push(json!({
+            "storage": name,
+            "http": { "events_per_s": http.rate(), "p50_ms": http.percentile(0.5), "p99_ms": http.percentile(0.99) },
+            "raw": { "events_per_s": raw.rate(), "p50_ms": raw.percentile(0.5), "p99_ms": raw.percentile(0.99) },
+        }));
+    }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("collector.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&json!({ "batches": count, "events_per_batch": EVENTS_PER_BATCH, "concurrency": CONCURRENCY, "results": results })).unwrap()).unwrap();
+    println!("written: {}", file.display());
+}
