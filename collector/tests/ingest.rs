@@ -338,6 +338,10 @@ async fn site_config_is_public_and_cacheable(h: Harness) {
         !body.to_string().contains("wk_test"),
         "the write key is never served"
     );
+    assert!(
+        !body.to_string().contains("sk_test"),
+        "the secret is never served"
+    );
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
     let (status, _, _) = h
         .send(
