@@ -43,7 +43,7 @@ pub fn run() -> Result<PathBuf> {
             "--target",
             "wasm32-unknown-unknown",
             "-p",
-            "rapport",
+            "rapport_widget",
             "--lib",
             "--no-default-features",
         ],

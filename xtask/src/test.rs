@@ -102,7 +102,7 @@ pub fn run() -> Result {
         &[
             "clippy",
             "-p",
-            "rapport",
+            "rapport_widget",
             "--target",
             "wasm32-unknown-unknown",
             "--lib",
@@ -118,7 +118,7 @@ pub fn run() -> Result {
         &[
             "clippy",
             "-p",
-            "rapport",
+            "rapport_widget",
             "--target",
             "wasm32-unknown-unknown",
             "--all-targets",
@@ -131,7 +131,10 @@ pub fn run() -> Result {
     step("native tests (storage on SQLite and PostgreSQL)");
     match Postgres::start() {
         Ok(pg) => {
-            let mut c = cmd("cargo", &["test", "--workspace", "--exclude", "rapport"]);
+            let mut c = cmd(
+                "cargo",
+                &["test", "--workspace", "--exclude", "rapport_widget"],
+            );
             c.env("RAPPORT_TEST_POSTGRES_URL", &pg.url);
             let (ok, out) = run_capture(&mut c);
             let (p, f) = cargo_counts(&out);
@@ -156,7 +159,7 @@ pub fn run() -> Result {
         &[
             "test",
             "-p",
-            "rapport",
+            "rapport_widget",
             "--target",
             "wasm32-unknown-unknown",
         ],
