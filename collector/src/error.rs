@@ -23,6 +23,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// Rate limited; retry after this many seconds.
+    #[error("rate limit: too many batches from this client for this site, retry later")]
+    TooManyRequests(u64),
     /// Storage is down or busy; the client should retry later.
     #[error("storage unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -38,25 +41,27 @@ impl AppError {
 }
 
 /// Seconds a client should wait before retrying when storage is unavailable.
-const RETRY_AFTER_SECS: &str = "5";
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        let (status, retry_after) = match &self {
+            AppError::BadRequest { .. } => (StatusCode::BAD_REQUEST, None),
+            AppError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            AppError::TooManyRequests(secs) => (StatusCode::TOO_MANY_REQUESTS, Some(*secs)),
+            AppError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(UNAVAILABLE_RETRY_SECS),
+            ),
         };
         let body = match self {
-            AppError::BadRequest { message, rejected } => {
-                json!(crate::api::ErrorBody {
-                    error: message,
-                    rejected
-                })
-            }
+            AppError::BadRequest { message, rejected } => json!(crate::api::ErrorBody {
+                error: message,
+                rejected
+            }),
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");
                 json!({ "error": "storage is unavailable, retry later" })
@@ -64,11 +69,10 @@ impl IntoResponse for AppError {
             other => json!({ "error": other.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(RETRY_AFTER_SECS),
-            );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use rapport_core::{corrected_time, validate, Event};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::api::{IngestResponse, Rejected};
 use crate::db::NewEvent;
 use crate::error::AppError;
+use crate::limit::ClientAddr;
 use crate::{now_ms, AppState};
 
 /// Most events one batch may carry.
@@ -130,6 +132,7 @@ fn check_sender(
 )]
 pub async fn post_batch(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     Query(query): Query<KeyQuery>,
     headers: HeaderMap,
     body: Bytes,
@@ -154,6 +157,10 @@ pub async fn post_batch(
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
     validate::site(&envelope.site).map_err(|e| AppError::bad_request(e.to_string()))?;
     check_sender(&state, &envelope.site, &headers, &query)?;
+    state
+        .rate_limit
+        .check(&envelope.site, client)
+        .map_err(AppError::TooManyRequests)?;
     if envelope.events.is_empty() {
         return Err(AppError::bad_request("events: must not be empty"));
     }

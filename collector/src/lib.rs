@@ -82,7 +82,6 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/batch", post(ingest::post_batch))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new().gzip(true))
-        .layer(state.rate_limit.layer())
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))
@@ -102,7 +101,10 @@ pub fn app(state: AppState) -> Router {
     if let Some(dir) = &state.embed_dir {
         router = router.nest_service("/embed", ServeDir::new(dir));
     }
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(axum::middleware::from_fn(limit::client_addr))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 async fn dashboard() -> Html<&'static str> {

@@ -1,61 +1,67 @@
-//! Rate limiting of ingest per client address (tower_governor), answered with 429 and
-//! `Retry-After`. Client addresses are only held in memory for the limiter, never stored.
+//! Rate limiting of ingest per site and client address (governor's keyed GCRA limiter),
+//! answered with 429 and `Retry-After`. Client addresses live only in the limiter's memory,
+//! are never stored, and are forgotten once idle.
 
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::http::Request;
-use governor::middleware::NoOpMiddleware;
-use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
-use tower_governor::key_extractor::KeyExtractor;
-use tower_governor::{GovernorError, GovernorLayer};
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
-/// A bucket of `burst` requests per client, refilled by one every `refill`.
+type Key = (String, Option<IpAddr>);
+
+/// A bucket of `burst` requests per site and client, refilled by one every `refill`.
 #[derive(Clone, Debug)]
 pub struct RateLimit {
-    config: Arc<GovernorConfig<ClientAddr, NoOpMiddleware>>,
+    limiter: Arc<RateLimiter<Key, DefaultKeyedStateStore<Key>, DefaultClock>>,
 }
 
-/// The peer address of the connection. Requests without one (tests driving the router
-/// directly) share a single bucket.
+/// The peer address of the request's connection, when there is one (tests that drive the
+/// router directly have none and share one bucket per site).
 #[derive(Clone, Copy, Debug)]
-pub struct ClientAddr;
+pub struct ClientAddr(pub Option<IpAddr>);
 
-impl KeyExtractor for ClientAddr {
-    type Key = Option<IpAddr>;
-
-    fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
-        Ok(req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.ip()))
-    }
+/// Middleware recording [`ClientAddr`] for the handlers.
+pub async fn client_addr(mut request: Request, next: Next) -> Response {
+    let addr = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    request.extensions_mut().insert(ClientAddr(addr));
+    next.run(request).await
 }
 
 impl RateLimit {
     /// `None` when `burst` or `refill` is zero.
     pub fn new(burst: u32, refill: Duration) -> Option<RateLimit> {
-        let millis = u64::try_from(refill.as_millis()).ok().filter(|&m| m > 0)?;
-        let config = GovernorConfigBuilder::default()
-            .key_extractor(ClientAddr)
-            .per_millisecond(millis)
-            .burst_size(burst)
-            .finish()?;
+        let quota = Quota::with_period(refill)?.allow_burst(NonZeroU32::new(burst)?);
         Some(RateLimit {
-            config: Arc::new(config),
+            limiter: Arc::new(RateLimiter::keyed(quota)),
         })
     }
 
-    pub fn layer(&self) -> GovernorLayer<ClientAddr, NoOpMiddleware, axum::body::Body> {
-        GovernorLayer::new(self.config.clone())
+    /// `Err(seconds)` to wait when `client` has used up its bucket for `site`.
+    pub fn check(&self, site: &str, client: ClientAddr) -> Result<(), u64> {
+        self.limiter
+            .check_key(&(site.to_owned(), client.0))
+            .map_err(|not_until| {
+                not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .as_secs()
+                    .max(1)
+            })
     }
 
-    /// Forgets clients that have been quiet long enough to have a full bucket again; call it
-    /// now and then so the limiter's memory stays bounded.
+    /// Forgets clients whose bucket is full again; call it now and then so the limiter's
+    /// memory stays bounded.
     pub fn forget_idle_clients(&self) {
-        self.config.limiter().retain_recent();
+        self.limiter.retain_recent();
     }
 }
 

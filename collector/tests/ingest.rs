@@ -422,6 +422,15 @@ async fn rate_limit_answers_429_with_retry_after(mut h: Harness) {
     );
     // The refused batch stored nothing.
     assert_eq!(h.stored("demo").await.len(), 2);
+    // Buckets are per site: the same client may still send for another site.
+    let (status, body, _) = h
+        .send(locked_request(
+            "?key=wk_test_0123456789",
+            None,
+            Some("https://shop.example"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
