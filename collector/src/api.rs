@@ -43,6 +43,8 @@ pub struct EventsPage {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicSiteConfig {
     pub site: String,
+    #[serde(flatten)]
+    pub programs: crate::programs::Programs,
 }
 
 #[derive(OpenApi)]
@@ -67,6 +69,12 @@ pub struct PublicSiteConfig {
         ErrorBody,
         EventsPage,
         PublicSiteConfig,
+        crate::programs::Programs,
+        crate::programs::Prompt,
+        crate::programs::Trigger,
+        crate::programs::Referral,
+        crate::programs::Loyalty,
+        crate::programs::Theme,
         crate::db::StoredEvent,
         crate::stats::Stats,
         crate::stats::Metrics,

@@ -32,6 +32,12 @@ pub struct SiteConfig {
     /// The site's HMAC secret, shared with the site's server only: it signs shopper ids and
     /// webhooks. Never served.
     pub secret: Option<String>,
+    /// Feedback prompts (`[[site.prompt]]`).
+    #[serde(default, rename = "prompt")]
+    pub prompts: Vec<crate::programs::Prompt>,
+    pub referral: Option<crate::programs::Referral>,
+    pub loyalty: Option<crate::programs::Loyalty>,
+    pub theme: Option<crate::programs::Theme>,
 }
 
 fn valid_origin(origin: &str) -> bool {
@@ -85,6 +91,7 @@ impl Config {
             if site.secret.as_deref().is_some_and(|s| s.len() < 32) {
                 return Err(format!("{at}.secret: use at least 32 random characters"));
             }
+            site.programs().check(&at)?;
         }
         Ok(())
     }
@@ -101,6 +108,16 @@ impl Config {
 }
 
 impl SiteConfig {
+    /// What the widget renders; all of it is public.
+    pub fn programs(&self) -> crate::programs::Programs {
+        crate::programs::Programs {
+            prompts: self.prompts.clone(),
+            referral: self.referral.clone(),
+            loyalty: self.loyalty.clone(),
+            theme: self.theme.clone(),
+        }
+    }
+
     pub fn allows_origin(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == "*" || o == origin)
     }

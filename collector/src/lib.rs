@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod limit;
+pub mod programs;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -160,6 +161,7 @@ async fn site_config(
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(api::PublicSiteConfig {
             site: site.id.clone(),
+            programs: site.programs(),
         }),
     ))
 }

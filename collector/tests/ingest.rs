@@ -343,6 +343,22 @@ async fn site_config_is_public_and_cacheable(h: Harness) {
         "the secret is never served"
     );
     assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=300");
+    // The programs the widget renders come with the site's public config.
+    let (status, body, _) = h
+        .send(
+            Request::get("/v1/sites/demo/config")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let prompt = &body["prompts"][0];
+    assert_eq!(prompt["id"], "nps-after-purchase");
+    assert_eq!(prompt["type"], "nps");
+    assert_eq!(prompt["display"], "popover");
+    assert_eq!(prompt["sample_percent"], 100);
+    assert_eq!(prompt["question"]["he"], "עד כמה סביר שתמליצו עלינו?");
+    assert_eq!(prompt["trigger"]["event"], "purchase");
     let (status, _, _) = h
         .send(
             Request::get("/v1/sites/nosuchsite/config")

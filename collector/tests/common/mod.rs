@@ -42,6 +42,12 @@ pub const TEST_CONFIG: &str = r#"
 id = "demo"
 origins = ["*"]
 
+[[site.prompt]]
+id = "nps-after-purchase"
+type = "nps"
+question = { en = "How likely are you to recommend us?", he = "עד כמה סביר שתמליצו עלינו?" }
+trigger = { event = "purchase" }
+
 [[site]]
 id = "locked"
 origins = ["https://shop.example"]
