@@ -8,9 +8,8 @@
   var script = document.currentScript;
   var prev = w.rapport;
   if (prev && prev.loaded) return; // the tag was included twice
-  // Calls queued by an inline snippet (`rapport.q`) run first.
-  var queue = prev && prev.q instanceof Array ? prev.q : [];
-  var api = { loaded: true, ready: false, q: queue };
+  var queue = [];
+  var api = { loaded: true, ready: false };
   var widget = null; // the glue module, once the tracker has booted
   var timer = 0;
 
@@ -21,9 +20,10 @@
     if (wait >= 0) timer = setTimeout(guard(kick), wait);
   }
 
-  // Property types are reported with typeof; the module validates the rest.
+  // Property types are reported with typeof; the module validates the rest. `t` is when the
+  // page made the call, which for queued calls is before the module was ready.
   var calls = {
-    track: function (name, props) {
+    track: function (t, name, props) {
       if (props != null) {
         if (typeof props != 'object' || props instanceof Array) widget.prop(0, '', '');
         else Object.keys(props).forEach(function (k) {
@@ -32,10 +32,10 @@
           widget.prop(kind, k, kind == 2 || kind == 3 ? String(v) : kind == 1 ? v : '');
         });
       }
-      widget.track(Date.now(), typeof name == 'string' ? name : undefined);
+      widget.track(t, typeof name == 'string' ? name : undefined);
     },
-    page: function () {
-      widget.page(Date.now(), location.href, document.referrer);
+    page: function (t) {
+      widget.page(t, location.href, document.referrer);
     }
   };
 
@@ -53,13 +53,13 @@
   }
 
   var run = guard(function (name, args) {
-    calls[name].apply(null, args);
+    calls[name].apply(null, args); // args[0] is the call's time
     if (!timer) timer = setTimeout(guard(kick), 0); // calls in one task share a batch
   });
 
   ['track', 'page'].forEach(function (name) {
     api[name] = function () {
-      var args = [].slice.call(arguments);
+      var args = [Date.now()].concat([].slice.call(arguments));
       if (widget) run(name, args);
       else if (!api.ready) queue.push([name, args]);
     };

@@ -47,15 +47,23 @@ test('calls made before the wasm is ready are replayed in order', async ({ page,
   await servePage(page, url, `<!doctype html><title>queue</title>
     <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch"></script>
     <script>
+      window.t0 = Date.now();
       rapport.track('first', { n: 1, label: 'ภาษาไทย', ok: true, none: null });
       rapport.track('second');
       rapport.page();
+      window.t1 = Date.now();
     </script>`);
   const sent = page.waitForRequest(isBatch);
   await page.goto(url);
   const body = JSON.parse((await sent).postData());
   expect(body.events.map((e) => e.name)).toEqual(['page_view', 'first', 'second', 'page_view']);
   expect(body.events[1].props).toEqual({ label: 'ภาษาไทย', n: 1, none: null, ok: true });
+  // Queued calls keep the time they were made, not the time they were replayed.
+  const { t0, t1 } = await page.evaluate(() => ({ t0: window.t0, t1: window.t1 }));
+  for (const e of body.events.slice(1)) {
+    expect(e.ts).toBeGreaterThanOrEqual(t0);
+    expect(e.ts).toBeLessThanOrEqual(t1);
+  }
 
   const stored = await collector.waitFor((events) => events.length === 4);
   expect(stored.map((e) => e.id).sort()).toEqual(body.events.map((e) => e.id).sort());
