@@ -17,6 +17,15 @@ fn slug(at: &str, id: &str) -> Check {
     rapport_core::validate::event_name(id).map_err(|e| format!("{at}: \"{id}\" {}", e.reason))
 }
 
+/// `id` is a slug that no earlier item of the same list uses.
+fn new_id<'a>(at: &str, id: &str, mut earlier: impl Iterator<Item = &'a str>) -> Check {
+    slug(at, id)?;
+    if earlier.any(|e| e == id) {
+        return fail(at, format!("\"{id}\" is used twice"));
+    }
+    Ok(())
+}
+
 /// A text in several languages, keyed by language tag (`en`, `ar`, `he`, `th`, …). English is
 /// required: it is the fallback.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
@@ -197,7 +206,6 @@ fn full_sample() -> u8 {
 
 impl Prompt {
     fn check(&self, at: &str) -> Check {
-        slug(&format!("{at}.id"), &self.id)?;
         self.question.check(&format!("{at}.question"))?;
         match (self.display, &self.selector) {
             (Display::Inline, None) => {
@@ -245,13 +253,8 @@ impl Prompt {
         }
         for (i, variant) in self.variants.iter().enumerate() {
             let vat = format!("{at}.variants[{i}]");
-            slug(&format!("{vat}.id"), &variant.id)?;
-            if self.variants[..i].iter().any(|v| v.id == variant.id) {
-                return fail(
-                    &format!("{vat}.id"),
-                    format!("\"{}\" is used twice", variant.id),
-                );
-            }
+            let earlier = self.variants[..i].iter().map(|v| v.id.as_str());
+            new_id(&format!("{vat}.id"), &variant.id, earlier)?;
             variant.question.check(&format!("{vat}.question"))?;
         }
         Ok(())
@@ -326,7 +329,8 @@ impl Loyalty {
         }
         for (i, tier) in self.tiers.iter().enumerate() {
             let tat = format!("{at}.tiers[{i}]");
-            slug(&format!("{tat}.id"), &tier.id)?;
+            let earlier = self.tiers[..i].iter().map(|t| t.id.as_str());
+            new_id(&format!("{tat}.id"), &tier.id, earlier)?;
             tier.name.check(&format!("{tat}.name"))?;
             if i > 0 && tier.threshold <= self.tiers[i - 1].threshold {
                 return fail(&format!("{tat}.threshold"), "thresholds must increase");
@@ -334,13 +338,8 @@ impl Loyalty {
         }
         for (i, reward) in self.rewards.iter().enumerate() {
             let rat = format!("{at}.rewards[{i}]");
-            slug(&format!("{rat}.id"), &reward.id)?;
-            if self.rewards[..i].iter().any(|r| r.id == reward.id) {
-                return fail(
-                    &format!("{rat}.id"),
-                    format!("\"{}\" is used twice", reward.id),
-                );
-            }
+            let earlier = self.rewards[..i].iter().map(|r| r.id.as_str());
+            new_id(&format!("{rat}.id"), &reward.id, earlier)?;
             reward.name.check(&format!("{rat}.name"))?;
             if reward.cost == 0 {
                 return fail(&format!("{rat}.cost"), "must be above 0");
@@ -410,12 +409,8 @@ impl Programs {
     pub fn check(&self, at: &str) -> Check {
         for (i, prompt) in self.prompts.iter().enumerate() {
             let pat = format!("{at}.prompt[{i}]");
-            if self.prompts[..i].iter().any(|p| p.id == prompt.id) {
-                return fail(
-                    &format!("{pat}.id"),
-                    format!("\"{}\" is used twice", prompt.id),
-                );
-            }
+            let earlier = self.prompts[..i].iter().map(|p| p.id.as_str());
+            new_id(&format!("{pat}.id"), &prompt.id, earlier)?;
             prompt.check(&pat)?;
         }
         if let Some(referral) = &self.referral {
