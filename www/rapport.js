@@ -78,36 +78,50 @@
   }
   var base = new URL('.', script.src).href;
   var data = script.dataset;
-  // Fetch the module while the glue loads, so the two requests overlap. Streaming
-  // compilation needs fetch; if the host page broke fetch, XHR bytes compile asynchronously.
-  var wasmUrl = base + 'rapport_widget_bg.wasm';
-  var wasm;
-  try {
-    wasm = fetch(wasmUrl);
-    if (!wasm || typeof wasm.then !== 'function') throw 0;
-  } catch (e) {
-    wasm = new Promise(function (resolve, reject) {
-      var x = new XMLHttpRequest();
-      x.open('GET', wasmUrl);
-      x.responseType = 'arraybuffer';
-      x.onload = function () { x.status == 200 ? resolve(x.response) : reject(x.status); };
-      x.onerror = reject;
-      x.send();
+
+  // Resolves with the initialised glue module.
+  function load() {
+    // Fetch the module while the glue loads, so the two requests overlap. Streaming
+    // compilation needs fetch; if the host page broke fetch, XHR bytes compile asynchronously.
+    var wasmUrl = base + 'rapport_widget_bg.wasm';
+    var wasm;
+    try {
+      wasm = fetch(wasmUrl);
+      if (!wasm || typeof wasm.then !== 'function') throw 0;
+    } catch (e) {
+      wasm = new Promise(function (resolve, reject) {
+        var x = new XMLHttpRequest();
+        x.open('GET', wasmUrl);
+        x.responseType = 'arraybuffer';
+        x.onload = function () { x.status == 200 ? resolve(x.response) : reject(x.status); };
+        x.onerror = reject;
+        x.send();
+      });
+    }
+    wasm.catch(function () {});
+    return import(base + 'rapport_widget.js').then(function (glue) {
+      return glue.default({ module_or_path: wasm }).then(function () { return glue; });
     });
   }
-  wasm.catch(function () {});
 
-  import(base + 'rapport_widget.js')
-    .then(function (glue) {
-      return glue.default({ module_or_path: wasm }).then(guard(function () {
-        api.ready = true;
-        if (!glue.boot(data.site, data.endpoint, Date.now(), location.href, document.referrer)) return; // boot said why
-        widget = glue;
-        var pending = queue.splice(0, queue.length);
-        for (var i = 0; i < pending.length; i++) run(pending[i][0], pending[i][1]);
-        if (!timer) kick();
-      }));
+  // On the trunk development page, trunk's own script instantiates the module; a second
+  // instantiation would race it, so wait for trunk's instead.
+  var glueReady = data.glue == 'trunk'
+    ? new Promise(function (resolve) {
+      if (w.wasmBindings) resolve(w.wasmBindings);
+      else w.addEventListener('TrunkApplicationStarted', function () { resolve(w.wasmBindings); });
     })
+    : load();
+
+  glueReady
+    .then(guard(function (glue) {
+      api.ready = true;
+      if (!glue.boot(data.site, data.endpoint, Date.now(), location.href, document.referrer)) return; // boot said why
+      widget = glue;
+      var pending = queue.splice(0, queue.length);
+      for (var i = 0; i < pending.length; i++) run(pending[i][0], pending[i][1]);
+      if (!timer) kick();
+    }))
     .catch(function (e) {
       if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
         off("WebAssembly is blocked by the page's Content-Security-Policy " +

@@ -169,6 +169,17 @@ pub fn run() -> Result {
     let (p, f) = cargo_counts(&out);
     tally.tests("wasm-bindgen-test", ok, p, f);
 
+    step("trunk build (the development page)");
+    let (ok, _) = run_capture(&mut cmd("trunk", &["build"]));
+    tally.check(
+        "trunk build",
+        if ok {
+            Ok(())
+        } else {
+            Err("see output above".into())
+        },
+    );
+
     if let Ok(dir) = embed {
         step("Playwright end-to-end tests in Chromium");
         let collector = root().join("target/debug/rapport-collector");
@@ -177,7 +188,8 @@ pub fn run() -> Result {
         let mut c = cmd("npx", &["playwright", "test", "-c", "tests/e2e"]);
         c.env("RAPPORT_COLLECTOR_BIN", &collector)
             .env("RAPPORT_EMBED_DIR", &dir)
-            .env("PLAYWRIGHT_JSON_OUTPUT_FILE", &results);
+            .env("PLAYWRIGHT_JSON_OUTPUT_FILE", &results)
+            .env("RAPPORT_TRUNK_DIR", root().join("target/trunk"));
         let (ok, _) = run_capture(&mut c);
         let (p, f) = playwright_counts(&results);
         tally.tests("Playwright", ok, p, f);
