@@ -49,6 +49,12 @@ fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+/// The `props` column: JSON text written by this collector; unreadable text reads as null.
+fn props_column(row: &sqlx::any::AnyRow, index: usize) -> Result<serde_json::Value, sqlx::Error> {
+    let text: String = row.try_get(index)?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
 fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -178,7 +184,6 @@ impl Db {
         .await?;
         rows.iter()
             .map(|row| {
-                let props: String = row.try_get(7)?;
                 Ok(crate::stats::Row {
                     name: row.try_get(0)?,
                     ts: row.try_get(1)?,
@@ -187,7 +192,7 @@ impl Db {
                     pageview_id: row.try_get(4)?,
                     returning: row.try_get::<i64, _>(5)? != 0,
                     url: row.try_get(6)?,
-                    props: serde_json::from_str(&props).unwrap_or_default(),
+                    props: props_column(row, 7)?,
                 })
             })
             .collect()
@@ -210,7 +215,6 @@ impl Db {
         .await?;
         rows.iter()
             .map(|row| {
-                let props: String = row.try_get(11)?;
                 Ok(StoredEvent {
                     id: row.try_get(0)?,
                     name: row.try_get(1)?,
@@ -223,7 +227,7 @@ impl Db {
                     returning: row.try_get::<i64, _>(8)? != 0,
                     url: row.try_get(9)?,
                     referrer: row.try_get(10)?,
-                    props: serde_json::from_str(&props).unwrap_or_default(),
+                    props: props_column(row, 11)?,
                 })
             })
             .collect()

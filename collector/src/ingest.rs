@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::{IngestResponse, Rejected};
+use crate::config::SiteConfig;
 use crate::db::NewEvent;
 use crate::error::AppError;
 use crate::limit::ClientAddr;
@@ -85,15 +86,11 @@ pub struct KeyQuery {
 pub const KEY_HEADER: &str = "x-rapport-key";
 
 fn check_sender(
-    state: &AppState,
+    config: &SiteConfig,
     site: &str,
     headers: &HeaderMap,
     query: &KeyQuery,
 ) -> Result<(), AppError> {
-    let config = state
-        .config
-        .site(site)
-        .ok_or_else(|| AppError::NotFound(format!("site: \"{site}\" is not configured")))?;
     let header_key = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
     if !config.key_matches(query.key.as_deref().or(header_key)) {
         return Err(AppError::Unauthorized(
@@ -155,8 +152,8 @@ pub async fn post_batch(
     check_content_type(&headers)?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
-    validate::site(&envelope.site).map_err(|e| AppError::bad_request(e.to_string()))?;
-    check_sender(&state, &envelope.site, &headers, &query)?;
+    let config = crate::known_site(&state, &envelope.site)?;
+    check_sender(config, &envelope.site, &headers, &query)?;
     state
         .rate_limit
         .check(&envelope.site, client)

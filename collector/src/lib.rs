@@ -134,7 +134,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteConfig, AppError> {
+/// The config of `site`: 400 for an id that breaks the rules, 404 for one not configured.
+pub(crate) fn known_site<'a>(
+    state: &'a AppState,
+    site: &str,
+) -> Result<&'a config::SiteConfig, AppError> {
     rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;
     state
         .config
