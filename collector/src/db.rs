@@ -13,7 +13,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 #[derive(Clone)]
 pub struct Db {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
 }
 
 /// One stored event, as the API returns it.

@@ -23,6 +23,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the current state (e.g. too few points).
+    #[error("{0}")]
+    Conflict(String),
     /// Rate limited; retry after this many seconds.
     #[error("rate limit: too many batches from this client for this site, retry later")]
     TooManyRequests(u64),
@@ -51,6 +54,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, None),
             AppError::TooManyRequests(secs) => (StatusCode::TOO_MANY_REQUESTS, Some(*secs)),
             AppError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod ingest;
 pub mod limit;
+pub mod loyalty;
 pub mod programs;
 pub mod stats;
 
@@ -74,9 +75,26 @@ pub fn app(state: AppState) -> Router {
         origin.to_str().is_ok_and(|o| config.any_site_allows(o))
     });
     let cors = CorsLayer::new()
-        .allow_origin(allowed)
+        .allow_origin(allowed.clone())
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    // The loyalty and referral panels call these from the sites' pages with the shopper's
+    // signed identity in headers, which needs a preflight.
+    let shopper_cors = CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(loyalty::USER_HEADER),
+            header::HeaderName::from_static(loyalty::USER_HASH_HEADER),
+            header::HeaderName::from_static(loyalty::VISITOR_HEADER),
+            header::HeaderName::from_static(loyalty::IDEMPOTENCY_HEADER),
+        ]);
+    let shopper = Router::new()
+        .route("/v1/sites/{site}/loyalty", get(loyalty::loyalty_status))
+        .route("/v1/sites/{site}/loyalty/redeem", post(loyalty::redeem))
+        .route("/v1/sites/{site}/referral", get(loyalty::referral_status))
+        .layer(shopper_cors);
     // Decompression sits outside the body limit, so the limit counts decompressed bytes and
     // a gzip bomb stops at 1 MB.
     let ingest = Router::new()
@@ -95,6 +113,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sites/{site}/events", get(recent_events))
         .route("/v1/sites/{site}/config", get(site_config))
         .route("/v1/sites/{site}/stats", get(site_stats))
+        // Server to server, signed with the site secret.
+        .route("/v1/sites/{site}/orders", post(loyalty::order_webhook))
+        .merge(shopper)
         .merge(ingest);
     if let Some(dir) = &state.demo_dir {
         router = router.nest_service("/demo", ServeDir::new(dir));

@@ -53,6 +53,52 @@ id = "locked"
 origins = ["https://shop.example"]
 write_key = "wk_test_0123456789"
 secret = "sk_test_0123456789abcdef0123456789abcdef"
+
+[[site]]
+id = "club"
+origins = ["*"]
+secret = "sk_club_0123456789abcdef0123456789abcdef"
+
+[site.referral]
+offer = { en = "Give $15, get $15" }
+hold_days = 14
+max_rewards_per_referrer = 2
+
+[site.loyalty]
+points_per_currency_unit = 1
+referral_points = 500
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze" }
+threshold = 0
+
+[[site.loyalty.tiers]]
+id = "silver"
+name = { en = "Silver" }
+threshold = 1000
+
+[[site.loyalty.rewards]]
+id = "ten-off"
+name = { en = "$10 off" }
+cost = 100
+
+[[site]]
+id = "club-now"
+origins = ["*"]
+secret = "sk_clubnow_0123456789abcdef0123456789abcd"
+
+[site.referral]
+offer = { en = "Give $15, get $15" }
+hold_days = 0
+
+[site.loyalty]
+referral_points = 500
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze" }
+threshold = 0
 "#;
 
 fn state(db: Db) -> AppState {

@@ -1,0 +1,799 @@
+//! Loyalty points and referral rewards, with the collector as the only authority.
+//!
+//! - Shoppers are identified by the site: `x-rapport-user` carries the customer id and
+//!   `x-rapport-user-hash` its HMAC-SHA256 under the site's secret, computed on the site's
+//!   server. Without a valid pair the shopper endpoints answer 401 and reveal nothing.
+//! - Points come only from facts the server verified: orders confirmed through the signed
+//!   webhook (`x-rapport-signature: sha256=<hex HMAC of the body>`) and referral conversions
+//!   that survived the fraud rules and the hold period. Nothing a browser sends adds points.
+//! - The ledger is append-only with an idempotency key per entry; a balance is a sum. A
+//!   redemption locks the customer's account row first, so concurrent redemptions cannot take
+//!   the balance below zero.
+//!
+//! `docs/loyalty-referral.md` documents the JSON contract.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use sqlx::Row;
+
+use crate::config::SiteConfig;
+use crate::db::Db;
+use crate::{known_site, now_ms, AppError, AppState};
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub const USER_HEADER: &str = "x-rapport-user";
+pub const USER_HASH_HEADER: &str = "x-rapport-user-hash";
+pub const VISITOR_HEADER: &str = "x-rapport-visitor";
+pub const SIGNATURE_HEADER: &str = "x-rapport-signature";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+const DAY_MS: u64 = 86_400_000;
+
+/// HMAC-SHA256 of `message` under `secret`, as lowercase hex. What the site's server
+/// computes for `identify()` and for webhook signatures.
+pub fn sign(secret: &str, message: &[u8]) -> String {
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(message);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Checks `signature` (hex) in constant time.
+pub fn verify(secret: &str, message: &[u8], signature: &str) -> bool {
+    let Ok(bytes) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(message);
+    mac.verify_slice(&bytes).is_ok()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn secret(site: &SiteConfig) -> Result<&str, AppError> {
+    site.secret.as_deref().ok_or_else(|| {
+        AppError::NotFound("site: no secret is configured, so loyalty and referral are off".into())
+    })
+}
+
+/// The customer a shopper request speaks for, if its hash is valid.
+fn shopper(site: &SiteConfig, headers: &HeaderMap) -> Result<String, AppError> {
+    let secret = secret(site)?;
+    let denied = || {
+        AppError::Unauthorized(format!(
+            "sign in: send {USER_HEADER} with a valid {USER_HASH_HEADER}"
+        ))
+    };
+    let user = header(headers, USER_HEADER).filter(|u| !u.is_empty() && u.len() <= 256);
+    let hash = header(headers, USER_HASH_HEADER);
+    match (user, hash) {
+        (Some(user), Some(hash)) if verify(secret, user.as_bytes(), hash) => Ok(user.to_owned()),
+        _ => Err(denied()),
+    }
+}
+
+/// `lower(trim(email))` with the `+tag` removed, and for Gmail without dots in the local
+/// part: two spellings of one mailbox compare equal.
+pub fn normalize_email(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email;
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    let local = if domain == "gmail.com" || domain == "googlemail.com" {
+        local.replace('.', "")
+    } else {
+        local.to_owned()
+    };
+    format!("{local}@{domain}")
+}
+
+/// `n` characters from an alphabet without look-alikes (no 0/O, 1/I/L): 5 bits each.
+fn random_code(n: usize) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+async fn balance<'c, E: sqlx::AnyExecutor<'c>>(
+    conn: E,
+    site: &str,
+    customer: &str,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) FROM ledger WHERE site = $1 AND customer = $2",
+    )
+    .bind(site)
+    .bind(customer)
+    .fetch_one(conn)
+    .await?;
+    row.try_get(0)
+}
+
+/// One ledger entry; `false` when its idempotency key was already used.
+#[allow(clippy::too_many_arguments)]
+async fn credit<'c, E: sqlx::AnyExecutor<'c>>(
+    conn: E,
+    site: &str,
+    customer: &str,
+    points: i64,
+    reason: &str,
+    idem_key: &str,
+    detail: &Value,
+    now: u64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO ledger (id, site, customer, points, reason, idem_key, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (site, idem_key) DO NOTHING",
+    )
+    .bind(
+        uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string(),
+    )
+    .bind(site)
+    .bind(customer)
+    .bind(points)
+    .bind(reason)
+    .bind(idem_key)
+    .bind(detail.to_string())
+    .bind(i64_of(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn ensure_account<'c, E: sqlx::AnyExecutor<'c>>(
+    conn: E,
+    site: &str,
+    customer: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO accounts (site, customer, version) VALUES ($1, $2, 0) \
+         ON CONFLICT (site, customer) DO NOTHING",
+    )
+    .bind(site)
+    .bind(customer)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Turns held referrals whose hold period is over into earned rewards for their referrers.
+pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sqlx::Error> {
+    let points = site.loyalty.as_ref().map_or(0, |l| l.referral_points);
+    let due = sqlx::query(
+        "SELECT order_id, referrer FROM referrals \
+         WHERE site = $1 AND status = 'pending' AND release_at <= $2",
+    )
+    .bind(&site.id)
+    .bind(i64_of(now))
+    .fetch_all(&db.pool)
+    .await?;
+    for row in due {
+        let order_id: String = row.try_get(0)?;
+        let referrer: String = row.try_get(1)?;
+        let mut tx = db.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE referrals SET status = 'earned' \
+             WHERE site = $1 AND order_id = $2 AND status = 'pending'",
+        )
+        .bind(&site.id)
+        .bind(&order_id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 1 && points > 0 {
+            ensure_account(&mut *tx, &site.id, &referrer).await?;
+            let detail = json!({ "order_id": order_id });
+            let key = format!("referral:{order_id}");
+            credit(
+                &mut *tx,
+                &site.id,
+                &referrer,
+                points.into(),
+                "referral",
+                &key,
+                &detail,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The signed order webhook
+
+/// A webhook from the site's server. Amounts are in minor units (cents).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum OrderEvent {
+    #[serde(rename = "order.paid")]
+    Paid {
+        order_id: String,
+        customer_id: String,
+        email: String,
+        amount_cents: u64,
+        /// The referral code the shopper arrived with, if any.
+        #[serde(default)]
+        referral_code: Option<String>,
+        /// The shopper's Rapport visitor id, for the self-referral rule.
+        #[serde(default)]
+        visitor_id: Option<String>,
+    },
+    #[serde(rename = "order.refunded")]
+    Refunded { order_id: String },
+}
+
+fn check_id(field: &str, value: &str) -> Result<(), AppError> {
+    if value.is_empty() || value.len() > 256 {
+        return Err(AppError::bad_request(format!(
+            "{field}: must be 1-256 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /v1/sites/{site}/orders`: an order paid or refunded, signed by the site's server.
+pub async fn order_webhook(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
+    let config = known_site(&state, &site)?;
+    let secret = secret(config)?;
+    let signature = header(&headers, SIGNATURE_HEADER)
+        .and_then(|s| s.strip_prefix("sha256="))
+        .unwrap_or("");
+    if !verify(secret, &body, signature) {
+        return Err(AppError::Unauthorized(format!(
+            "{SIGNATURE_HEADER}: must be sha256=<hex HMAC-SHA256 of the body under the site secret>"
+        )));
+    }
+    let event: OrderEvent =
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("body: {e}")))?;
+    let now = now_ms();
+    let answer = match event {
+        OrderEvent::Paid {
+            order_id,
+            customer_id,
+            email,
+            amount_cents,
+            referral_code,
+            visitor_id,
+        } => {
+            check_id("order_id", &order_id)?;
+            check_id("customer_id", &customer_id)?;
+            let paid = PaidOrder {
+                order_id,
+                customer: customer_id,
+                email,
+                amount_cents,
+                referral_code,
+                visitor_id,
+            };
+            paid.record(&state.db, config, now)
+                .await
+                .map_err(AppError::Unavailable)?
+        }
+        OrderEvent::Refunded { order_id } => {
+            check_id("order_id", &order_id)?;
+            refund(&state.db, config, &order_id, now)
+                .await
+                .map_err(AppError::Unavailable)?
+                .ok_or_else(|| AppError::NotFound(format!("order_id: \"{order_id}\" is unknown")))?
+        }
+    };
+    release_due(&state.db, config, now)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(answer))
+}
+
+struct PaidOrder {
+    order_id: String,
+    customer: String,
+    email: String,
+    amount_cents: u64,
+    referral_code: Option<String>,
+    visitor_id: Option<String>,
+}
+
+impl PaidOrder {
+    async fn record(&self, db: &Db, site: &SiteConfig, now: u64) -> Result<Value, sqlx::Error> {
+        let mut tx = db.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (site, order_id, customer, email, amount_cents, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'paid', $6) ON CONFLICT (site, order_id) DO NOTHING",
+        )
+        .bind(&site.id)
+        .bind(&self.order_id)
+        .bind(&self.customer)
+        .bind(normalize_email(&self.email))
+        .bind(i64_of(self.amount_cents))
+        .bind(i64_of(now))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(json!({ "order_id": self.order_id, "duplicate": true }));
+        }
+        let per_unit = site
+            .loyalty
+            .as_ref()
+            .map_or(0, |l| l.points_per_currency_unit);
+        let points = (self.amount_cents / 100).saturating_mul(per_unit.into());
+        ensure_account(&mut *tx, &site.id, &self.customer).await?;
+        if points > 0 {
+            let detail = json!({ "order_id": self.order_id });
+            let key = format!("order:{}", self.order_id);
+            credit(
+                &mut *tx,
+                &site.id,
+                &self.customer,
+                i64_of(points),
+                "order",
+                &key,
+                &detail,
+                now,
+            )
+            .await?;
+        }
+        let referral = match (&self.referral_code, &site.referral) {
+            (Some(code), Some(program)) => self.refer(&mut tx, site, code, program, now).await?,
+            _ => None,
+        };
+        tx.commit().await?;
+        Ok(json!({ "order_id": self.order_id, "points": points, "referral": referral }))
+    }
+
+    /// Applies the fraud rules to a referred order and records the outcome: `pending` (held
+    /// for the hold period) or `rejected` with the rule that refused it.
+    async fn refer(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        site: &SiteConfig,
+        code: &str,
+        program: &crate::programs::Referral,
+        now: u64,
+    ) -> Result<Option<Value>, sqlx::Error> {
+        let Some(row) = sqlx::query(
+            "SELECT customer, visitor_id FROM referral_codes WHERE site = $1 AND code = $2",
+        )
+        .bind(&site.id)
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?
+        else {
+            return Ok(Some(json!({ "status": "unknown_code" })));
+        };
+        let referrer: String = row.try_get(0)?;
+        let referrer_visitor: String = row.try_get(1)?;
+        let email = normalize_email(&self.email);
+        let same_email = sqlx::query(
+            "SELECT COUNT(*) FROM orders WHERE site = $1 AND customer = $2 AND email = $3",
+        )
+        .bind(&site.id)
+        .bind(&referrer)
+        .bind(&email)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get::<i64, _>(0)?
+            > 0;
+        let same_visitor = self
+            .visitor_id
+            .as_deref()
+            .is_some_and(|v| !v.is_empty() && v == referrer_visitor);
+        let earlier_orders: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM orders WHERE site = $1 AND customer = $2 AND order_id <> $3",
+        )
+        .bind(&site.id)
+        .bind(&self.customer)
+        .bind(&self.order_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        let rewarded: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM referrals \
+             WHERE site = $1 AND referrer = $2 AND status IN ('pending', 'earned')",
+        )
+        .bind(&site.id)
+        .bind(&referrer)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        let reason = if referrer == self.customer || same_email || same_visitor {
+            "self_referral"
+        } else if earlier_orders > 0 {
+            "existing_customer"
+        } else if rewarded >= i64::from(program.max_rewards_per_referrer) {
+            "cap_reached"
+        } else {
+            ""
+        };
+        let status = if reason.is_empty() {
+            "pending"
+        } else {
+            "rejected"
+        };
+        let release_at = now.saturating_add(u64::from(program.hold_days) * DAY_MS);
+        sqlx::query(
+            "INSERT INTO referrals (site, order_id, code, referrer, referee, status, reason, \
+             release_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&site.id)
+        .bind(&self.order_id)
+        .bind(code)
+        .bind(&referrer)
+        .bind(&self.customer)
+        .bind(status)
+        .bind(reason)
+        .bind(i64_of(release_at))
+        .bind(i64_of(now))
+        .execute(&mut **tx)
+        .await?;
+        if !reason.is_empty() {
+            tracing::warn!(site = %site.id, order = %self.order_id, reason, "referral rejected");
+        }
+        Ok(Some(json!({ "status": status, "reason": reason })))
+    }
+}
+
+/// Marks an order refunded, cancels its referral reward if still held, and takes back the
+/// order's points (never more than the customer still has). `None` for an unknown order.
+async fn refund(
+    db: &Db,
+    site: &SiteConfig,
+    order_id: &str,
+    now: u64,
+) -> Result<Option<Value>, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let Some(row) = sqlx::query("SELECT customer FROM orders WHERE site = $1 AND order_id = $2")
+        .bind(&site.id)
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let customer: String = row.try_get(0)?;
+    sqlx::query("UPDATE orders SET status = 'refunded' WHERE site = $1 AND order_id = $2")
+        .bind(&site.id)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    let cancelled = sqlx::query(
+        "UPDATE referrals SET status = 'cancelled' \
+         WHERE site = $1 AND order_id = $2 AND status = 'pending'",
+    )
+    .bind(&site.id)
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    // Serialise with redemptions, then take back what the order earned.
+    ensure_account(&mut *tx, &site.id, &customer).await?;
+    lock_account(&mut tx, &site.id, &customer).await?;
+    let earned: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) FROM ledger \
+         WHERE site = $1 AND idem_key = $2",
+    )
+    .bind(&site.id)
+    .bind(format!("order:{order_id}"))
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    let available = balance(&mut *tx, &site.id, &customer).await?.max(0);
+    let clawback = earned.min(available);
+    if clawback > 0 {
+        let detail = json!({ "order_id": order_id });
+        let key = format!("order_refund:{order_id}");
+        credit(
+            &mut *tx,
+            &site.id,
+            &customer,
+            -clawback,
+            "order_refund",
+            &key,
+            &detail,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(json!({
+        "order_id": order_id,
+        "refunded": true,
+        "points_removed": clawback,
+        "referral_cancelled": cancelled == 1,
+    })))
+}
+
+async fn lock_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    site: &str,
+    customer: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET version = version + 1 WHERE site = $1 AND customer = $2")
+        .bind(site)
+        .bind(customer)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Shopper endpoints
+
+/// `GET /v1/sites/{site}/loyalty`: balance, tier and progress, rewards and recent activity.
+pub async fn loyalty_status(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let config = known_site(&state, &site)?;
+    let customer = shopper(config, &headers)?;
+    let program = config
+        .loyalty
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("site: no loyalty program is configured".into()))?;
+    let db = &state.db;
+    release_due(db, config, now_ms())
+        .await
+        .map_err(AppError::Unavailable)?;
+    let balance = balance(&db.pool, &site, &customer)
+        .await
+        .map_err(AppError::Unavailable)?;
+    // Tiers follow the points ever earned, so redeeming does not demote anyone.
+    let lifetime: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) FROM ledger \
+         WHERE site = $1 AND customer = $2 AND points > 0",
+    )
+    .bind(&site)
+    .bind(&customer)
+    .fetch_one(&db.pool)
+    .await
+    .and_then(|r| r.try_get(0))
+    .map_err(AppError::Unavailable)?;
+    let lifetime = u64::try_from(lifetime).unwrap_or(0);
+    let tier = program.tiers.iter().rev().find(|t| t.threshold <= lifetime);
+    let next = program.tiers.iter().find(|t| t.threshold > lifetime);
+    let activity = sqlx::query(
+        "SELECT points, reason, detail, created_at FROM ledger \
+         WHERE site = $1 AND customer = $2 ORDER BY created_at DESC, id LIMIT 20",
+    )
+    .bind(&site)
+    .bind(&customer)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::Unavailable)?
+    .into_iter()
+    .map(|r| {
+        let detail: String = r.try_get(2).unwrap_or_default();
+        json!({
+            "points": r.try_get::<i64, _>(0).unwrap_or(0),
+            "reason": r.try_get::<String, _>(1).unwrap_or_default(),
+            "detail": serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null),
+            "at": r.try_get::<i64, _>(3).unwrap_or(0),
+        })
+    })
+    .collect::<Vec<_>>();
+    Ok(Json(json!({
+        "customer": customer,
+        "balance": balance,
+        "lifetime_points": lifetime,
+        "tier": tier,
+        "next_tier": next.map(|t| json!({
+            "tier": t,
+            "points_needed": t.threshold - lifetime,
+        })),
+        "ways_to_earn": {
+            "points_per_currency_unit": program.points_per_currency_unit,
+            "feedback_points": program.feedback_points,
+            "referral_points": program.referral_points,
+        },
+        "rewards": program.rewards.iter().map(|r| json!({
+            "reward": r,
+            "affordable": balance >= i64_of(r.cost),
+        })).collect::<Vec<_>>(),
+        "activity": activity,
+    })))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    pub reward: String,
+}
+
+/// `POST /v1/sites/{site}/loyalty/redeem`: spends points on a reward and returns its coupon.
+/// The `Idempotency-Key` header makes a retried request return the first answer.
+pub async fn redeem(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
+    let config = known_site(&state, &site)?;
+    let customer = shopper(config, &headers)?;
+    let program = config
+        .loyalty
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("site: no loyalty program is configured".into()))?;
+    let key = header(&headers, IDEMPOTENCY_HEADER)
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .ok_or_else(|| {
+            AppError::bad_request(format!(
+                "{IDEMPOTENCY_HEADER}: a header of 1-128 characters is required"
+            ))
+        })?;
+    let request: RedeemRequest =
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("body: {e}")))?;
+    let reward = program
+        .rewards
+        .iter()
+        .find(|r| r.id == request.reward)
+        .ok_or_else(|| AppError::NotFound(format!("reward: \"{}\" is unknown", request.reward)))?;
+    let idem_key = format!("redeem:{customer}:{key}");
+    let db = &state.db;
+    let unavailable = AppError::Unavailable;
+    ensure_account(&db.pool, &site, &customer)
+        .await
+        .map_err(unavailable)?;
+    let mut tx = db.pool.begin().await.map_err(unavailable)?;
+    lock_account(&mut tx, &site, &customer)
+        .await
+        .map_err(unavailable)?;
+    let earlier = sqlx::query("SELECT detail FROM ledger WHERE site = $1 AND idem_key = $2")
+        .bind(&site)
+        .bind(&idem_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    if let Some(row) = earlier {
+        let detail: String = row.try_get(0).map_err(unavailable)?;
+        let balance = balance(&mut *tx, &site, &customer)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        let mut answer = serde_json::from_str::<Value>(&detail).unwrap_or(Value::Null);
+        answer["balance"] = balance.into();
+        return Ok(Json(answer));
+    }
+    let available = balance(&mut *tx, &site, &customer)
+        .await
+        .map_err(unavailable)?;
+    let cost = i64_of(reward.cost);
+    if available < cost {
+        tx.rollback().await.map_err(unavailable)?;
+        return Err(AppError::Conflict(format!(
+            "reward: \"{}\" costs {cost} points and the balance is {available}",
+            reward.id
+        )));
+    }
+    let coupon = format!("RAP-{}-{}", random_code(4), random_code(4));
+    let detail = json!({ "reward": reward.id, "coupon": coupon, "cost": cost });
+    credit(
+        &mut *tx,
+        &site,
+        &customer,
+        -cost,
+        "redeem",
+        &idem_key,
+        &detail,
+        now_ms(),
+    )
+    .await
+    .map_err(unavailable)?;
+    tx.commit().await.map_err(unavailable)?;
+    let mut answer = detail;
+    answer["balance"] = (available - cost).into();
+    Ok(Json(answer))
+}
+
+/// `GET /v1/sites/{site}/referral`: the shopper's referral code (issued on first request)
+/// and stats. `x-rapport-visitor` records the referrer's visitor id for the fraud rules.
+pub async fn referral_status(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let config = known_site(&state, &site)?;
+    let customer = shopper(config, &headers)?;
+    let program = config
+        .referral
+        .as_ref()
+        .ok_or_else(|| AppError::NotFound("site: no referral program is configured".into()))?;
+    let db = &state.db;
+    let unavailable = AppError::Unavailable;
+    let now = now_ms();
+    release_due(db, config, now).await.map_err(unavailable)?;
+    let visitor = header(&headers, VISITOR_HEADER)
+        .filter(|v| uuid::Uuid::parse_str(v).is_ok())
+        .unwrap_or("");
+    // 13 characters of a 31-letter alphabet: more than 64 bits of randomness.
+    sqlx::query(
+        "INSERT INTO referral_codes (code, site, customer, visitor_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (site, customer) DO NOTHING",
+    )
+    .bind(random_code(13))
+    .bind(&site)
+    .bind(&customer)
+    .bind(visitor)
+    .bind(i64_of(now))
+    .execute(&db.pool)
+    .await
+    .map_err(unavailable)?;
+    let code: String =
+        sqlx::query("SELECT code FROM referral_codes WHERE site = $1 AND customer = $2")
+            .bind(&site)
+            .bind(&customer)
+            .fetch_one(&db.pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(unavailable)?;
+    let count = |sql: &'static str| {
+        let (site, code) = (site.clone(), code.clone());
+        async move {
+            sqlx::query(sql)
+                .bind(site)
+                .bind(code)
+                .fetch_one(&db.pool)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0))
+        }
+    };
+    // Friends who arrived with the code, as the widget reported it on their events.
+    let invited_like = format!("%\"referral_code\":\"{code}\"%");
+    let invited: i64 = sqlx::query(
+        "SELECT COUNT(DISTINCT visitor_id) FROM events WHERE site = $1 AND props LIKE $2",
+    )
+    .bind(&site)
+    .bind(invited_like)
+    .fetch_one(&db.pool)
+    .await
+    .and_then(|r| r.try_get(0))
+    .map_err(unavailable)?;
+    let joined = count(
+        "SELECT COUNT(*) FROM referrals WHERE site = $1 AND code = $2 AND status <> 'rejected'",
+    )
+    .await
+    .map_err(unavailable)?;
+    let pending = count(
+        "SELECT COUNT(*) FROM referrals WHERE site = $1 AND code = $2 AND status = 'pending'",
+    )
+    .await
+    .map_err(unavailable)?;
+    let earned =
+        count("SELECT COUNT(*) FROM referrals WHERE site = $1 AND code = $2 AND status = 'earned'")
+            .await
+            .map_err(unavailable)?;
+    Ok(Json(json!({
+        "code": code,
+        "offer": program.offer,
+        "stats": {
+            "invited": invited,
+            "joined": joined,
+            "rewards_pending": pending,
+            "rewards_earned": earned,
+        },
+    })))
+}

@@ -1,0 +1,462 @@
+//! Loyalty and referral through the HTTP API, on SQLite and PostgreSQL: identity checks,
+//! the signed order webhook, the fraud rules, the hold period and the ledger.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::Harness;
+use rapport_collector::loyalty::{self, sign};
+use serde_json::{json, Value};
+
+const CLUB_SECRET: &str = "sk_club_0123456789abcdef0123456789abcdef";
+const NOW_SECRET: &str = "sk_clubnow_0123456789abcdef0123456789abcd";
+
+fn secret_of(site: &str) -> &'static str {
+    if site == "club" {
+        CLUB_SECRET
+    } else {
+        NOW_SECRET
+    }
+}
+
+/// A shopper request signed the way the site's server signs `identify()`.
+fn as_shopper(
+    request: axum::http::request::Builder,
+    site: &str,
+    user: &str,
+) -> axum::http::request::Builder {
+    request.header(loyalty::USER_HEADER, user).header(
+        loyalty::USER_HASH_HEADER,
+        sign(secret_of(site), user.as_bytes()),
+    )
+}
+
+async fn order(h: &Harness, site: &str, body: Value) -> (StatusCode, Value) {
+    let bytes = body.to_string();
+    let signature = format!("sha256={}", sign(secret_of(site), bytes.as_bytes()));
+    let request = Request::post(format!("/v1/sites/{site}/orders"))
+        .header("content-type", "application/json")
+        .header(loyalty::SIGNATURE_HEADER, signature)
+        .body(Body::from(bytes))
+        .unwrap();
+    let (status, body, _) = h.send(request).await;
+    (status, body)
+}
+
+fn paid(order_id: &str, customer: &str, email: &str, cents: u64, code: Option<&str>) -> Value {
+    let mut body = json!({
+        "type": "order.paid",
+        "order_id": order_id,
+        "customer_id": customer,
+        "email": email,
+        "amount_cents": cents,
+    });
+    if let Some(code) = code {
+        body["referral_code"] = code.into();
+    }
+    body
+}
+
+async fn status(h: &Harness, site: &str, user: &str) -> Value {
+    let request = as_shopper(
+        Request::get(format!("/v1/sites/{site}/loyalty")),
+        site,
+        user,
+    )
+    .body(Body::empty())
+    .unwrap();
+    let (code, body, _) = h.send(request).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body
+}
+
+async fn referral(h: &Harness, site: &str, user: &str) -> Value {
+    let request = as_shopper(
+        Request::get(format!("/v1/sites/{site}/referral")),
+        site,
+        user,
+    )
+    .body(Body::empty())
+    .unwrap();
+    let (code, body, _) = h.send(request).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body
+}
+
+async fn redeem(h: &Harness, user: &str, key: &str, reward: &str) -> (StatusCode, Value) {
+    let request = as_shopper(Request::post("/v1/sites/club/loyalty/redeem"), "club", user)
+        .header(loyalty::IDEMPOTENCY_HEADER, key)
+        .header("content-type", "application/json")
+        .body(Body::from(json!({ "reward": reward }).to_string()))
+        .unwrap();
+    let (code, body, _) = h.send(request).await;
+    (code, body)
+}
+
+async fn shopper_reads_need_a_valid_hash(h: Harness) {
+    for (user, hash) in [
+        ("alice", "".to_string()),
+        ("alice", sign(CLUB_SECRET, b"bob")),
+        (
+            "alice",
+            sign("another-secret-of-some-length-0000", b"alice"),
+        ),
+        ("alice", "zz-not-hex".to_string()),
+    ] {
+        for path in ["/v1/sites/club/loyalty", "/v1/sites/club/referral"] {
+            let request = Request::get(path)
+                .header(loyalty::USER_HEADER, user)
+                .header(loyalty::USER_HASH_HEADER, &hash)
+                .body(Body::empty())
+                .unwrap();
+            let (code, body, _) = h.send(request).await;
+            assert_eq!(code, StatusCode::UNAUTHORIZED, "{path} {hash}: {body}");
+            assert!(body.get("balance").is_none() && body.get("code").is_none());
+        }
+    }
+    let anonymous = Request::get("/v1/sites/club/loyalty")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(anonymous).await.0, StatusCode::UNAUTHORIZED);
+    // With the right hash the same request is answered.
+    assert_eq!(status(&h, "club", "alice").await["balance"], 0);
+}
+
+async fn webhooks_need_a_valid_signature(h: Harness) {
+    let body = paid("o-1", "alice", "alice@example.com", 5000, None).to_string();
+    for signature in [
+        String::new(),
+        format!("sha256={}", sign(NOW_SECRET, body.as_bytes())),
+        format!("sha256={}", sign(CLUB_SECRET, b"another body")),
+    ] {
+        let request = Request::post("/v1/sites/club/orders")
+            .header(loyalty::SIGNATURE_HEADER, signature)
+            .body(Body::from(body.clone()))
+            .unwrap();
+        assert_eq!(h.send(request).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        status(&h, "club", "alice").await["balance"],
+        0,
+        "nothing was stored"
+    );
+    let (code, answer) = order(&h, "club", json!({ "type": "order.paid", "order_id": "x" })).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["error"].as_str().unwrap().contains("customer_id"),
+        "{answer}"
+    );
+}
+
+async fn order_points_are_awarded_once_and_taken_back_on_refund(h: Harness) {
+    let (code, answer) = order(
+        &h,
+        "club",
+        paid("o-1", "alice", "a@example.com", 12_345, None),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(answer["points"], 123);
+    // A retried webhook changes nothing.
+    let (_, again) = order(
+        &h,
+        "club",
+        paid("o-1", "alice", "a@example.com", 12_345, None),
+    )
+    .await;
+    assert_eq!(again["duplicate"], true);
+    let s = status(&h, "club", "alice").await;
+    assert_eq!(s["balance"], 123);
+    assert_eq!(s["tier"]["id"], "bronze");
+    assert_eq!(s["next_tier"]["points_needed"], 1000 - 123);
+    assert_eq!(s["activity"][0]["reason"], "order");
+    let (code, refunded) = order(
+        &h,
+        "club",
+        json!({ "type": "order.refunded", "order_id": "o-1" }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{refunded}");
+    assert_eq!(refunded["points_removed"], 123);
+    assert_eq!(status(&h, "club", "alice").await["balance"], 0);
+    let (code, _) = order(
+        &h,
+        "club",
+        json!({ "type": "order.refunded", "order_id": "nope" }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+async fn a_client_claiming_points_changes_nothing(h: Harness) {
+    // Events from the browser (even with the user's valid hash) are not facts the server
+    // verified.
+    let event = json!({
+        "id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d8c", "name": "purchase", "ts": lib_now(),
+        "visitor_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d81",
+        "session_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d82",
+        "pageview_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d83",
+        "returning": false, "url": "https://shop.example/",
+        "props": { "points": 100000, "user_id": "alice",
+                   "user_hash": sign(CLUB_SECRET, b"alice"), "amount": 999 }
+    });
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": [event] });
+    let (code, _) = h.post("text/plain", batch.to_string()).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(h.stored("club").await.len(), 1, "the event itself is stored");
+    assert_eq!(status(&h, "club", "alice").await["balance"], 0);
+}
+
+fn lib_now() -> u64 {
+    rapport_collector::now_ms()
+}
+
+async fn redemptions_never_overdraw_even_concurrently(h: Harness) {
+    order(
+        &h,
+        "club",
+        paid("o-1", "carol", "c@example.com", 25_000, None),
+    )
+    .await; // 250 points
+            // Ten concurrent redemptions of 100 points: exactly two succeed.
+    let attempts = (0..10).map(|i| {
+        let h = &h;
+        async move { redeem(h, "carol", &format!("k{i}"), "ten-off").await }
+    });
+    let results = futures_join_all(attempts).await;
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::OK)
+        .collect();
+    let refused = results
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(ok.len(), 2, "{results:?}");
+    assert_eq!(refused, 8);
+    assert!(ok[0].1["coupon"].as_str().unwrap().starts_with("RAP-"));
+    assert_ne!(ok[0].1["coupon"], ok[1].1["coupon"]);
+    assert_eq!(status(&h, "club", "carol").await["balance"], 50);
+    // Retrying a successful request returns its coupon again and spends nothing.
+    let key = results
+        .iter()
+        .position(|(c, _)| *c == StatusCode::OK)
+        .unwrap();
+    let (code, again) = redeem(&h, "carol", &format!("k{key}"), "ten-off").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(again["coupon"], results[key].1["coupon"]);
+    assert_eq!(again["balance"], 50);
+    let (code, _) = redeem(&h, "carol", "k-unknown", "no-such-reward").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+/// Polls the futures together on this task, so the requests interleave.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.map(Box::pin).collect();
+    let mut outputs = Vec::new();
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, out) in pending.iter_mut().zip(results.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.extend(results.into_iter().map(Option::unwrap));
+    outputs
+}
+
+async fn a_referral_is_held_then_earned_and_shows_in_stats(h: Harness) {
+    let code = referral(&h, "club-now", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(code.len() >= 13, "{code}");
+    assert_eq!(
+        referral(&h, "club-now", "rita").await["code"],
+        code,
+        "stable per shopper"
+    );
+    let (_, answer) = order(
+        &h,
+        "club-now",
+        paid("o-1", "fred", "fred@example.com", 1000, Some(&code)),
+    )
+    .await;
+    assert_eq!(answer["referral"]["status"], "pending", "{answer}");
+    // hold_days = 0: released on the next request.
+    let r = referral(&h, "club-now", "rita").await;
+    assert_eq!(r["stats"]["rewards_earned"], 1, "{r}");
+    assert_eq!(r["stats"]["joined"], 1);
+    assert_eq!(status(&h, "club-now", "rita").await["balance"], 500);
+    assert_eq!(status(&h, "club-now", "fred").await["balance"], 0);
+}
+
+async fn refund_in_the_hold_period_cancels_the_reward(h: Harness) {
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order(
+        &h,
+        "club",
+        paid("o-1", "fred", "fred@example.com", 1000, Some(&code)),
+    )
+    .await;
+    let r = referral(&h, "club", "rita").await;
+    assert_eq!(
+        r["stats"]["rewards_pending"], 1,
+        "hold_days = 14 keeps it pending"
+    );
+    let (_, refunded) = order(
+        &h,
+        "club",
+        json!({ "type": "order.refunded", "order_id": "o-1" }),
+    )
+    .await;
+    assert_eq!(refunded["referral_cancelled"], true);
+    let r = referral(&h, "club", "rita").await;
+    assert_eq!(r["stats"]["rewards_pending"], 0);
+    assert_eq!(r["stats"]["joined"], 1, "cancelled still joined");
+    assert_eq!(status(&h, "club", "rita").await["balance"], 0);
+}
+
+async fn fraud_rules_refuse_self_referrals_existing_customers_and_over_cap(h: Harness) {
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Rita's own order with her own code.
+    let (_, a) = order(
+        &h,
+        "club",
+        paid("o-1", "rita", "Rita.Smith@gmail.com", 1000, Some(&code)),
+    )
+    .await;
+    assert_eq!(a["referral"]["reason"], "self_referral");
+    // A second account with the same mailbox spelled differently.
+    let (_, a) = order(
+        &h,
+        "club",
+        paid(
+            "o-2",
+            "rita2",
+            "ritasmith+promo@GMAIL.com",
+            1000,
+            Some(&code),
+        ),
+    )
+    .await;
+    assert_eq!(a["referral"]["reason"], "self_referral");
+    // An existing customer.
+    order(
+        &h,
+        "club",
+        paid("o-3", "olga", "olga@example.com", 1000, None),
+    )
+    .await;
+    let (_, a) = order(
+        &h,
+        "club",
+        paid("o-4", "olga", "olga@example.com", 1000, Some(&code)),
+    )
+    .await;
+    assert_eq!(a["referral"]["reason"], "existing_customer");
+    // Two new friends fill the cap of 2; the third is refused.
+    for (i, friend) in ["f1", "f2", "f3"].iter().enumerate() {
+        let (_, a) = order(
+            &h,
+            "club",
+            paid(
+                &format!("n-{i}"),
+                friend,
+                &format!("{friend}@example.com"),
+                1000,
+                Some(&code),
+            ),
+        )
+        .await;
+        let expected = if i < 2 { "pending" } else { "rejected" };
+        assert_eq!(a["referral"]["status"], expected, "{friend}: {a}");
+        if i == 2 {
+            assert_eq!(a["referral"]["reason"], "cap_reached");
+        }
+    }
+    let r = referral(&h, "club", "rita").await;
+    assert_eq!(r["stats"]["rewards_pending"], 2);
+    assert_eq!(r["stats"]["joined"], 2);
+    // An unknown code is reported, and earns nothing.
+    let (_, a) = order(
+        &h,
+        "club",
+        paid("o-9", "zed", "zed@example.com", 1000, Some("NOSUCHCODE234")),
+    )
+    .await;
+    assert_eq!(a["referral"]["status"], "unknown_code");
+}
+
+async fn self_referral_by_visitor_id_is_refused(h: Harness) {
+    let visitor = "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d81";
+    let request = as_shopper(Request::get("/v1/sites/club/referral"), "club", "rita")
+        .header(loyalty::VISITOR_HEADER, visitor)
+        .body(Body::empty())
+        .unwrap();
+    let (_, body, _) = h.send(request).await;
+    let code = body["code"].as_str().unwrap().to_owned();
+    let mut same_browser = paid("o-1", "other", "other@example.com", 1000, Some(&code));
+    same_browser["visitor_id"] = visitor.into();
+    let (_, a) = order(&h, "club", same_browser).await;
+    assert_eq!(a["referral"]["reason"], "self_referral");
+}
+
+#[test]
+fn email_normalisation_merges_spellings_of_one_mailbox() {
+    use rapport_collector::loyalty::normalize_email;
+    assert_eq!(
+        normalize_email(" Jane.Doe+shop@GMail.com "),
+        "janedoe@gmail.com"
+    );
+    assert_eq!(
+        normalize_email("jane.doe@example.com"),
+        "jane.doe@example.com"
+    );
+    assert_eq!(normalize_email("x+y@example.com"), "x@example.com");
+}
+
+#[test]
+fn signatures_verify_only_for_the_same_secret_and_message() {
+    let s = sign("secret-a", b"message");
+    assert!(loyalty::verify("secret-a", b"message", &s));
+    assert!(!loyalty::verify("secret-b", b"message", &s));
+    assert!(!loyalty::verify("secret-a", b"messagf", &s));
+    assert!(!loyalty::verify("secret-a", b"message", "not hex"));
+}
+
+on_both_databases!(
+    shopper_reads_need_a_valid_hash,
+    webhooks_need_a_valid_signature,
+    order_points_are_awarded_once_and_taken_back_on_refund,
+    a_client_claiming_points_changes_nothing,
+    redemptions_never_overdraw_even_concurrently,
+    a_referral_is_held_then_earned_and_shows_in_stats,
+    refund_in_the_hold_period_cancels_the_reward,
+    fraud_rules_refuse_self_referrals_existing_customers_and_over_cap,
+    self_referral_by_visitor_id_is_refused,
+);
