@@ -1,249 +1,272 @@
 //! Rapport's tracker stage: the WebAssembly half of the widget that every page loads.
 //!
-//! The loader (`www/rapport.js`) instantiates this module, calls [`boot`] with the script
-//! tag's config and forwards `window.rapport` calls to the exported functions. The engagement rules
-//! live in `rapport-core`; this crate feeds them the page's inputs with the time passed in,
-//! and carries out what they ask for through the browser I/O of [`io`]. The loader owns the
-//! one timer: after each call it runs [`poll`], which says when to come back.
+//! The module holds one [`Engine`] (the rules of `rapport-core`) and exports it to the
+//! browser driver (`src/driver.js`) through numbers only: inputs go in with the wall clock
+//! and the page clock passed in, and the driver drains the resulting commands with [`next`]
+//! and [`arg`]. No strings cross, so the module needs no string marshalling, and the hot
+//! paths (scroll, input) allocate nothing on either side. The driver owns ids, URLs,
+//! properties, storage, the wire encoding and the network.
 //!
-//! Nothing here throws into the host page: problems become one console line prefixed
-//! `rapport:`. Without the default `std` feature (the embeddable build) the crate is
-//! `no_std`: it brings its own allocator and a panic handler that traps (the loader catches
-//! the trap), so no formatting code is linked.
+//! Without the default `std` feature (the embeddable build) the crate is `no_std` with a
+//! panic handler that traps (the driver catches the trap), so no formatting code is linked.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-extern crate alloc;
 
-pub mod io;
-
-use alloc::string::String;
-use rapport_core::{
-    Invalid, Millis, Number, Page, PropValue, Props, Snapshot, Tracker, TrackerConfig,
-};
+use rapport_core::{Command, Engine, EngineConfig, Millis, Visit};
 use wasm_bindgen::prelude::*;
 
-use io::CryptoRandom;
-
-// dlmalloc is most of a small module's code; a free-list allocator is a fraction of it and
-// the tracker makes few, small allocations.
+// Nothing here allocates; the core's wire types (collector only) need `alloc` to link.
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 #[global_allocator]
 static ALLOC: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
-/// A panic is a bug: trap, and the loader stops the widget.
+/// A panic is a bug: trap, and the driver stops the widget.
 #[cfg(all(target_arch = "wasm32", not(feature = "std")))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-const VISITOR_KEY: &str = "visitor";
-const SESSION_KEY: &str = "session";
+/// Command codes for [`next`], in the order of [`Command`].
+pub const CMD_NONE: u8 = 0;
+pub const CMD_NEW_VISITOR: u8 = 1;
+pub const CMD_NEW_SESSION: u8 = 2;
+pub const CMD_NEW_PAGEVIEW: u8 = 3;
+pub const CMD_PAGE_VIEW: u8 = 4;
+/// Args: engaged ms, scroll max, bounce, session engaged ms, session pageviews, key event.
+pub const CMD_ENGAGEMENT: u8 = 5;
+/// Arg: depth.
+pub const CMD_MILESTONE: u8 = 6;
+pub const CMD_PERSIST: u8 = 7;
 
-/// Property kinds as the loader reports them (`typeof`), see [`Widget::prop`].
-pub const PROP_UNSUPPORTED: u8 = 0;
-pub const PROP_STRING: u8 = 1;
-pub const PROP_NUMBER: u8 = 2;
-pub const PROP_BOOLEAN: u8 = 3;
-pub const PROP_NULL: u8 = 4;
-/// NaN or ±Infinity, which JSON cannot carry.
-pub const PROP_NOT_FINITE: u8 = 5;
+/// Page signals for [`signal`].
+pub const SIGNAL_INPUT: u8 = 1;
+pub const SIGNAL_VISIBLE: u8 = 2;
+pub const SIGNAL_HIDDEN: u8 = 3;
+pub const SIGNAL_FOCUS: u8 = 4;
+pub const SIGNAL_BLUR: u8 = 5;
+pub const SIGNAL_SCROLL: u8 = 6;
+pub const SIGNAL_HEIGHT: u8 = 7;
+pub const SIGNAL_LEAVE: u8 = 8;
 
-fn millis(now: f64) -> Millis {
-    Millis(if now > 0.0 { now as u64 } else { 0 })
+struct State {
+    engine: Engine,
+    /// The arguments of the command [`next`] returned last.
+    args: [f64; 6],
 }
 
-/// `<context>: <field> <reason>` as one console warning.
-fn warn_invalid(context: &str, e: Invalid) {
-    let mut message = String::from(context);
-    for part in [": ", e.field, " ", e.reason] {
-        message.push_str(part);
-    }
-    io::warn(&message);
-}
+static STATE: spin::Mutex<Option<State>> = spin::Mutex::new(None);
 
-fn config_error(e: Invalid) {
-    let mut message = String::from("config field \"");
-    for part in [e.field, "\" ", e.reason, "; tracking is off"] {
-        message.push_str(part);
-    }
-    io::error(&message);
-}
-
-/// The page's tracker. A `try_lock` that fails means re-entry (a host hook calling back into
-/// rapport while the tracker runs); that call is dropped rather than waited for.
-static WIDGET: spin::Mutex<Option<Widget>> = spin::Mutex::new(None);
-
-fn with_widget(f: impl FnOnce(&mut Widget)) {
-    if let Some(mut guard) = WIDGET.try_lock() {
-        if let Some(widget) = guard.as_mut() {
-            f(widget);
-        }
+/// Runs `f` on the engine. A failed `try_lock` means re-entry (a host hook calling back in
+/// while the engine runs); that call is dropped rather than waited for.
+fn with<R>(default: R, f: impl FnOnce(&mut State) -> R) -> R {
+    match STATE.try_lock() {
+        Some(mut guard) => guard.as_mut().map_or(default, f),
+        None => default,
     }
 }
 
-/// Validates the script tag's config and starts the tracker, recording the first page view.
-/// `site` and `endpoint` are `data-site` and `data-endpoint`; bad config prints one console
-/// error naming the attribute and returns `false`.
+fn millis(t: f64) -> Millis {
+    Millis(if t > 0.0 { t as u64 } else { 0 })
+}
+
+/// A whole number in `[min, max]`; NaN (the attribute is absent) gives `default`.
+fn option(value: f64, min: f64, max: f64, default: u64) -> Option<u64> {
+    if value.is_nan() {
+        Some(default)
+    } else if value >= min && value <= max && value == (value as u64) as f64 {
+        Some(value as u64)
+    } else {
+        None
+    }
+}
+
+/// Starts the engine with the script tag's optional settings (NaN when absent):
+/// `data-session-timeout` (minutes, 1–240, default 30), `data-session-max` (hours, 1–72,
+/// default 24), `data-idle-timeout` (seconds, 5–600, default 30) and `data-attribution-days`
+/// (0–365, default 30). Returns 0, or the 1-based position of the first bad setting.
 #[wasm_bindgen]
-pub fn boot(
-    site: Option<String>,
-    endpoint: Option<String>,
-    now: f64,
-    url: String,
-    referrer: String,
-) -> bool {
-    let Some(mut slot) = WIDGET.try_lock() else {
-        return false;
+pub fn init(
+    session_timeout: f64,
+    session_max: f64,
+    idle_timeout: f64,
+    attribution_days: f64,
+) -> u8 {
+    let mut config = EngineConfig::default();
+    let Some(minutes) = option(session_timeout, 1.0, 240.0, 30) else {
+        return 1;
     };
-    match Widget::new(site.as_deref(), endpoint.as_deref()) {
-        Ok(mut widget) => {
-            widget.page(now, url, referrer);
-            *slot = Some(widget);
-            true
-        }
-        Err(e) => {
-            config_error(e);
-            *slot = None;
-            false
-        }
+    let Some(hours) = option(session_max, 1.0, 72.0, 24) else {
+        return 2;
+    };
+    let Some(idle) = option(idle_timeout, 5.0, 600.0, 30) else {
+        return 3;
+    };
+    let Some(days) = option(attribution_days, 0.0, 365.0, 30) else {
+        return 4;
+    };
+    config.session.idle_timeout = Millis::from_mins(minutes);
+    config.session.max_duration = Millis::from_hours(hours);
+    config.engage.idle = Millis::from_secs(idle);
+    config.attribution_window = Millis::from_hours(24 * days);
+    if let Some(mut slot) = STATE.try_lock() {
+        *slot = Some(State {
+            engine: Engine::new(config, None),
+            args: [0.0; 6],
+        });
     }
+    0
 }
 
-/// `rapport.page()`: a page view of `url`.
+/// The visit found in storage (or written by another tab); the engine keeps it when it is
+/// newer than its own, and the answer says whether it did (then the driver takes the stored
+/// ids too). `same_session`: its session id is the one this page uses.
 #[wasm_bindgen]
-pub fn page(now: f64, url: String, referrer: String) {
-    with_widget(|w| w.page(now, url, referrer));
+#[allow(clippy::too_many_arguments)]
+pub fn restore(
+    first_seen: f64,
+    visit_count: f64,
+    session_started: f64,
+    last_activity: f64,
+    pageviews: f64,
+    engaged_ms: f64,
+    key_event: bool,
+    same_session: bool,
+) -> bool {
+    let visit = Visit {
+        first_seen: millis(first_seen),
+        visit_count: millis(visit_count).0.min(u32::MAX.into()) as u32,
+        session_started: millis(session_started),
+        last_activity: millis(last_activity),
+        pageviews: millis(pageviews).0.min(u32::MAX.into()) as u32,
+        engaged_ms: millis(engaged_ms).0,
+        key_event,
+    };
+    with(false, |s| s.engine.adopt(visit, same_session))
 }
 
-/// One property for the next [`track`]: `kind` is one of the `PROP_*` values, `value` the
-/// text of strings, numbers (`String(n)`) and booleans.
+/// A page view (`new_campaign`: the URL's campaign differs from the session's).
 #[wasm_bindgen]
-pub fn prop(kind: u8, key: String, value: String) {
-    with_widget(|w| w.prop(kind, key, value));
+pub fn page(now: f64, perf: f64, new_campaign: bool) {
+    with((), |s| {
+        s.engine
+            .on_page_view(millis(now), millis(perf), new_campaign)
+    });
 }
 
-/// `rapport.track(name, props)`, with the props already reported through [`prop`].
+/// A custom event; `key` when its name is a key event.
 #[wasm_bindgen]
-pub fn track(now: f64, name: Option<String>) {
-    with_widget(|w| w.track(now, name));
+pub fn event(now: f64, key: bool) {
+    with((), |s| s.engine.on_event(millis(now), key));
 }
 
-/// Does what is due at `now` (sends pending batches) and returns the milliseconds until it
-/// should run again, or -1 when nothing is pending.
+/// A page signal (`SIGNAL_*`) at page time `perf` (`performance.now()`). Scroll passes
+/// `scrollY + innerHeight` and `innerHeight` as `a` and `b`; height passes the document
+/// height, `scrollY + innerHeight` and `innerHeight`.
 #[wasm_bindgen]
-pub fn poll(now: f64) -> i32 {
-    let mut wait = -1;
-    with_widget(|w| wait = w.poll(now));
-    wait
-}
-
-/// The running tracker behind the exported functions.
-pub struct Widget {
-    tracker: Tracker<CryptoRandom>,
-    endpoint: String,
-    /// Properties for the next `track`, reported one by one by the loader.
-    props: Props,
-    props_error: Option<Invalid>,
-}
-
-impl Widget {
-    pub fn new(site: Option<&str>, endpoint: Option<&str>) -> Result<Widget, Invalid> {
-        let site = site.ok_or(Invalid::new("data-site", "is missing"))?;
-        let config = TrackerConfig::new(site).map_err(|e| Invalid::new("data-site", e.reason))?;
-        let endpoint = endpoint.ok_or(Invalid::new("data-endpoint", "is missing"))?;
-        let endpoint = io::absolute_url(endpoint)
-            .ok_or(Invalid::new("data-endpoint", "must be an http(s) URL"))?;
-        let stored = Snapshot {
-            visitor: io::storage_get(VISITOR_KEY).unwrap_or_default(),
-            session: io::storage_get(SESSION_KEY).unwrap_or_default(),
-        };
-        Ok(Widget {
-            tracker: Tracker::new(config, Some(&stored), CryptoRandom),
-            endpoint,
-            props: Props::new(),
-            props_error: None,
-        })
-    }
-
-    /// Writes visitor and session at once, so other tabs and the next page continue them.
-    fn persist(&mut self) {
-        if let Some(snapshot) = self.tracker.poll_snapshot() {
-            io::storage_set(VISITOR_KEY, &snapshot.visitor);
-            io::storage_set(SESSION_KEY, &snapshot.session);
+pub fn signal(kind: u8, perf: f64, a: f64, b: f64, c: f64) {
+    with((), |s| {
+        let (e, perf) = (&mut s.engine, millis(perf));
+        match kind {
+            SIGNAL_INPUT => e.on_input(perf),
+            SIGNAL_VISIBLE => e.on_visibility(perf, true),
+            SIGNAL_HIDDEN => e.on_visibility(perf, false),
+            SIGNAL_FOCUS => e.on_focus(perf, true),
+            SIGNAL_BLUR => e.on_focus(perf, false),
+            SIGNAL_SCROLL => e.on_scroll(perf, a, b),
+            SIGNAL_HEIGHT => e.on_height(a, b, c),
+            SIGNAL_LEAVE => e.on_leave(perf),
+            _ => {}
         }
-    }
-
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
-    pub fn tracker_mut(&mut self) -> &mut Tracker<CryptoRandom> {
-        &mut self.tracker
-    }
+    });
 }
 
-impl Widget {
-    /// A page view of `url` (`rapport.page()`, and the first one from [`boot`]).
-    pub fn page(&mut self, now: f64, url: String, referrer: String) {
-        self.props = Props::new();
-        self.props_error = None;
-        let referrer = (!referrer.is_empty()).then_some(referrer);
-        if let Err(e) = self
-            .tracker
-            .on_page_view(millis(now), Page { url, referrer })
-        {
-            warn_invalid("page view dropped", e);
-        }
-        self.persist();
-    }
+/// Runs what is due (the heartbeat) and returns the milliseconds until the driver should
+/// call again, or -1 for never (hidden, blurred or idle: input restarts the timer).
+#[wasm_bindgen]
+pub fn timer(perf: f64) -> i32 {
+    with(-1, |s| match s.engine.on_timer(millis(perf)) {
+        Some(wait) => wait.0.min(i32::MAX as u64) as i32,
+        None => -1,
+    })
+}
 
-    pub fn prop(&mut self, kind: u8, key: String, value: String) {
-        let value = match kind {
-            PROP_STRING => PropValue::Str(value),
-            // The loader reports only finite numbers as PROP_NUMBER, as `String(n)`.
-            PROP_NUMBER => PropValue::Num(Number::from_finite_js(value)),
-            PROP_NOT_FINITE => {
-                self.props_error = Some(Invalid::new("props", "numbers must be finite"));
-                return;
+/// The next command (`CMD_*`), `CMD_NONE` when there is none; its numbers via [`arg`].
+#[wasm_bindgen]
+pub fn next() -> u8 {
+    with(CMD_NONE, |s| {
+        let (code, args) = match s.engine.poll() {
+            None => return CMD_NONE,
+            Some(Command::NewVisitor) => (CMD_NEW_VISITOR, [0.0; 6]),
+            Some(Command::NewSession) => (CMD_NEW_SESSION, [0.0; 6]),
+            Some(Command::NewPageview) => (CMD_NEW_PAGEVIEW, [0.0; 6]),
+            Some(Command::PageView) => (CMD_PAGE_VIEW, [0.0; 6]),
+            Some(Command::Engagement {
+                engaged_ms,
+                scroll_max,
+                bounce,
+                session_engaged_ms,
+                session_pageviews,
+                key_event,
+            }) => (
+                CMD_ENGAGEMENT,
+                [
+                    engaged_ms as f64,
+                    scroll_max.into(),
+                    f64::from(u8::from(bounce)),
+                    session_engaged_ms as f64,
+                    session_pageviews.into(),
+                    f64::from(u8::from(key_event)),
+                ],
+            ),
+            Some(Command::Milestone(depth)) => {
+                (CMD_MILESTONE, [depth.into(), 0.0, 0.0, 0.0, 0.0, 0.0])
             }
-            PROP_BOOLEAN => PropValue::Bool(value == "true"),
-            PROP_NULL => PropValue::Null,
-            _ => {
-                self.props_error = Some(Invalid::new(
-                    "props",
-                    "must be a flat object of strings, numbers, booleans or null",
-                ));
-                return;
-            }
+            Some(Command::Persist) => (CMD_PERSIST, [0.0; 6]),
         };
-        self.props.push_new(key, value);
-    }
+        s.args = args;
+        code
+    })
+}
 
-    pub fn track(&mut self, now: f64, name: Option<String>) {
-        let props = core::mem::take(&mut self.props);
-        let props_error = self.props_error.take();
-        let name = name.unwrap_or_default();
-        let result = match props_error {
-            Some(e) => Err(e),
-            None => self.tracker.on_track(millis(now), &name, props),
+/// Argument `i` of the command [`next`] returned last.
+#[wasm_bindgen]
+pub fn arg(i: u8) -> f64 {
+    with(0.0, |s| s.args.get(usize::from(i)).copied().unwrap_or(0.0))
+}
+
+/// Visit number `i` for persisting: first seen, visit count, session start, last activity,
+/// pageviews, engaged ms, key event (0/1).
+#[wasm_bindgen]
+pub fn visit(i: u8) -> f64 {
+    with(0.0, |s| {
+        let Some(v) = s.engine.visit() else {
+            return 0.0;
         };
-        if let Err(e) = result {
-            let mut context = String::from("track(\"");
-            context.push_str(&name);
-            context.push_str("\") dropped the event");
-            warn_invalid(&context, e);
+        match i {
+            0 => v.first_seen.0 as f64,
+            1 => v.visit_count.into(),
+            2 => v.session_started.0 as f64,
+            3 => v.last_activity.0 as f64,
+            4 => v.pageviews.into(),
+            5 => v.engaged_ms as f64,
+            6 => f64::from(u8::from(v.key_event)),
+            _ => 0.0,
         }
-        self.persist();
-    }
+    })
+}
 
-    pub fn poll(&mut self, now: f64) -> i32 {
-        while let Some(body) = self.tracker.poll_batch(millis(now)) {
-            if !io::send(&self.endpoint, &body) {
-                io::warn("fetch and sendBeacon both failed");
-            }
-        }
-        -1
-    }
+/// Whether the visitor had an earlier session.
+#[wasm_bindgen]
+pub fn returning() -> bool {
+    with(false, |s| s.engine.returning())
+}
+
+/// Whether attribution captured at `captured` (wall ms) is still attached at `now`.
+#[wasm_bindgen]
+pub fn attribution_valid(now: f64, captured: f64) -> bool {
+    with(false, |s| {
+        s.engine.attribution_valid(millis(now), millis(captured))
+    })
 }

@@ -1,142 +1,90 @@
-//! The tracker stage's browser side, exercised in headless Chromium by wasm-bindgen-test.
+//! The tracker stage's wasm exports, exercised in headless Chromium by wasm-bindgen-test:
+//! the numbers-only interface the browser driver (`src/driver.js`) relies on.
 
-use rapport_core::Entropy;
-use rapport_widget::io::{self, CryptoRandom};
-use rapport_widget::{
-    Widget, PROP_BOOLEAN, PROP_NOT_FINITE, PROP_NULL, PROP_NUMBER, PROP_STRING, PROP_UNSUPPORTED,
-};
-use wasm_bindgen::JsValue;
+use rapport_widget::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn local_storage() -> web_sys::Storage {
-    web_sys::window().unwrap().local_storage().unwrap().unwrap()
-}
-
-fn origin() -> String {
-    web_sys::window().unwrap().location().origin().unwrap()
-}
-
-#[wasm_bindgen_test]
-fn storage_prefixes_keys_and_leaves_host_keys_alone() {
-    let host = local_storage();
-    host.set_item("cart", "host-owned").unwrap();
-    assert!(io::storage_set("probe", "v1"));
-    assert_eq!(
-        host.get_item("rapport:probe").unwrap().as_deref(),
-        Some("v1")
-    );
-    assert_eq!(io::storage_get("probe").as_deref(), Some("v1"));
-    assert_eq!(io::storage_get("cart"), None, "reads only its own prefix");
-    io::storage_remove("probe");
-    assert_eq!(io::storage_get("probe"), None);
-    assert_eq!(
-        host.get_item("cart").unwrap().as_deref(),
-        Some("host-owned")
-    );
-    host.remove_item("cart").unwrap();
-}
-
-#[wasm_bindgen_test]
-fn absolute_url_resolves_against_the_page_and_refuses_other_schemes() {
-    assert_eq!(
-        io::absolute_url("/v1/batch"),
-        Some(format!("{}/v1/batch", origin()))
-    );
-    assert_eq!(
-        io::absolute_url("https://collector.example/v1/batch").as_deref(),
-        Some("https://collector.example/v1/batch")
-    );
-    assert_eq!(io::absolute_url("ftp://collector.example/"), None);
-    assert_eq!(io::absolute_url("javascript:alert(1)"), None);
-}
-
-#[wasm_bindgen_test]
-fn config_errors_name_the_attribute() {
-    let field = |site, endpoint| Widget::new(site, endpoint).err().map(|e| e.field);
-    assert_eq!(field(None, Some("/v1/batch")), Some("data-site"));
-    assert_eq!(field(Some("My Shop"), Some("/v1/batch")), Some("data-site"));
-    assert_eq!(field(Some("demo"), None), Some("data-endpoint"));
-    assert_eq!(
-        field(Some("demo"), Some("ftp://x.example/")),
-        Some("data-endpoint")
-    );
-    let widget = Widget::new(Some("demo"), Some("/v1/batch")).ok().unwrap();
-    assert_eq!(widget.endpoint(), format!("{}/v1/batch", origin()));
-}
-
-#[wasm_bindgen_test]
-fn crypto_random_yields_distinct_v4_uuids() {
-    let a = CryptoRandom.uuid_v4();
-    let b = CryptoRandom.uuid_v4();
-    assert_ne!(a, b);
-    assert_eq!(a.get_version_num(), 4);
-    assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
-}
-
-/// The next batch body, parsed by the browser's own JSON parser.
-fn next_batch(widget: &mut Widget) -> JsValue {
-    let body = widget
-        .tracker_mut()
-        .poll_batch(rapport_core::Millis(2))
-        .expect("a batch");
-    js_sys::JSON::parse(&body).unwrap()
-}
-
-fn get(value: &JsValue, path: &[&str]) -> JsValue {
-    path.iter().fold(value.clone(), |v, key| {
-        js_sys::Reflect::get(&v, &JsValue::from_str(key)).unwrap()
+fn drain() -> Vec<(u8, [f64; 6])> {
+    std::iter::from_fn(|| {
+        let code = next();
+        (code != CMD_NONE).then(|| (code, std::array::from_fn(|i| arg(i as u8))))
     })
+    .collect()
 }
 
-#[wasm_bindgen_test]
-fn reported_props_become_the_event_props() {
-    let mut widget = Widget::new(Some("demo"), Some("/v1/batch")).ok().unwrap();
-    widget.page(1.0, format!("{}/shop", origin()), String::new());
-    widget.prop(PROP_STRING, "title".into(), "ชุด \"ไทย\"".into());
-    widget.prop(PROP_NUMBER, "big".into(), "1e+21".into());
-    widget.prop(PROP_BOOLEAN, "gift".into(), "true".into());
-    widget.prop(PROP_NULL, "note".into(), String::new());
-    widget.track(2.0, Some("add_to_cart".into()));
-    let batch = next_batch(&mut widget);
-    let events: js_sys::Array = get(&batch, &["events"]).into();
-    assert_eq!(events.length(), 2);
-    let props = get(&events.get(1), &["props"]);
-    assert_eq!(
-        get(&props, &["title"]).as_string().as_deref(),
-        Some("ชุด \"ไทย\"")
-    );
-    assert_eq!(get(&props, &["big"]).as_f64(), Some(1e21));
-    assert_eq!(get(&props, &["gift"]).as_bool(), Some(true));
-    assert!(get(&props, &["note"]).is_null());
-    assert_eq!(
-        get(&events.get(1), &["name"]).as_string().as_deref(),
-        Some("add_to_cart")
-    );
+fn page_clock() -> f64 {
+    web_sys::window().unwrap().performance().unwrap().now()
 }
 
+// One test: the module holds a single engine, and the tests of a file share the module.
 #[wasm_bindgen_test]
-fn unsupported_or_non_finite_props_drop_the_event() {
-    let mut widget = Widget::new(Some("demo"), Some("/v1/batch")).ok().unwrap();
-    widget.page(1.0, format!("{}/", origin()), String::new());
-    widget.prop(PROP_UNSUPPORTED, "nested".into(), String::new());
-    widget.track(2.0, Some("nested".into()));
-    widget.prop(PROP_NOT_FINITE, "n".into(), String::new());
-    widget.track(2.0, Some("nan".into()));
-    widget.prop(PROP_STRING, "left".into(), "over".into());
-    widget.track(2.0, Some("Bad Name".into()));
-    widget.track(2.0, Some("clean".into()));
-    let batch = next_batch(&mut widget);
-    let events: js_sys::Array = get(&batch, &["events"]).into();
-    let names: Vec<String> = events
+fn the_engine_behind_the_exports() {
+    // Bad settings are reported by position, so the driver can name the attribute.
+    assert_eq!(init(0.0, f64::NAN, f64::NAN, f64::NAN), 1);
+    assert_eq!(init(f64::NAN, 73.0, f64::NAN, f64::NAN), 2);
+    assert_eq!(init(f64::NAN, f64::NAN, 4.5, f64::NAN), 3);
+    assert_eq!(init(f64::NAN, f64::NAN, f64::NAN, -1.0), 4);
+    assert_eq!(init(f64::NAN, f64::NAN, 5.0, f64::NAN), 0);
+
+    let now = js_sys::Date::now();
+    let t0 = page_clock();
+    page(now, t0, false);
+    let codes: Vec<u8> = drain().iter().map(|c| c.0).collect();
+    assert_eq!(
+        codes,
+        [
+            CMD_NEW_VISITOR,
+            CMD_NEW_SESSION,
+            CMD_NEW_PAGEVIEW,
+            CMD_PAGE_VIEW,
+            CMD_PERSIST
+        ]
+    );
+    assert_eq!(visit(1), 1.0, "visit count");
+    assert_eq!(visit(0), now.floor(), "first seen");
+    assert!(!returning());
+
+    // Input, then a scroll to the end of a tall page, then leaving after the idle timeout
+    // of 5 s: 5 s engaged, every milestone once, and a bounce (under 10 s, one pageview).
+    signal(SIGNAL_INPUT, t0, 0.0, 0.0, 0.0);
+    signal(SIGNAL_HEIGHT, t0, 4000.0, 720.0, 720.0);
+    assert!(drain().is_empty(), "18 % reaches no milestone");
+    signal(SIGNAL_SCROLL, t0, 4000.0, 720.0, 0.0);
+    let milestones: Vec<f64> = drain()
         .iter()
-        .map(|e| get(&e, &["name"]).as_string().unwrap())
+        .filter(|c| c.0 == CMD_MILESTONE)
+        .map(|c| c.1[0])
         .collect();
-    assert_eq!(names, ["page_view", "clean"]);
-    // Props of a dropped event do not leak into the next one.
-    assert_eq!(
-        js_sys::Object::keys(&get(&events.get(1), &["props"]).into()).length(),
-        0
-    );
+    assert_eq!(milestones, [25.0, 50.0, 75.0, 90.0, 100.0]);
+    assert!(timer(t0) > 0, "a heartbeat is scheduled while engaged");
+    signal(SIGNAL_LEAVE, t0 + 60_000.0, 0.0, 0.0, 0.0);
+    let report = drain()
+        .into_iter()
+        .find(|c| c.0 == CMD_ENGAGEMENT)
+        .expect("page_engagement on leave");
+    assert_eq!(report.1, [5_000.0, 100.0, 1.0, 5_000.0, 1.0, 0.0]);
+    assert_eq!(timer(t0 + 60_000.0), -1, "no timer once hidden");
+
+    // A stored visit from another tab with more pageviews is taken over.
+    let (first_seen, count, started, last) = (visit(0), visit(1), visit(2), visit(3));
+    assert!(restore(
+        first_seen,
+        count,
+        started,
+        last + 1.0,
+        3.0,
+        5_000.0,
+        false,
+        true
+    ));
+    assert_eq!(visit(4), 3.0);
+    assert!(!restore(
+        first_seen, count, started, last, 1.0, 0.0, false, true
+    ));
+
+    // Attribution lasts 30 days by default.
+    assert!(attribution_valid(now, now - 29.0 * 86_400_000.0));
+    assert!(!attribution_valid(now, now - 30.0 * 86_400_000.0));
 }

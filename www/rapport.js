@@ -1,86 +1,74 @@
 /*! Rapport loader. Embed with:
  * <script src=".../rapport.js" data-site="SITE" data-endpoint=".../v1/batch" async></script>
- * It defines window.rapport at once, keeps calls made before the WebAssembly is ready and
- * replays them in order, and never throws into the page. */
+ * It defines window.rapport at once, keeps calls made before the tracker is ready (the
+ * tracker replays them in order), honours Do Not Track, Global Privacy Control and consent,
+ * and never throws into the page. */
 (function (w) {
   'use strict';
   var prefix = 'rapport: ';
-  var script = document.currentScript;
+  var d = document, nav = navigator;
+  var script = d.currentScript;
   var prev = w.rapport;
   if (prev && prev.loaded) return; // the tag was included twice
   var queue = [];
-  var api = { loaded: true, ready: false };
-  var widget = null; // the glue module, once the tracker has booted
-  var timer = 0;
+  var api = { loaded: true };
+  var off = false; // no tracking: bad setup, opted out, no consent, DNT or GPC
+  var data = (script && script.dataset) || {};
 
-  // The module says when it wants to run again; this is its only timer.
-  function kick() {
-    timer = 0;
-    var wait = widget ? widget.poll(Date.now()) : -1;
-    if (wait >= 0) timer = setTimeout(guard(kick), wait);
-  }
-
-  // Property types are reported with typeof; the module validates the rest. `t` is when the
-  // page made the call, which for queued calls is before the module was ready.
-  var calls = {
-    track: function (t, name, props) {
-      if (props != null) {
-        if (typeof props != 'object' || props instanceof Array) widget.prop(0, '', '');
-        else Object.keys(props).forEach(function (k) {
-          var v = props[k], t = typeof v;
-          var kind = v === null ? 4 : t == 'string' ? 1 : t == 'number' ? (isFinite(v) ? 2 : 5) : t == 'boolean' ? 3 : 0;
-          widget.prop(kind, k, kind == 2 || kind == 3 ? String(v) : kind == 1 ? v : '');
-        });
-      }
-      widget.track(t, typeof name == 'string' ? name : undefined);
-    },
-    page: function (t) {
-      widget.page(t, location.href, document.referrer);
-    }
-  };
-
-  // Runs f, keeping every exception away from the page. A trap means a bug in the module:
-  // stop rather than risk more.
-  function guard(f) {
-    return function () {
-      try {
-        return f.apply(null, arguments);
-      } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) widget = null;
-        console.error(prefix + 'internal error', e);
-      }
-    };
-  }
-
-  var run = guard(function (name, args) {
-    calls[name].apply(null, args); // args[0] is the call's time
-    if (!timer) timer = setTimeout(guard(kick), 0); // calls in one task share a batch
-  });
-
-  ['track', 'page'].forEach(function (name) {
+  // Until the tracker starts, calls are queued with the wall and page time they were made.
+  ['track', 'page', 'identify'].forEach(function (name) {
     api[name] = function () {
-      var args = [Date.now()].concat([].slice.call(arguments));
-      if (widget) run(name, args);
-      else if (!api.ready) queue.push([name, args]);
+      if (!off && queue.length < 100) {
+        queue.push([name, [Date.now(), performance.now()].concat([].slice.call(arguments))]);
+      }
     };
   });
-  w.rapport = api;
 
-  function off(message, e) {
-    api.ready = true; // nothing more will be queued
+  // Stops tracking and clears every rapport: key (and no other).
+  function stop() {
+    off = true;
+    queue.length = 0;
+    if (api._stop) api._stop();
+    try {
+      for (var i = localStorage.length; i--;) {
+        var k = localStorage.key(i);
+        if (k && k.indexOf('rapport:') == 0) localStorage.removeItem(k);
+      }
+    } catch (e) { /* storage blocked: nothing stored */ }
+  }
+  function fail(message, e) {
+    off = true;
     queue.length = 0;
     console.error(prefix + message + '; tracking is off', e === undefined ? '' : e);
   }
+  api.optOut = function () {
+    stop();
+    try { localStorage.setItem('rapport:opt_out', '1'); } catch (e) { /* blocked */ }
+  };
+  var consented = data.consent != 'required';
+  api.consent = function (granted) {
+    if (!granted) stop();
+    else if (!consented && !off) {
+      consented = true;
+      load();
+    }
+  };
+  w.rapport = api;
 
-  if (!script || !script.src) return off('load rapport.js with a <script src> tag');
+  if (!script || !script.src) return fail('load rapport.js with a <script src> tag');
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiateStreaming !== 'function') {
-    return off('this browser cannot run WebAssembly');
+    return fail('this browser cannot run WebAssembly');
   }
   var base = new URL('.', script.src).href;
-  var data = script.dataset;
+  try {
+    if (localStorage.getItem('rapport:opt_out')) off = true;
+  } catch (e) { /* storage blocked */ }
+  // Do Not Track and Global Privacy Control mean no tracking, unless the site owner set
+  // data-dnt="ignore".
+  if (data.dnt != 'ignore' && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl)) off = true;
 
-  // Resolves with the initialised glue module.
-  function load() {
+  // Resolves with the initialised glue module, which includes the driver.
+  function instantiate() {
     // Fetch the module while the glue loads, so the two requests overlap. Streaming
     // compilation needs fetch; if the host page broke fetch, XHR bytes compile asynchronously.
     var wasmUrl = base + 'rapport_widget_bg.wasm';
@@ -100,34 +88,36 @@
     }
     wasm.catch(function () {});
     return import(base + 'rapport_widget.js').then(function (glue) {
-      return glue.default({ module_or_path: wasm }).then(function () { return glue; });
+      return glue.default({ module_or_path: wasm }).then(function () { return [glue, glue]; });
     });
   }
 
-  // On the trunk development page, trunk's own script instantiates the module; a second
-  // instantiation would race it, so wait for trunk's instead.
-  var glueReady = data.glue == 'trunk'
-    ? new Promise(function (resolve) {
-      if (w.wasmBindings) resolve(w.wasmBindings);
-      else w.addEventListener('TrunkApplicationStarted', function () { resolve(w.wasmBindings); });
-    })
-    : load();
-
-  glueReady
-    .then(guard(function (glue) {
-      api.ready = true;
-      if (!glue.boot(data.site, data.endpoint, Date.now(), location.href, document.referrer)) return; // boot said why
-      widget = glue;
-      var pending = queue.splice(0, queue.length);
-      for (var i = 0; i < pending.length; i++) run(pending[i][0], pending[i][1]);
-      if (!timer) kick();
-    }))
-    .catch(function (e) {
-      if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
-        off("WebAssembly is blocked by the page's Content-Security-Policy " +
-          "(script-src needs 'wasm-unsafe-eval')");
-      } else {
-        off('could not load from ' + base, e);
-      }
-    });
+  function load() {
+    // On the trunk development page, trunk's own script instantiates the module (a second
+    // instantiation would race it) and the driver is a file of its own.
+    (data.glue == 'trunk'
+      ? Promise.all([
+        new Promise(function (resolve) {
+          if (w.wasmBindings) resolve(w.wasmBindings);
+          else w.addEventListener('TrunkApplicationStarted', function () { resolve(w.wasmBindings); });
+        }),
+        import(base + 'driver.js')
+      ])
+      : instantiate())
+      .then(function (loaded) {
+        if (off) return; // opted out meanwhile
+        var pending = queue.splice(0, queue.length);
+        if (!loaded[1].start(loaded[0], api, pending, script)) off = true; // it said why
+      })
+      .catch(function (e) {
+        if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
+          fail("WebAssembly is blocked by the page's Content-Security-Policy " +
+            "(script-src needs 'wasm-unsafe-eval')");
+        } else {
+          fail('could not load from ' + base, e);
+        }
+      });
+  }
+  // With data-consent="required", nothing is loaded, stored or sent before consent(true).
+  if (!off && consented) load();
 })(window);

@@ -204,7 +204,11 @@ async fn a_client_claiming_points_changes_nothing(h: Harness) {
     let batch = json!({ "site": "club", "sent_at": lib_now(), "events": [event] });
     let (code, _) = h.post("text/plain", batch.to_string()).await;
     assert_eq!(code, StatusCode::OK);
-    assert_eq!(h.stored("club").await.len(), 1, "the event itself is stored");
+    assert_eq!(
+        h.stored("club").await.len(),
+        1,
+        "the event itself is stored"
+    );
     assert_eq!(status(&h, "club", "alice").await["balance"], 0);
 }
 

@@ -94,7 +94,7 @@ pub fn run() -> Result<PathBuf> {
     opt_args.extend_from_slice(&[path_str(&wasm_out)?, "-o", path_str(&wasm_out)?]);
     exec(&mut cmd("wasm-opt", &opt_args))?;
 
-    inline_snippets(&out)?;
+    append_driver(&out)?;
 
     step("minifying JavaScript with terser");
     let glue = out.join("rapport_widget.js");
@@ -105,51 +105,25 @@ pub fn run() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Replaces the glue's `import {…} from './snippets/…'` lines with the snippet's code, so the
-/// page makes one request for the glue instead of two in sequence (snippets only declare
-/// `export function`s, which become plain functions of the glue module), and drops the
-/// unused synchronous initialiser.
-fn inline_snippets(out: &Path) -> Result {
+/// Appends the browser driver (`src/driver.js`) to the glue, so the page makes one request
+/// for the tracker's JavaScript, and drops the unused synchronous initialiser.
+fn append_driver(out: &Path) -> Result {
     let glue_path = out.join("rapport_widget.js");
     let glue = std::fs::read_to_string(&glue_path).map_err(|e| e.to_string())?;
-    let mut inlined = String::new();
-    let mut body = String::new();
-    for line in glue.lines() {
-        let snippet = line
-            .strip_prefix("import ")
-            .and_then(|l| l.split(" from '").nth(1))
-            .and_then(|l| l.strip_suffix("';"))
-            .filter(|path| path.starts_with("./snippets/"));
-        match snippet {
-            Some(path) => {
-                let code = std::fs::read_to_string(out.join(path))
-                    .map_err(|e| format!("cannot read snippet {path}: {e}"))?;
-                for code_line in code.lines() {
-                    if code_line.starts_with("export ")
-                        && !code_line.starts_with("export function ")
-                    {
-                        return Err(format!("{path}: only `export function` can be inlined"));
-                    }
-                    inlined.push_str(code_line.strip_prefix("export ").unwrap_or(code_line));
-                    inlined.push('\n');
-                }
-            }
-            None => {
-                body.push_str(line);
-                body.push('\n');
-            }
-        }
+    if glue.lines().any(|l| l.starts_with("import ")) {
+        return Err("the wasm module imports JavaScript; the engine should import nothing".into());
     }
-    inlined.push_str(&body);
     // The loader instantiates asynchronously; without this export, terser drops initSync.
     const EXPORTS: &str = "export { initSync, __wbg_init as default };";
-    if !inlined.contains(EXPORTS) {
+    if !glue.contains(EXPORTS) {
         return Err(format!(
             "the wasm-bindgen glue no longer ends with `{EXPORTS}`"
         ));
     }
-    let inlined = inlined.replace(EXPORTS, "export { __wbg_init as default };");
-    std::fs::write(&glue_path, inlined).map_err(|e| e.to_string())?;
+    let driver = std::fs::read_to_string(root().join("src/driver.js"))
+        .map_err(|e| format!("cannot read src/driver.js: {e}"))?;
+    let joined = glue.replace(EXPORTS, "export { __wbg_init as default };") + "\n" + &driver;
+    std::fs::write(&glue_path, joined).map_err(|e| e.to_string())?;
     let snippets = out.join("snippets");
     if snippets.exists() {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
