@@ -12,20 +12,23 @@
 var PREFIX = 'rapport:';
 var NAME = /^[a-z0-9_.-]{1,64}$/;
 var UTM = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'];
-// Batch limits: events per request, and bytes under the 64 KiB keepalive quota.
-var MAX_EVENTS = 20;
+// No request body above this: the 64 KiB keepalive quota is shared by the page's requests.
 var MAX_BYTES = 60000;
 var MAX_PROPS_BYTES = 8192;
+// Verdicts of the engine's `outcome` (SENT_* in src/lib.rs).
+var DELIVERED = 1, SPLIT = 3, DROP = 4;
+// A tab's queue untouched for this long belongs to a closed or crashed tab.
+var ORPHAN_MS = 10000;
 // Command codes (CMD_* in src/lib.rs) and signals (SIGNAL_*).
 var NEW_VISITOR = 1, NEW_SESSION = 2, NEW_PAGEVIEW = 3, PAGE_VIEW = 4, ENGAGEMENT = 5, MILESTONE = 6;
 var INPUT = 1, VISIBLE = 2, HIDDEN = 3, FOCUS = 4, BLUR = 5, SCROLL = 6, HEIGHT = 7, LEAVE = 8;
 
 /**
- * Starts tracking. `m` is the wasm module, `api` the loader's `window.rapport`, `queue` the
+ * Starts tracking. `m` is the wasm module, `api` the loader's `window.rapport`, `early` the
  * calls made before now as `[name, [wall time, page time, ...arguments]]`, `script` the
  * script tag. Returns false after one console error naming the field when the config is bad.
  */
-export function start(m, api, queue, script) {
+export function start(m, api, early, script) {
   var w = window, d = document, loc = location, nav = navigator, perf = performance;
   var attr = function (n) { return script.getAttribute('data-' + n); };
   var log = function (message, error) {
@@ -55,6 +58,14 @@ export function start(m, api, queue, script) {
   if (!keyEvents.every(function (k) { return NAME.test(k); })) {
     return fail('key-events', 'must be event names separated by commas');
   }
+  var format = attr('format') || 'rapport';
+  if (!/^(rapport|segment|posthog)$/.test(format)) return fail('format', 'must be rapport, segment or posthog');
+  var apiKey = attr('api-key') || '';
+  if (format == 'posthog' && !apiKey) return fail('api-key', 'is required with data-format="posthog"');
+  var num = function (n) { var v = attr(n); return v == null || isNaN(+v) ? NaN : +v; };
+  m.delivery_init(num('batch-size'), num('batch-bytes'), num('batch-wait'), num('queue-budget'),
+    num('backoff-base'), num('backoff-cap'));
+  var timeout = Math.min(Math.max(num('timeout') || 10000, 1000), 60000);
   var refParam = attr('ref-param');
   if (refParam == null) refParam = 'ref';
   if (refParam && !NAME.test(refParam)) return fail('ref-param', "must be empty or 1-64 characters of a-z, 0-9, '_', '.' and '-'");
@@ -109,7 +120,6 @@ export function start(m, api, queue, script) {
 
   var attribution = load('attribution'); // { t: captured at, p: { utm_*, referral_code } }
   var user = load('user'); // { id, hash } from identify()
-  var outbox = [];
   var pageview, pageUrl, referrer, nextUrl, nextReferrer, campaign = '', lastHref = loc.href;
 
   var emit = function (name, props, now) {
@@ -124,7 +134,7 @@ export function start(m, api, queue, script) {
       pageview_id: pageview, returning: m.returning(), url: pageUrl, props: props
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
-    outbox.push(event);
+    enqueue(JSON.stringify(event));
   };
 
   // Carries out the engine's commands, in order.
@@ -144,33 +154,216 @@ export function start(m, api, queue, script) {
     }
   };
 
-  // ---- Transport: JSON as text/plain (no CORS preflight), fetch with keepalive, and
-  // sendBeacon when the host page broke fetch.
-  var send = function (body) {
+  // ---- The queue. Every event is written to storage before it is sent and removed once
+  // the backend acknowledged it. Each tab writes only its own key; the queue of a closed or
+  // crashed tab is adopted (under a Web Lock, or a lease in storage) by the next tab that
+  // sends, so every event is sent by one tab. Full or blocked storage falls back to memory.
+  var tab = uuid(), own = PREFIX + 'q:' + tab;
+  var queue = []; // event JSON, oldest first
+  var dropped = 0; // dropped for the budget or refused, reported on the next batch
+  var memory = false, warned = {}, oldest = 0, inFlight = false, limit = 1e9, transport = {}, fresh = false;
+  var warnOnce = function (key, message) {
+    if (!warned[key]) { warned[key] = 1; log(message); }
+  };
+  var size = function () {
+    for (var n = 0, i = 0; i < queue.length; i++) n += queue[i].length;
+    return n;
+  };
+  var keep = function (closed) {
+    if (memory) return;
     try {
-      fetch(endpoint, { method: 'POST', body: body, keepalive: true }).catch(function () {});
+      if (queue.length || dropped) localStorage.setItem(own, JSON.stringify({ t: closed ? 0 : Date.now(), d: dropped, e: queue }));
+      else localStorage.removeItem(own);
     } catch (e) {
-      try {
-        if (!nav.sendBeacon(endpoint, body)) log('sendBeacon refused a batch');
-      } catch (e2) { log('fetch and sendBeacon both failed'); }
+      memory = true;
+      warnOnce('storage', 'storage is full or blocked (' + e.name + '); events are kept in memory');
     }
   };
-  var flush = function () {
-    while (outbox.length) {
-      var events = [], size = 0, json;
-      while (outbox.length && events.length < MAX_EVENTS) {
-        json = JSON.stringify(outbox[0]);
-        if (events.length && size + json.length > MAX_BYTES) break;
-        events.push(json);
-        size += json.length + 1;
-        outbox.shift();
+  var enqueue = function (json) {
+    fresh = true;
+    if (!queue.length) oldest = perf.now();
+    queue.push(json);
+    while (queue.length > 1 && m.over_budget(size())) { queue.shift(); dropped++; }
+    keep();
+  };
+  // Takes over the queues of closed and crashed tabs; unreadable ones are discarded.
+  var adoptQueues = function () {
+    var taken = [], stale = Date.now() - ORPHAN_MS, k, v, i;
+    try {
+      for (i = localStorage.length; i--;) {
+        k = localStorage.key(i);
+        if (!k || k.indexOf(PREFIX + 'q:') || k == own) continue;
+        try { v = JSON.parse(localStorage.getItem(k)); } catch (e) { v = 0; }
+        if (!v || !(v.e instanceof Array) || v.e.some(function (x) { return typeof x != 'string'; })) {
+          localStorage.removeItem(k);
+          warnOnce('corrupt', 'discarded an unreadable event queue from storage');
+        } else if (v.t < stale) {
+          taken = taken.concat(v.e);
+          dropped += +v.d || 0;
+          localStorage.removeItem(k);
+        }
       }
-      send('{"site":' + JSON.stringify(site) + ',"sent_at":' + Date.now() + ',"events":[' + events.join(',') + ']}');
+    } catch (e) { /* storage blocked: nothing to adopt */ }
+    if (taken.length) {
+      queue = taken.concat(queue);
+      oldest = 0; // from earlier pages: due at once
+      keep();
     }
+  };
+  var adoptLocked = function () {
+    if (inFlight || memory) return;
+    if (nav.locks) {
+      nav.locks.request('rapport:adopt', { ifAvailable: true }, function (lock) {
+        if (lock) guard(adoptQueues)();
+      }).catch(function () {});
+      return;
+    }
+    try { // no Web Locks: a lease in storage
+      var key = PREFIX + 'lease', lease = JSON.parse(localStorage.getItem(key));
+      if (lease && lease.tab != tab && lease.until > Date.now()) return;
+      localStorage.setItem(key, JSON.stringify({ tab: tab, until: Date.now() + ORPHAN_MS }));
+      if (JSON.parse(localStorage.getItem(key)).tab == tab) adoptQueues();
+    } catch (e) { /* storage blocked */ }
   };
 
-  // ---- The one timer: the engine says when to wake (heartbeats); calls in one task share
-  // a batch.
+  // The body for a batch of event JSON, in the configured format; beforeSend may reshape it
+  // or veto it (null).
+  var iso = function (t) { return new Date(t).toISOString(); };
+  var body = function (events) {
+    var batch;
+    if (format == 'rapport') {
+      var native = '{"site":' + JSON.stringify(site) + ',"sent_at":' + Date.now() + (dropped ? ',"dropped":' + dropped : '') +
+        ',"events":[' + events.join(',') + ']}';
+      if (!transport.beforeSend) return native;
+      batch = JSON.parse(native);
+    } else {
+      var list = events.map(function (j) { return JSON.parse(j); });
+      batch = format == 'segment' ? {
+        batch: list.map(function (e) {
+          var page = e.name == 'page_view';
+          return {
+            type: page ? 'page' : 'track', event: page ? undefined : e.name, properties: e.props,
+            anonymousId: e.visitor_id, userId: e.props.user_id, messageId: e.id, timestamp: iso(e.ts),
+            context: { page: { url: e.url, referrer: e.referrer }, sessionId: e.session_id, library: { name: 'rapport' } }
+          };
+        }),
+        sentAt: iso(Date.now())
+      } : {
+        api_key: apiKey,
+        batch: list.map(function (e) {
+          var props = { distinct_id: e.visitor_id, $current_url: e.url, $session_id: e.session_id, $referrer: e.referrer }, k;
+          for (k in e.props) props[k] = e.props[k];
+          return { event: e.name == 'page_view' ? '$pageview' : e.name, properties: props, timestamp: iso(e.ts), uuid: e.id };
+        })
+      };
+    }
+    if (transport.beforeSend) {
+      try {
+        batch = transport.beforeSend(batch);
+      } catch (e) {
+        warnOnce('beforeSend', 'beforeSend threw, so the batch was sent as it was: ' + e);
+      }
+    }
+    return batch == null ? null : JSON.stringify(batch);
+  };
+
+  var remove = function (n, again) {
+    queue = (again || []).concat(queue.slice(n));
+    if (!queue.length) dropped = 0;
+    keep();
+  };
+  var beacon = function (payload) {
+    try { return nav.sendBeacon(endpoint, payload); } catch (e) { return false; }
+  };
+  // One batch by fetch (keepalive, with a timeout); its outcome goes to the engine.
+  var send = function () {
+    var cap = Math.min(limit, m.batch_size()), events = [], bytes = 0;
+    while (events.length < queue.length && events.length < cap) {
+      var next = queue[events.length];
+      if (events.length && bytes + next.length > MAX_BYTES) break;
+      events.push(next);
+      bytes += next.length;
+    }
+    var payload = body(events), reported = dropped;
+    if (payload == null) return remove(events.length); // vetoed
+    var done = guard(function (status, retryAfter, answer) {
+      inFlight = false;
+      var verdict = m.outcome(perf.now(), status, retryAfter, Math.random());
+      if (verdict == DELIVERED) {
+        dropped -= reported;
+        limit = 1e9;
+        // Only the rejects the backend calls retryable are sent again.
+        var again = (answer && answer.rejected instanceof Array ? answer.rejected : []).filter(function (r) {
+          return r && r.retryable && events[r.index];
+        }).map(function (r) { return events[r.index]; });
+        remove(events.length, again);
+      } else if (verdict == SPLIT) {
+        if (events.length > 1) limit = Math.ceil(events.length / 2);
+        else {
+          warnOnce('large', 'an event larger than the backend accepts was dropped');
+          dropped++;
+          remove(1);
+        }
+      } else if (verdict == DROP) {
+        warnOnce('refused', 'the backend refused a batch (HTTP ' + status + '); its events were dropped');
+        dropped += events.length;
+        remove(events.length);
+      }
+      schedule(0);
+    });
+    inFlight = true;
+    try {
+      var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, timeout);
+      var init = { method: 'POST', body: payload, keepalive: payload.length < MAX_BYTES, signal: abort.signal };
+      if (transport.headers) init.headers = transport.headers;
+      fetch(endpoint, init).then(function (r) {
+        var retryAfter = r.headers.get('Retry-After');
+        retryAfter = retryAfter == null || retryAfter === '' ? NaN : +retryAfter;
+        return r.text().then(function (text) {
+          clearTimeout(timer);
+          var answer;
+          try { answer = JSON.parse(text); } catch (e) { /* judged by status alone */ }
+          done(r.status, retryAfter, answer);
+        });
+      }).catch(function () {
+        clearTimeout(timer);
+        done(0, NaN);
+      });
+    } catch (e) {
+      // The host page broke fetch: the beacon carries it, without an answer.
+      done(beacon(payload) ? 200 : 0, NaN);
+    }
+  };
+  // The page is being hidden or left: everything goes now, by beacon in chunks under the
+  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed).
+  var sendAll = function () {
+    if (nav.onLine === false) return keep(); // the next page, or this one online, sends them
+    var sent = 0;
+    while (sent < queue.length) {
+      var chunk = [], bytes = 0;
+      while (sent + chunk.length < queue.length) {
+        var next = queue[sent + chunk.length];
+        if (chunk.length && bytes + next.length > MAX_BYTES) break;
+        chunk.push(next);
+        bytes += next.length;
+      }
+      var payload = body(chunk);
+      var ok = payload == null || (!transport.headers && beacon(payload));
+      if (!ok) {
+        try {
+          fetch(endpoint, { method: 'POST', body: payload, keepalive: true, headers: transport.headers }).catch(function () {});
+          ok = true;
+        } catch (e) { /* neither: they stay queued for the next page */ }
+      }
+      if (!ok) break;
+      sent += chunk.length;
+    }
+    if (sent) dropped = 0;
+    remove(sent);
+  };
+
+  // ---- The one timer: the engine says when to wake (heartbeats, the next send); calls in
+  // one task share a batch.
   var dead = false, timer = 0;
   var guard = function (f) {
     return function () {
@@ -189,14 +382,21 @@ export function start(m, api, queue, script) {
   };
   var tick = guard(function () {
     timer = 0;
-    var wait = m.timer(perf.now());
+    var t = perf.now(), wake = m.timer(t), due;
     drain(Date.now());
-    flush();
-    schedule(wait);
+    adoptLocked();
+    if (!inFlight) {
+      due = m.due(t, queue.length, size(), oldest, false);
+      if (due == 0) send();
+      else if (due > 0 && (wake < 0 || due < wake)) wake = due;
+    }
+    schedule(wake);
   });
+  // After an input or a call: new events need the send time worked out again.
   var after = function () {
     drain(Date.now());
-    if (outbox.length || !timer) schedule(0);
+    if (!timer || fresh) schedule(0);
+    fresh = false;
   };
 
   // ---- The public calls; `now` and `t` are the wall and page time the page made them.
@@ -249,6 +449,12 @@ export function start(m, api, queue, script) {
     page: function (now, t) {
       pageView(now, t, lastHref);
     },
+    configure: function (now, t, options) {
+      var given = options && options.transport;
+      if (!given || typeof given != 'object') return log('configure() ignored: expected { transport: { headers, beforeSend } }');
+      if (given.beforeSend != null && typeof given.beforeSend != 'function') return log('configure() ignored: transport.beforeSend must be a function');
+      transport = { headers: given.headers, beforeSend: given.beforeSend };
+    },
     identify: function (now, t, id, options) {
       var hash = options && options.hash;
       if (typeof id != 'string' || !id || id.length > 256) return log('identify() ignored: userId must be a string of 1-256 characters');
@@ -263,7 +469,8 @@ export function start(m, api, queue, script) {
     if (kind == HIDDEN || kind == LEAVE) {
       // The page may not come back: send now, and no timer while hidden.
       drain(Date.now());
-      flush();
+      sendAll();
+      if (kind == LEAVE) keep(true); // closed: the next tab or page adopts what is left
       schedule(-1);
     } else {
       if (kind == VISIBLE) adopt();
@@ -281,14 +488,15 @@ export function start(m, api, queue, script) {
   m.signal(d.hasFocus() ? FOCUS : BLUR, t0, 0, 0, 0);
   m.signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE, t0, 0, 0, 0);
   pageView(Date.now(), t0, d.referrer);
-  queue.forEach(function (call) { calls[call[0]].apply(null, call[1]); });
-  ['track', 'page', 'identify'].forEach(function (name) {
+  early.forEach(function (call) { calls[call[0]].apply(null, call[1]); });
+  ['track', 'page', 'identify', 'configure'].forEach(function (name) {
     api[name] = guard(function () {
       calls[name].apply(null, [Date.now(), perf.now()].concat([].slice.call(arguments)));
       after();
     });
   });
   api._stop = function () { dead = true; schedule(-1); };
+  if (nav.onLine === false) m.online(false);
 
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {
     on(w, type, function () { signal(INPUT); }, passive);
@@ -298,6 +506,9 @@ export function start(m, api, queue, script) {
   on(w, 'focus', function () { signal(FOCUS); });
   on(w, 'blur', function () { signal(BLUR); });
   on(w, 'pagehide', function () { signal(LEAVE); });
+  // Offline pauses sending; back online, the queue goes at once.
+  on(w, 'offline', guard(function () { m.online(false); }));
+  on(w, 'online', guard(function () { m.online(true); schedule(0); }));
   // A back/forward-cache restore resumes the pageview: no new page view is counted.
   on(w, 'pageshow', function (e) { if (e.persisted) signal(VISIBLE); });
   // The document height, cached in the engine. Both boxes: with `html, body { height:

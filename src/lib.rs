@@ -12,7 +12,9 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
-use rapport_core::{Command, Engine, EngineConfig, Millis, Visit};
+use rapport_core::{
+    Command, Delivery, DeliveryConfig, Engine, EngineConfig, Millis, Outcome, Verdict, Visit,
+};
 use wasm_bindgen::prelude::*;
 
 // Nothing here allocates; the core's wire types (collector only) need `alloc` to link.
@@ -52,6 +54,7 @@ pub const SIGNAL_LEAVE: u8 = 8;
 
 struct State {
     engine: Engine,
+    delivery: Delivery,
     /// The arguments of the command [`next`] returned last.
     args: [f64; 6],
 }
@@ -113,6 +116,7 @@ pub fn init(
     if let Some(mut slot) = STATE.try_lock() {
         *slot = Some(State {
             engine: Engine::new(config, None),
+            delivery: Delivery::new(DeliveryConfig::default()),
             args: [0.0; 6],
         });
     }
@@ -269,4 +273,94 @@ pub fn attribution_valid(now: f64, captured: f64) -> bool {
     with(false, |s| {
         s.engine.attribution_valid(millis(now), millis(captured))
     })
+}
+
+/// Delivery settings from the script tag (NaN when absent), clamped to sane ranges:
+/// events and bytes per batch, the longest wait of an unsent event (ms), the queue's budget
+/// (bytes), and the first and the largest retry backoff (ms).
+#[wasm_bindgen]
+pub fn delivery_init(
+    max_events: f64,
+    max_bytes: f64,
+    max_wait: f64,
+    budget: f64,
+    backoff_base: f64,
+    backoff_cap: f64,
+) {
+    let d = DeliveryConfig::default();
+    let or = |v: f64, default: u64| if v.is_nan() { default } else { millis(v).0 };
+    let config = DeliveryConfig {
+        max_events: or(max_events, d.max_events.into()).min(u32::MAX.into()) as u32,
+        max_bytes: or(max_bytes, d.max_bytes.into()).min(u32::MAX.into()) as u32,
+        max_wait: Millis(or(max_wait, d.max_wait.0)),
+        budget_bytes: or(budget, d.budget_bytes.into()).min(u32::MAX.into()) as u32,
+        backoff_base: Millis(or(backoff_base, d.backoff_base.0)),
+        backoff_cap: Millis(or(backoff_cap, d.backoff_cap.0)),
+        retry_after_cap: d.retry_after_cap,
+    };
+    with((), |s| s.delivery = Delivery::new(config));
+}
+
+/// When to send the waiting events (`events` of `bytes` in all, the oldest queued at page
+/// time `oldest`; `hiding`: the page is being hidden or left): 0 now, a wait in ms, or -1
+/// for not now (nothing waiting, or offline).
+#[wasm_bindgen]
+pub fn due(perf: f64, events: u32, bytes: u32, oldest: f64, hiding: bool) -> i32 {
+    with(-1, |s| {
+        match s
+            .delivery
+            .due(millis(perf), events, bytes, millis(oldest), hiding)
+        {
+            Some(wait) => wait.0.min(i32::MAX as u64) as i32,
+            None => -1,
+        }
+    })
+}
+
+/// Verdicts of [`outcome`].
+pub const SENT_DELIVERED: u8 = 1;
+pub const SENT_RETRY: u8 = 2;
+pub const SENT_SPLIT: u8 = 3;
+pub const SENT_DROP: u8 = 4;
+
+/// How a send ended at page time `perf`: `status` 0 for a network error or timeout,
+/// `retry_after` in seconds or NaN, `jitter` uniform in [0, 1]. Returns a `SENT_*` verdict;
+/// after `SENT_RETRY`, [`due`] says when.
+#[wasm_bindgen]
+pub fn outcome(perf: f64, status: u16, retry_after: f64, jitter: f64) -> u8 {
+    let outcome = if status == 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Status {
+            code: status,
+            retry_after: (retry_after >= 0.0)
+                .then(|| millis(retry_after).0.min(u32::MAX.into()) as u32),
+        }
+    };
+    with(SENT_RETRY, |s| {
+        match s.delivery.on_outcome(millis(perf), outcome, jitter) {
+            Verdict::Delivered => SENT_DELIVERED,
+            Verdict::Retry(_) => SENT_RETRY,
+            Verdict::Split => SENT_SPLIT,
+            Verdict::Drop => SENT_DROP,
+        }
+    })
+}
+
+/// `online` / `offline`.
+#[wasm_bindgen]
+pub fn online(on: bool) {
+    with((), |s| s.delivery.set_online(on));
+}
+
+/// Whether a queue of `bytes` is over the budget (drop the oldest and count them).
+#[wasm_bindgen]
+pub fn over_budget(bytes: f64) -> bool {
+    with(false, |s| s.delivery.over_budget(millis(bytes).0))
+}
+
+/// Events per batch, as configured.
+#[wasm_bindgen]
+pub fn batch_size() -> u32 {
+    with(20, |s| s.delivery.config().max_events)
 }

@@ -16,7 +16,7 @@
   var data = (script && script.dataset) || {};
 
   // Until the tracker starts, calls are queued with the wall and page time they were made.
-  ['track', 'page', 'identify'].forEach(function (name) {
+  ['track', 'page', 'identify', 'configure'].forEach(function (name) {
     api[name] = function () {
       if (!off && queue.length < 100) {
         queue.push([name, [Date.now(), performance.now()].concat([].slice.call(arguments))]);

@@ -31,6 +31,10 @@ struct Envelope {
     site: String,
     sent_at: u64,
     events: Vec<Value>,
+    /// Events the widget had to drop (queue over budget, or refused earlier) since its last
+    /// batch.
+    #[serde(default)]
+    dropped: u64,
 }
 
 /// The isbot pattern list, compiled once.
@@ -163,6 +167,9 @@ pub async fn post_batch(
     }
     if envelope.events.len() > MAX_BATCH_EVENTS {
         return Err(AppError::bad_request("events: more than 1000 in one batch"));
+    }
+    if envelope.dropped > 0 {
+        tracing::warn!(site = %envelope.site, dropped = envelope.dropped, "a widget reported dropped events");
     }
     let received_at = now_ms();
     let mut accepted = Vec::with_capacity(envelope.events.len());

@@ -77,7 +77,9 @@ pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(allowed.clone())
         .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE])
+        // The widget honours Retry-After on 429 and 503, also across origins.
+        .expose_headers([header::RETRY_AFTER]);
     // The loyalty and referral panels call these from the sites' pages with the shopper's
     // signed identity in headers, which needs a preflight.
     let shopper_cors = CorsLayer::new()
@@ -121,7 +123,16 @@ pub fn app(state: AppState) -> Router {
         router = router.nest_service("/demo", ServeDir::new(dir));
     }
     if let Some(dir) = &state.embed_dir {
-        router = router.nest_service("/embed", ServeDir::new(dir));
+        // Any page may load the widget, including sandboxed frames with an opaque origin,
+        // which fetch the glue and the wasm in CORS mode.
+        let open = CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([Method::GET]);
+        router = router.merge(
+            Router::new()
+                .nest_service("/embed", ServeDir::new(dir))
+                .layer(open),
+        );
     }
     router
         .layer(axum::middleware::from_fn(limit::client_addr))

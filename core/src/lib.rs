@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod batch;
+pub mod delivery;
 pub mod engage;
 pub mod engine;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod time;
 pub mod validate;
 
 pub use batch::{corrected_time, Batch};
+pub use delivery::{Delivery, DeliveryConfig, Outcome, Verdict};
 pub use engage::{EngageRule, Engagement};
 pub use engine::{Command, Engine, EngineConfig, Visit};
 pub use event::{Event, Number, PropValue, Props};

@@ -28,7 +28,7 @@ async function touch(page) {
 /** A tracked page on the collector's origin with `attrs` on the script tag. */
 function trackedPage(body = '', attrs = '') {
   return `<!doctype html><meta charset="utf-8"><title>t</title>
-    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" ${attrs}></script>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100" ${attrs}></script>
     ${body}`;
 }
 

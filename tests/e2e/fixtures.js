@@ -67,6 +67,15 @@ exports.test = base.test.extend({
     await new Promise((r) => child.once('exit', r));
     fs.rmSync(dir, { recursive: true, force: true });
   },
+  /** Pages whose demo files send after 100 ms rather than the default 5 s batch wait. */
+  page: async ({ page }, use) => {
+    await page.route(/\/demo\/([\w-]+\.html)?$/, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace('data-endpoint="/v1/batch"', 'data-endpoint="/v1/batch" data-batch-wait="100"');
+      await route.fulfill({ response, body });
+    });
+    await use(page);
+  },
   /** Console messages and uncaught page errors, collected for assertions. */
   consoleLog: async ({ page }, use) => {
     const log = { messages: [], pageErrors: [] };

@@ -50,7 +50,7 @@ test('the demo page records one page_view and the collector stores exactly that 
 test('calls made before the wasm is ready are replayed in order', async ({ page, collector, consoleLog }) => {
   const url = `${collector.url}/demo/queue.html`;
   await servePage(page, url, `<!doctype html><title>queue</title>
-    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch"></script>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100"></script>
     <script>
       window.t0 = Date.now();
       rapport.track('first', { n: 1, label: 'ภาษาไทย', ok: true, none: null });
@@ -80,7 +80,7 @@ test('calls made before the wasm is ready are replayed in order', async ({ page,
 test('an invalid track call warns once, naming the problem, and throws nothing', async ({ page, collector, consoleLog }) => {
   const url = `${collector.url}/demo/invalid.html`;
   await servePage(page, url, `<!doctype html><title>invalid</title>
-    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch"></script>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100"></script>
     <script>
       rapport.track('Add To Cart');
       rapport.track('nested', { a: { b: 1 } });
@@ -103,7 +103,7 @@ test('an invalid track call warns once, naming the problem, and throws nothing',
 test('bad config prints one console error naming the field and sends nothing', async ({ page, collector, consoleLog }) => {
   const url = `${collector.url}/demo/bad-config.html`;
   await servePage(page, url, `<!doctype html><title>bad config</title>
-    <script src="/embed/rapport.js" data-endpoint="/v1/batch"></script>
+    <script src="/embed/rapport.js" data-endpoint="/v1/batch" data-batch-wait="100"></script>
     <script>rapport.track('early'); document.title = 'host still runs';</script>`);
   let batches = 0;
   page.on('request', (r) => { if (isBatch(r)) batches += 1; });
@@ -124,7 +124,7 @@ test('a CSP without wasm-unsafe-eval gets one clear message and the page keeps w
   const url = `${collector.url}/demo/csp.html`;
   await servePage(page, url, `<!doctype html><title>csp</title>
     <meta http-equiv="Content-Security-Policy" content="script-src 'self'">
-    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" async></script>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100" async></script>
     <article class="card"><h2>Mug</h2><button type="button" class="add" data-sku="mug">Add</button></article>
     <p id="cart-status"></p>
     <script src="/demo/shop.js"></script>`);
@@ -142,7 +142,7 @@ test('a host page whose fetch throws still delivers by beacon, with no uncaught 
   const url = `${collector.url}/demo/broken-fetch.html`;
   await servePage(page, url, `<!doctype html><title>broken fetch</title>
     <script>window.fetch = function () { throw new Error('host replaced fetch'); };</script>
-    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" async></script>`);
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100" async></script>`);
   await page.goto(url);
   const stored = await collector.waitFor((events) => events.some((e) => e.name === 'page_view'));
   expect(tracked(stored).map((e) => e.name)).toEqual(['page_view']);
