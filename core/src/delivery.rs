@@ -211,9 +211,11 @@ mod tests {
         }
     }
 
+    type Expect = fn(Verdict) -> bool;
+
     #[test]
     fn every_status_class_has_a_verdict() {
-        let table: &[(Outcome, fn(Verdict) -> bool)] = &[
+        let table: &[(Outcome, Expect)] = &[
             (status(200), |v| v == Verdict::Delivered),
             (status(202), |v| v == Verdict::Delivered),
             (status(204), |v| v == Verdict::Delivered),
