@@ -162,6 +162,8 @@ export function start(m, api, early, script) {
   var queue = []; // event JSON, oldest first
   var dropped = 0; // dropped for the budget or refused, reported on the next batch
   var memory = false, warned = {}, oldest = 0, inFlight = false, limit = 1e9, transport = {}, fresh = false;
+  var orphanWake = -1; // when another tab's queue turns stale
+  var leaving = false; // pagehide came: the page is being left
   var warnOnce = function (key, message) {
     if (!warned[key]) { warned[key] = 1; log(message); }
   };
@@ -172,7 +174,9 @@ export function start(m, api, early, script) {
   var keep = function (closed) {
     if (memory) return;
     try {
-      if (queue.length || dropped) localStorage.setItem(own, JSON.stringify({ t: closed ? 0 : Date.now(), d: dropped, e: queue }));
+      // The events go in as they are (not as escaped strings), so the budget counts what
+      // storage holds.
+      if (queue.length || dropped) localStorage.setItem(own, '{"t":' + (closed ? 0 : Date.now()) + ',"d":' + dropped + ',"e":[' + queue.join(',') + ']}');
       else localStorage.removeItem(own);
     } catch (e) {
       memory = true;
@@ -188,19 +192,24 @@ export function start(m, api, early, script) {
   };
   // Takes over the queues of closed and crashed tabs; unreadable ones are discarded.
   var adoptQueues = function () {
-    var taken = [], stale = Date.now() - ORPHAN_MS, k, v, i;
+    var taken = [], now = Date.now(), stale = now - ORPHAN_MS, k, v, i;
+    orphanWake = -1;
     try {
       for (i = localStorage.length; i--;) {
         k = localStorage.key(i);
         if (!k || k.indexOf(PREFIX + 'q:') || k == own) continue;
         try { v = JSON.parse(localStorage.getItem(k)); } catch (e) { v = 0; }
-        if (!v || !(v.e instanceof Array) || v.e.some(function (x) { return typeof x != 'string'; })) {
+        if (!v || !(v.e instanceof Array) || v.e.some(function (x) { return !x || typeof x.id != 'string'; })) {
           localStorage.removeItem(k);
           warnOnce('corrupt', 'discarded an unreadable event queue from storage');
         } else if (v.t < stale) {
-          taken = taken.concat(v.e);
+          taken = taken.concat(v.e.map(function (x) { return JSON.stringify(x); }));
           dropped += +v.d || 0;
           localStorage.removeItem(k);
+        } else if (v.e.length) {
+          // Another tab's, still fresh: look again when it would be stale.
+          var wait = v.t - stale + 50;
+          if (orphanWake < 0 || wait < orphanWake) orphanWake = wait;
         }
       }
     } catch (e) { /* storage blocked: nothing to adopt */ }
@@ -208,7 +217,8 @@ export function start(m, api, early, script) {
       queue = taken.concat(queue);
       oldest = 0; // from earlier pages: due at once
       keep();
-    }
+      if (!inFlight) schedule(0);
+    } else if (orphanWake >= 0 && !timer) schedule(orphanWake);
   };
   var adoptLocked = function () {
     if (inFlight || memory) return;
@@ -335,8 +345,11 @@ export function start(m, api, early, script) {
     }
   };
   // The page is being hidden or left: everything goes now, by beacon in chunks under the
-  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed).
-  var sendAll = function () {
+  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed). When
+  // the page is being left (`final`), the events also stay in storage, marked closed: a
+  // browser may drop a request made while the page unloads, so the next page of the site
+  // sends them again, and the collector keeps each event id once.
+  var sendAll = function (final) {
     if (nav.onLine === false) return keep(); // the next page, or this one online, sends them
     var sent = 0;
     while (sent < queue.length) {
@@ -358,6 +371,7 @@ export function start(m, api, early, script) {
       if (!ok) break;
       sent += chunk.length;
     }
+    if (final) return keep(true);
     if (sent) dropped = 0;
     remove(sent);
   };
@@ -390,6 +404,7 @@ export function start(m, api, early, script) {
       if (due == 0) send();
       else if (due > 0 && (wake < 0 || due < wake)) wake = due;
     }
+    if (orphanWake >= 0 && (wake < 0 || orphanWake < wake)) wake = orphanWake;
     schedule(wake);
   });
   // After an input or a call: new events need the send time worked out again.
@@ -469,8 +484,8 @@ export function start(m, api, early, script) {
     if (kind == HIDDEN || kind == LEAVE) {
       // The page may not come back: send now, and no timer while hidden.
       drain(Date.now());
-      sendAll();
-      if (kind == LEAVE) keep(true); // closed: the next tab or page adopts what is left
+      if (kind == LEAVE) leaving = true;
+      sendAll(leaving);
       schedule(-1);
     } else {
       if (kind == VISIBLE) adopt();
@@ -510,7 +525,14 @@ export function start(m, api, early, script) {
   on(w, 'offline', guard(function () { m.online(false); }));
   on(w, 'online', guard(function () { m.online(true); schedule(0); }));
   // A back/forward-cache restore resumes the pageview: no new page view is counted.
-  on(w, 'pageshow', function (e) { if (e.persisted) signal(VISIBLE); });
+  on(w, 'pageshow', function (e) {
+    if (e.persisted) {
+      leaving = false;
+      signal(VISIBLE);
+    }
+  });
+  // Before a navigation starts, what is queued goes out; it stays stored until acknowledged.
+  on(w, 'beforeunload', guard(function () { sendAll(true); }));
   // The document height, cached in the engine. Both boxes: with `html, body { height:
   // 100% }` only the body grows with the content.
   if (w.ResizeObserver) {

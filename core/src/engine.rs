@@ -90,6 +90,10 @@ pub struct Engine {
     reported_scroll: u8,
     visible: bool,
     focused: bool,
+    /// Document height, viewport bottom and viewport height, as last seen: a new pageview
+    /// (a client-side navigation) starts from the height and viewport, as no resize may
+    /// follow.
+    view: (f64, f64, f64),
     queue: [Option<Command>; QUEUE],
     head: usize,
     len: usize,
@@ -106,6 +110,7 @@ impl Engine {
             reported_scroll: 0,
             visible: true,
             focused: true,
+            view: (0.0, 0.0, 0.0),
             queue: [None; QUEUE],
             head: 0,
             len: 0,
@@ -225,6 +230,11 @@ impl Engine {
             v.pageviews = v.pageviews.saturating_add(1);
         }
         self.push(Command::Persist);
+        // Apps scroll a new route to the top after navigating; start the pageview there.
+        let (height, _, viewport) = self.view;
+        if height > 0.0 {
+            self.on_height(height, viewport, viewport);
+        }
     }
 
     /// A custom event at `now`; `key` when its name is one of the key events. The driver
@@ -272,6 +282,8 @@ impl Engine {
     /// A scroll: `bottom` is `scrollY + innerHeight`, `viewport` is `innerHeight`. Counts
     /// as input.
     pub fn on_scroll(&mut self, perf: Millis, bottom: f64, viewport: f64) {
+        self.view.1 = bottom;
+        self.view.2 = viewport;
         let Some(p) = self.page.as_mut() else { return };
         p.on_input(perf);
         let reached = p.on_scroll(bottom, viewport);
@@ -281,6 +293,7 @@ impl Engine {
     /// The document's height changed (ResizeObserver), with the viewport as for
     /// [`Engine::on_scroll`]. Not input.
     pub fn on_height(&mut self, height: f64, bottom: f64, viewport: f64) {
+        self.view = (height, bottom, viewport);
         let Some(p) = self.page.as_mut() else { return };
         let reached = p.on_height(height, bottom, viewport);
         self.milestones(reached);

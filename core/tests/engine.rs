@@ -259,3 +259,22 @@ fn configured_idle_timeout_changes_engaged_time() {
     e.on_leave(s(60));
     assert_eq!(reports(&drain(&mut e))[0].0, 5_000);
 }
+
+#[test]
+fn a_client_side_navigation_starts_from_the_known_page_size() {
+    let mut e = loaded();
+    e.on_height(4000.0, 720.0, 720.0);
+    drain(&mut e);
+    // The app renders the next route and scrolls; no resize is observed in between.
+    e.on_page_view(T0 + s(5), s(5), false);
+    e.on_scroll(s(6), 4000.0, 720.0);
+    let commands = drain(&mut e);
+    let depths: Vec<u8> = commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Milestone(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(depths, [25, 50, 75, 90, 100]);
+}
