@@ -3,9 +3,9 @@
 // The engine decides: sessions, pageviews, engaged time, scroll milestones, bounce and when
 // to wake. This file carries its commands out: it draws ids, builds the events (strings,
 // URLs, properties), persists under the `rapport:` prefix, sends batches, and feeds the
-// engine the page's signals with numbers only. `cargo xtask dist` appends it to the
-// wasm-bindgen glue, so the page loads one script for the tracker; on trunk's development
-// page the loader imports it on its own.
+// engine the page's signals with numbers only. The module's exports take and return numbers
+// only (booleans arrive as 0 or 1), so the embeddable build calls them directly, without
+// wasm-bindgen's glue; on trunk's development page they come through trunk's glue.
 //
 // Nothing here may throw into the host page: every entry point is guarded.
 
@@ -24,7 +24,7 @@ var NEW_VISITOR = 1, NEW_SESSION = 2, NEW_PAGEVIEW = 3, PAGE_VIEW = 4, ENGAGEMEN
 var INPUT = 1, VISIBLE = 2, HIDDEN = 3, FOCUS = 4, BLUR = 5, SCROLL = 6, HEIGHT = 7, LEAVE = 8;
 
 /**
- * Starts tracking. `m` is the wasm module, `api` the loader's `window.rapport`, `early` the
+ * Starts tracking. `m` is the wasm module's exports, `api` the loader's `window.rapport`, `early` the
  * calls made before now as `[name, [wall time, page time, ...arguments]]`, `script` the
  * script tag. Returns false after one console error naming the field when the config is bad.
  */
@@ -131,7 +131,7 @@ export function start(m, api, early, script) {
     }
     var event = {
       id: uuid(), name: name, ts: now, visitor_id: visit.v, session_id: visit.s,
-      pageview_id: pageview, returning: m.returning(), url: pageUrl, props: props
+      pageview_id: pageview, returning: !!m.returning(), url: pageUrl, props: props
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
     enqueue(JSON.stringify(event));

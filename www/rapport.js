@@ -67,15 +67,17 @@
   // data-dnt="ignore".
   if (data.dnt != 'ignore' && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl)) off = true;
 
-  // Resolves with the initialised glue module, which includes the driver.
+  // Resolves with the module's exports and the driver. The module imports nothing, so it
+  // needs no glue; it compiles while the driver loads.
   function instantiate() {
-    // Fetch the module while the glue loads, so the two requests overlap. Streaming
-    // compilation needs fetch; if the host page broke fetch, XHR bytes compile asynchronously.
+    // Streaming compilation needs fetch; if the host page broke fetch, XHR bytes compile
+    // asynchronously.
     var wasmUrl = base + 'rapport_widget_bg.wasm';
     var wasm;
     try {
       wasm = fetch(wasmUrl);
       if (!wasm || typeof wasm.then !== 'function') throw 0;
+      wasm = WebAssembly.instantiateStreaming(wasm, {});
     } catch (e) {
       wasm = new Promise(function (resolve, reject) {
         var x = new XMLHttpRequest();
@@ -84,17 +86,16 @@
         x.onload = function () { x.status == 200 ? resolve(x.response) : reject(x.status); };
         x.onerror = reject;
         x.send();
-      });
+      }).then(function (bytes) { return WebAssembly.instantiate(bytes, {}); });
     }
-    wasm.catch(function () {});
-    return import(base + 'rapport_widget.js').then(function (glue) {
-      return glue.default({ module_or_path: wasm }).then(function () { return [glue, glue]; });
+    return Promise.all([wasm, import(base + 'rapport_widget.js')]).then(function (r) {
+      return [r[0].instance.exports, r[1]];
     });
   }
 
   function load() {
-    // On the trunk development page, trunk's own script instantiates the module (a second
-    // instantiation would race it) and the driver is a file of its own.
+    // On the trunk development page, trunk's own script instantiates the module with its
+    // wasm-bindgen glue (a second instantiation would race it).
     (data.glue == 'trunk'
       ? Promise.all([
         new Promise(function (resolve) {

@@ -1,7 +1,8 @@
 //! `cargo xtask dist`: the embeddable widget in `dist/embed/` with stable file names.
 //!
-//! Tracker stage (every page): `rapport.js` (loader), `rapport_widget.js` (wasm-bindgen glue),
-//! `rapport_widget_bg.wasm`.
+//! Tracker stage (every page): `rapport.js` (loader), `rapport_widget.js` (the browser
+//! driver), `rapport_widget_bg.wasm` (the engine, processed by wasm-bindgen, whose glue is
+//! not needed).
 
 use std::path::{Path, PathBuf};
 
@@ -94,7 +95,7 @@ pub fn run() -> Result<PathBuf> {
     opt_args.extend_from_slice(&[path_str(&wasm_out)?, "-o", path_str(&wasm_out)?]);
     exec(&mut cmd("wasm-opt", &opt_args))?;
 
-    append_driver(&out)?;
+    replace_glue(&out)?;
 
     step("minifying JavaScript with terser");
     let glue = out.join("rapport_widget.js");
@@ -105,30 +106,55 @@ pub fn run() -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Appends the browser driver (`src/driver.js`) to the glue, so the page makes one request
-/// for the tracker's JavaScript, and drops the unused synchronous initialiser.
-fn append_driver(out: &Path) -> Result {
-    let glue_path = out.join("rapport_widget.js");
-    let glue = std::fs::read_to_string(&glue_path).map_err(|e| e.to_string())?;
-    if glue.lines().any(|l| l.starts_with("import ")) {
-        return Err("the wasm module imports JavaScript; the engine should import nothing".into());
-    }
-    // The loader instantiates asynchronously; without this export, terser drops initSync.
-    const EXPORTS: &str = "export { initSync, __wbg_init as default };";
-    if !glue.contains(EXPORTS) {
+/// Replaces wasm-bindgen's glue with the browser driver (`src/driver.js`). The module's
+/// exports take and return numbers only and it imports nothing, so the loader instantiates it
+/// directly and the glue would only add bytes; this checks that it still imports nothing.
+fn replace_glue(out: &Path) -> Result {
+    let wasm = std::fs::read(out.join("rapport_widget_bg.wasm")).map_err(|e| e.to_string())?;
+    let imports = import_count(&wasm)?;
+    if imports != 0 {
         return Err(format!(
-            "the wasm-bindgen glue no longer ends with `{EXPORTS}`"
+            "the tracker module imports {imports} function(s); the loader instantiates it without glue, so it must import nothing"
         ));
     }
-    let driver = std::fs::read_to_string(root().join("src/driver.js"))
-        .map_err(|e| format!("cannot read src/driver.js: {e}"))?;
-    let joined = glue.replace(EXPORTS, "export { __wbg_init as default };") + "\n" + &driver;
-    std::fs::write(&glue_path, joined).map_err(|e| e.to_string())?;
+    std::fs::copy(root().join("src/driver.js"), out.join("rapport_widget.js"))
+        .map_err(|e| format!("cannot copy src/driver.js: {e}"))?;
     let snippets = out.join("snippets");
     if snippets.exists() {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The number of entries in a wasm module's import section (0 without one).
+fn import_count(wasm: &[u8]) -> Result<u64> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Result<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *bytes.get(*at).ok_or("truncated wasm")?;
+            *at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("bad LEB128 in wasm".into())
+    }
+    if wasm.get(..4) != Some(b"\0asm".as_slice()) {
+        return Err("not a wasm module".into());
+    }
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = leb(wasm, &mut at)? as usize;
+        if id == 2 {
+            let mut inner = at;
+            return leb(wasm, &mut inner);
+        }
+        at += size;
+    }
+    Ok(0)
 }
 
 /// Panic locations embed source paths in the wasm; shorten the long ones (this checkout and
@@ -207,4 +233,23 @@ fn print_manifest(dir: &Path) -> Result {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::import_count;
+
+    #[test]
+    fn import_count_reads_the_import_section() {
+        let header = b"\0asm\x01\0\0\0".to_vec();
+        assert_eq!(import_count(&header).unwrap(), 0);
+        // A type section (id 1, 4 bytes: one `() -> ()` type), then an import section
+        // (id 2) with one function import "a"."b".
+        let mut module = header.clone();
+        module.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+        module.extend_from_slice(&[2, 7, 1, 1, b'a', 1, b'b', 0, 0]);
+        assert_eq!(import_count(&module).unwrap(), 1);
+        assert!(import_count(b"nope").is_err());
+        assert!(import_count(&[header.as_slice(), &[2]].concat()).is_err());
+    }
 }
