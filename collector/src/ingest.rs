@@ -202,6 +202,11 @@ pub async fn post_batch(
         .insert_events(&envelope.site, received_at, &rows)
         .await
         .map_err(AppError::Unavailable)?;
+    // Idempotent, so a retried batch neither loses nor doubles an award.
+    let awards: Vec<_> = rows.iter().map(|r| (r.event, r.ts)).collect();
+    crate::loyalty::award_feedback(&state.db, config, &awards)
+        .await
+        .map_err(AppError::Unavailable)?;
     Ok(Json(IngestResponse {
         accepted: rows.len(),
         rejected,

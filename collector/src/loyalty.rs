@@ -219,6 +219,61 @@ pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sql
 }
 
 // ---------------------------------------------------------------------------------------
+// Feedback points
+
+/// Awards `feedback_points` for stored `feedback_submitted` events that name a configured
+/// prompt (`prompt_id`) and carry a valid identity (`user_id` with its `user_hash`): once per
+/// prompt, customer and period (`feedback_period_days`, counted from the Unix epoch). The
+/// event cannot choose the amount; an unsigned or forged identity earns nothing.
+pub async fn award_feedback(
+    db: &Db,
+    site: &SiteConfig,
+    events: &[(&rapport_core::Event, u64)],
+) -> Result<(), sqlx::Error> {
+    let (Some(secret), Some(program)) = (site.secret.as_deref(), site.loyalty.as_ref()) else {
+        return Ok(());
+    };
+    if program.feedback_points == 0 {
+        return Ok(());
+    }
+    let period_ms = u64::from(program.feedback_period_days) * DAY_MS;
+    for (event, ts) in events {
+        if event.name != "feedback_submitted" {
+            continue;
+        }
+        let text = |key: &str| match event.props.get(key) {
+            Some(rapport_core::PropValue::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let (Some(prompt), Some(user), Some(hash)) =
+            (text("prompt_id"), text("user_id"), text("user_hash"))
+        else {
+            continue;
+        };
+        if !site.prompts.iter().any(|p| p.id == prompt) || !verify(secret, user.as_bytes(), hash) {
+            continue;
+        }
+        let key = format!("feedback:{prompt}:{user}:{}", ts / period_ms);
+        let detail = json!({ "prompt_id": prompt });
+        let mut tx = db.pool.begin().await?;
+        ensure_account(&mut *tx, &site.id, user).await?;
+        credit(
+            &mut *tx,
+            &site.id,
+            user,
+            program.feedback_points.into(),
+            "feedback",
+            &key,
+            &detail,
+            *ts,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
 // The signed order webhook
 
 /// A webhook from the site's server. Amounts are in minor units (cents).

@@ -308,9 +308,12 @@ pub struct Loyalty {
     /// Points per whole unit of currency in a confirmed order.
     #[serde(default)]
     pub points_per_currency_unit: u32,
-    /// Points for an accepted feedback answer.
+    /// Points for an accepted feedback answer: once per prompt per customer per
+    /// `feedback_period_days`.
     #[serde(default)]
     pub feedback_points: u32,
+    #[serde(default = "default_feedback_period")]
+    pub feedback_period_days: u32,
     /// Points for a confirmed referral conversion.
     #[serde(default)]
     pub referral_points: u32,
@@ -319,8 +322,15 @@ pub struct Loyalty {
     pub rewards: Vec<Reward>,
 }
 
+fn default_feedback_period() -> u32 {
+    30
+}
+
 impl Loyalty {
     fn check(&self, at: &str) -> Check {
+        if self.feedback_period_days == 0 || self.feedback_period_days > 3650 {
+            return fail(&format!("{at}.feedback_period_days"), "must be 1-3650");
+        }
         if self.tiers.first().map(|t| t.threshold) != Some(0) {
             return fail(
                 &format!("{at}.tiers"),

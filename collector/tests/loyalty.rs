@@ -212,6 +212,53 @@ async fn a_client_claiming_points_changes_nothing(h: Harness) {
     assert_eq!(status(&h, "club", "alice").await["balance"], 0);
 }
 
+/// A `feedback_submitted` event as the widget sends it, for the `club` site.
+fn feedback(n: u128, prompt: &str, user: Option<(&str, String)>) -> Value {
+    let mut props = json!({ "prompt_id": prompt, "type": "nps", "score": 9 });
+    if let Some((id, hash)) = user {
+        props["user_id"] = id.into();
+        props["user_hash"] = hash.into();
+    }
+    json!({
+        "id": uuid::Uuid::from_u128(0x5eed_0000 + n).to_string(), "name": "feedback_submitted",
+        "ts": lib_now(), "visitor_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d81",
+        "session_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d82",
+        "pageview_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d83",
+        "returning": true, "url": "https://shop.example/", "props": props,
+    })
+}
+
+async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
+    let signed = || Some(("dana", sign(CLUB_SECRET, b"dana")));
+    let events = [
+        feedback(1, "nps-club", signed()),
+        feedback(2, "nps-club", signed()), // the same prompt again: nothing more
+        feedback(3, "csat-club", signed()), // another prompt: earns
+        feedback(4, "no-such-prompt", signed()),
+        feedback(
+            5,
+            "nps-club",
+            Some(("dana", sign(CLUB_SECRET, b"someone-else"))),
+        ), // forged
+        feedback(6, "nps-club", None), // anonymous
+    ];
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": events });
+    let (code, answer) = h.post("text/plain", batch.to_string()).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(answer["accepted"], 6);
+    // A retried batch changes nothing.
+    h.post("text/plain", batch.to_string()).await;
+    let s = status(&h, "club", "dana").await;
+    assert_eq!(s["balance"], 100, "{s}");
+    let reasons: Vec<_> = s["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["reason"].clone())
+        .collect();
+    assert_eq!(reasons, [json!("feedback"), json!("feedback")]);
+}
+
 fn lib_now() -> u64 {
     rapport_collector::now_ms()
 }
@@ -463,4 +510,5 @@ on_both_databases!(
     refund_in_the_hold_period_cancels_the_reward,
     fraud_rules_refuse_self_referrals_existing_customers_and_over_cap,
     self_referral_by_visitor_id_is_refused,
+    feedback_answers_earn_points_once_per_prompt_and_period,
 );

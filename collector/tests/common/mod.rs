@@ -59,6 +59,18 @@ id = "club"
 origins = ["*"]
 secret = "sk_club_0123456789abcdef0123456789abcdef"
 
+[[site.prompt]]
+id = "nps-club"
+type = "nps"
+question = { en = "How likely are you to recommend us?" }
+trigger = { engaged_seconds = 20 }
+
+[[site.prompt]]
+id = "csat-club"
+type = "csat"
+question = { en = "How was checkout?" }
+trigger = { event = "purchase" }
+
 [site.referral]
 offer = { en = "Give $15, get $15" }
 hold_days = 14
@@ -67,6 +79,7 @@ max_rewards_per_referrer = 2
 [site.loyalty]
 points_per_currency_unit = 1
 referral_points = 500
+feedback_points = 50
 
 [[site.loyalty.tiers]]
 id = "bronze"
