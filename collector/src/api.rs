@@ -51,17 +51,22 @@ pub struct PublicSiteConfig {
 #[openapi(
     info(
         title = "Rapport collector",
-        description = "Ingest of Rapport event batches, stored events, metrics and site config."
+        description = "Ingest of Rapport event batches, stored events, metrics, site config, and the loyalty and referral authority."
     ),
     paths(
         crate::ingest::post_batch,
         crate::recent_events,
         crate::site_stats,
         crate::site_config,
+        crate::loyalty::order_webhook,
+        crate::loyalty::loyalty_status,
+        crate::loyalty::redeem,
+        crate::loyalty::referral_status,
         crate::healthz,
         crate::readyz,
     ),
     components(schemas(
+        crate::loyalty::RedeemRequest,
         rapport_core::Batch,
         rapport_core::Event,
         IngestResponse,

@@ -307,6 +307,21 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
 }
 
 /// `POST /v1/sites/{site}/orders`: an order paid or refunded, signed by the site's server.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{site}/orders",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("x-rapport-signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body under the site secret>"),
+    ),
+    request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded (or a repeat of a recorded order)"),
+        (status = 400, description = "Malformed body; the message names the field", body = crate::api::ErrorBody),
+        (status = 401, description = "Missing or wrong signature", body = crate::api::ErrorBody),
+        (status = 404, description = "Unknown site, no secret, or an unknown order to refund", body = crate::api::ErrorBody),
+    )
+)]
 pub async fn order_webhook(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -599,6 +614,20 @@ async fn lock_account(
 // Shopper endpoints
 
 /// `GET /v1/sites/{site}/loyalty`: balance, tier and progress, rewards and recent activity.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/loyalty",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("x-rapport-user" = String, Header, description = "the customer id"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+    ),
+    responses(
+        (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
+        (status = 401, description = "No valid identity: nothing is revealed", body = crate::api::ErrorBody),
+        (status = 404, description = "Unknown site or no loyalty program", body = crate::api::ErrorBody),
+    )
+)]
 pub async fn loyalty_status(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -673,7 +702,7 @@ pub async fn loyalty_status(
     })))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     pub reward: String,
@@ -681,6 +710,24 @@ pub struct RedeemRequest {
 
 /// `POST /v1/sites/{site}/loyalty/redeem`: spends points on a reward and returns its coupon.
 /// The `Idempotency-Key` header makes a retried request return the first answer.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{site}/loyalty/redeem",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("x-rapport-user" = String, Header, description = "the customer id"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+        ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer"),
+    ),
+    request_body = RedeemRequest,
+    responses(
+        (status = 200, description = "{reward, coupon, cost, balance}"),
+        (status = 400, description = "Missing idempotency key or bad body", body = crate::api::ErrorBody),
+        (status = 401, description = "No valid identity", body = crate::api::ErrorBody),
+        (status = 404, description = "Unknown reward", body = crate::api::ErrorBody),
+        (status = 409, description = "Too few points", body = crate::api::ErrorBody),
+    )
+)]
 pub async fn redeem(
     State(state): State<AppState>,
     Path(site): Path<String>,
@@ -766,6 +813,21 @@ pub async fn redeem(
 
 /// `GET /v1/sites/{site}/referral`: the shopper's referral code (issued on first request)
 /// and stats. `x-rapport-visitor` records the referrer's visitor id for the fraud rules.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/referral",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("x-rapport-user" = String, Header, description = "the customer id"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+        ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id, for the self-referral rule"),
+    ),
+    responses(
+        (status = 200, description = "{code, offer, stats} (docs/loyalty-referral.md)"),
+        (status = 401, description = "No valid identity", body = crate::api::ErrorBody),
+        (status = 404, description = "Unknown site or no referral program", body = crate::api::ErrorBody),
+    )
+)]
 pub async fn referral_status(
     State(state): State<AppState>,
     Path(site): Path<String>,

@@ -462,6 +462,10 @@ async fn openapi_describes_every_route_and_the_wire_types() {
         ("/v1/sites/{site}/events", "get"),
         ("/v1/sites/{site}/stats", "get"),
         ("/v1/sites/{site}/config", "get"),
+        ("/v1/sites/{site}/orders", "post"),
+        ("/v1/sites/{site}/loyalty", "get"),
+        ("/v1/sites/{site}/loyalty/redeem", "post"),
+        ("/v1/sites/{site}/referral", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {
