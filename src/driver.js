@@ -127,7 +127,9 @@ export function start(m, api, early, script) {
     for (k in a) if (!(k in props)) props[k] = a[k];
     if (user) {
       if (!('user_id' in props)) props.user_id = user.id;
-      if (user.hash && !('user_hash' in props)) props.user_hash = user.hash;
+      // The hash proves the identity to the collector (feedback points); it goes only where
+      // it is needed, not on every event.
+      if (user.hash && name == 'feedback_submitted' && !('user_hash' in props)) props.user_hash = user.hash;
     }
     var event = {
       id: uuid(), name: name, ts: now, visitor_id: visit.v, session_id: visit.s,
@@ -163,6 +165,8 @@ export function start(m, api, early, script) {
   var dropped = 0; // dropped for the budget or refused, reported on the next batch
   var memory = false, warned = {}, oldest = 0, inFlight = false, limit = 1e9, transport = {}, fresh = false;
   var orphanWake = -1; // when another tab's queue turns stale
+  var version = 0, sentVersion = -1; // queue changes, and the change last sent by sendAll
+  var encoder = new TextEncoder();
   var leaving = false; // pagehide came: the page is being left
   var warnOnce = function (key, message) {
     if (!warned[key]) { warned[key] = 1; log(message); }
@@ -185,6 +189,7 @@ export function start(m, api, early, script) {
   };
   var enqueue = function (json) {
     fresh = true;
+    version++;
     if (!queue.length) oldest = perf.now();
     queue.push(json);
     while (queue.length > 1 && m.over_budget(size())) { queue.shift(); dropped++; }
@@ -214,6 +219,7 @@ export function start(m, api, early, script) {
       }
     } catch (e) { /* storage blocked: nothing to adopt */ }
     if (taken.length) {
+      version++;
       queue = taken.concat(queue);
       oldest = 0; // from earlier pages: due at once
       keep();
@@ -269,7 +275,8 @@ export function start(m, api, early, script) {
     }
     if (transport.beforeSend) {
       try {
-        batch = transport.beforeSend(batch);
+        var shaped = transport.beforeSend(batch);
+        if (shaped !== undefined) batch = shaped; // null vetoes; no answer keeps the batch
       } catch (e) {
         warnOnce('beforeSend', 'beforeSend threw, so the batch was sent as it was: ' + e);
       }
@@ -277,9 +284,24 @@ export function start(m, api, early, script) {
     return batch == null ? null : JSON.stringify(batch);
   };
 
-  var remove = function (n, again) {
-    queue = (again || []).concat(queue.slice(n));
-    if (!queue.length) dropped = 0;
+  // The events from position `from` that fit one request: at most `cap`, and at most
+  // MAX_BYTES of UTF-8 (the keepalive quota counts bytes).
+  var take = function (from, cap) {
+    var events = [], bytes = 200, next, size;
+    while (from + events.length < queue.length && events.length < cap) {
+      next = queue[from + events.length];
+      size = encoder.encode(next).length + 1;
+      if (events.length && bytes + size > MAX_BYTES) break;
+      events.push(next);
+      bytes += size;
+    }
+    return events;
+  };
+  // Removes these events wherever they are now (the queue may have changed while they were
+  // in flight) and puts `again` back in front.
+  var remove = function (events, again) {
+    var gone = new Set(events);
+    queue = (again || []).concat(queue.filter(function (e) { return !gone.has(e); }));
     keep();
   };
   var beacon = function (payload) {
@@ -287,44 +309,38 @@ export function start(m, api, early, script) {
   };
   // One batch by fetch (keepalive, with a timeout); its outcome goes to the engine.
   var send = function () {
-    var cap = Math.min(limit, m.batch_size()), events = [], bytes = 0;
-    while (events.length < queue.length && events.length < cap) {
-      var next = queue[events.length];
-      if (events.length && bytes + next.length > MAX_BYTES) break;
-      events.push(next);
-      bytes += next.length;
-    }
+    var events = take(0, Math.min(limit, m.batch_size()));
     var payload = body(events), reported = dropped;
-    if (payload == null) return remove(events.length); // vetoed
+    if (payload == null) return remove(events); // vetoed
     var done = guard(function (status, retryAfter, answer) {
       inFlight = false;
       var verdict = m.outcome(perf.now(), status, retryAfter, Math.random());
       if (verdict == DELIVERED) {
-        dropped -= reported;
+        dropped = Math.max(0, dropped - reported);
         limit = 1e9;
         // Only the rejects the backend calls retryable are sent again.
         var again = (answer && answer.rejected instanceof Array ? answer.rejected : []).filter(function (r) {
           return r && r.retryable && events[r.index];
         }).map(function (r) { return events[r.index]; });
-        remove(events.length, again);
+        remove(events, again);
       } else if (verdict == SPLIT) {
         if (events.length > 1) limit = Math.ceil(events.length / 2);
         else {
           warnOnce('large', 'an event larger than the backend accepts was dropped');
           dropped++;
-          remove(1);
+          remove(events);
         }
       } else if (verdict == DROP) {
         warnOnce('refused', 'the backend refused a batch (HTTP ' + status + '); its events were dropped');
         dropped += events.length;
-        remove(events.length);
+        remove(events);
       }
       schedule(0);
     });
     inFlight = true;
     try {
       var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, timeout);
-      var init = { method: 'POST', body: payload, keepalive: payload.length < MAX_BYTES, signal: abort.signal };
+      var init = { method: 'POST', body: payload, keepalive: encoder.encode(payload).length < 65000, signal: abort.signal };
       if (transport.headers) init.headers = transport.headers;
       fetch(endpoint, init).then(function (r) {
         var retryAfter = r.headers.get('Retry-After');
@@ -345,35 +361,24 @@ export function start(m, api, early, script) {
     }
   };
   // The page is being hidden or left: everything goes now, by beacon in chunks under the
-  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed). When
-  // the page is being left (`final`), the events also stay in storage, marked closed: a
-  // browser may drop a request made while the page unloads, so the next page of the site
-  // sends them again, and the collector keeps each event id once.
+  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed). A
+  // beacon has no answer, so the events stay queued until a send is acknowledged; when the
+  // page is being left (`final`) they stay stored, marked closed, and the next page of the
+  // site sends them again. The collector keeps each event id once. Nothing is sent twice
+  // for one departure (beforeunload, pagehide and hidden follow each other).
   var sendAll = function (final) {
-    if (nav.onLine === false) return keep(); // the next page, or this one online, sends them
-    var sent = 0;
-    while (sent < queue.length) {
-      var chunk = [], bytes = 0;
-      while (sent + chunk.length < queue.length) {
-        var next = queue[sent + chunk.length];
-        if (chunk.length && bytes + next.length > MAX_BYTES) break;
-        chunk.push(next);
-        bytes += next.length;
-      }
-      var payload = body(chunk);
-      var ok = payload == null || (!transport.headers && beacon(payload));
-      if (!ok) {
+    if (final) keep(true);
+    if (nav.onLine === false || version == sentVersion) return;
+    sentVersion = version;
+    for (var at = 0, chunk, payload; at < queue.length; at += chunk.length) {
+      chunk = take(at, 1e9);
+      payload = body(chunk);
+      if (payload != null && (transport.headers || !beacon(payload))) {
         try {
           fetch(endpoint, { method: 'POST', body: payload, keepalive: true, headers: transport.headers }).catch(function () {});
-          ok = true;
-        } catch (e) { /* neither: they stay queued for the next page */ }
+        } catch (e) { return; /* neither: they stay queued */ }
       }
-      if (!ok) break;
-      sent += chunk.length;
     }
-    if (final) return keep(true);
-    if (sent) dropped = 0;
-    remove(sent);
   };
 
   // ---- The one timer: the engine says when to wake (heartbeats, the next send); calls in
@@ -396,7 +401,7 @@ export function start(m, api, early, script) {
   };
   var tick = guard(function () {
     timer = 0;
-    var t = perf.now(), wake = m.timer(t), due;
+    var t = perf.now(), wake = m.timer(Date.now(), t), due;
     drain(Date.now());
     adoptLocked();
     if (!inFlight) {
@@ -405,6 +410,11 @@ export function start(m, api, early, script) {
       else if (due > 0 && (wake < 0 || due < wake)) wake = due;
     }
     if (orphanWake >= 0 && (wake < 0 || orphanWake < wake)) wake = orphanWake;
+    if (queue.length) {
+      // Keep this tab's queue fresh, so no other tab takes it for a crashed one's.
+      keep();
+      if (wake < 0 || wake > ORPHAN_MS / 2) wake = ORPHAN_MS / 2;
+    }
     schedule(wake);
   });
   // After an input or a call: new events need the send time worked out again.
@@ -448,7 +458,7 @@ export function start(m, api, early, script) {
       }
       copy[k] = v;
     }
-    if (new TextEncoder().encode(JSON.stringify(copy)).length > MAX_PROPS_BYTES) return ['props are larger than 8 KB when serialized'];
+    if (encoder.encode(JSON.stringify(copy)).length > MAX_PROPS_BYTES) return ['props are larger than 8 KB when serialized'];
     return [null, copy];
   };
 
@@ -480,7 +490,7 @@ export function start(m, api, early, script) {
 
   // ---- Page signals: numbers only; the scroll handler reads just scrollY and innerHeight.
   var signal = guard(function (kind, a, b, c) {
-    m.signal(kind, perf.now(), a || 0, b || 0, c || 0);
+    m.signal(kind, Date.now(), perf.now(), a || 0, b || 0, c || 0);
     if (kind == HIDDEN || kind == LEAVE) {
       // The page may not come back: send now, and no timer while hidden.
       drain(Date.now());
@@ -500,8 +510,8 @@ export function start(m, api, early, script) {
   // calls made while loading, in order.
   adopt();
   var t0 = perf.now();
-  m.signal(d.hasFocus() ? FOCUS : BLUR, t0, 0, 0, 0);
-  m.signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE, t0, 0, 0, 0);
+  m.signal(d.hasFocus() ? FOCUS : BLUR, Date.now(), t0, 0, 0, 0);
+  m.signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE, Date.now(), t0, 0, 0, 0);
   pageView(Date.now(), t0, d.referrer);
   early.forEach(function (call) { calls[call[0]].apply(null, call[1]); });
   ['track', 'page', 'identify', 'configure'].forEach(function (name) {
@@ -528,6 +538,7 @@ export function start(m, api, early, script) {
   on(w, 'pageshow', function (e) {
     if (e.persisted) {
       leaving = false;
+      keep(); // no longer closed
       signal(VISIBLE);
     }
   });
@@ -544,7 +555,7 @@ export function start(m, api, early, script) {
   }
   // Client-side navigations: a page view whenever the URL changes.
   var navigated = guard(function () {
-    if (loc.href != lastHref) {
+    if (clean(loc.href) != clean(lastHref)) {
       calls.page(Date.now(), perf.now());
       after();
     }

@@ -165,22 +165,22 @@ pub fn event(now: f64, key: bool) {
     with((), |s| s.engine.on_event(millis(now), key));
 }
 
-/// A page signal (`SIGNAL_*`) at page time `perf` (`performance.now()`). Scroll passes
+/// A page signal (`SIGNAL_*`) at wall time `now` and page time `perf` (`performance.now()`). Scroll passes
 /// `scrollY + innerHeight` and `innerHeight` as `a` and `b`; height passes the document
 /// height, `scrollY + innerHeight` and `innerHeight`.
 #[wasm_bindgen]
-pub fn signal(kind: u8, perf: f64, a: f64, b: f64, c: f64) {
+pub fn signal(kind: u8, now: f64, perf: f64, a: f64, b: f64, c: f64) {
     with((), |s| {
-        let (e, perf) = (&mut s.engine, millis(perf));
+        let (e, now, perf) = (&mut s.engine, millis(now), millis(perf));
         match kind {
             SIGNAL_INPUT => e.on_input(perf),
-            SIGNAL_VISIBLE => e.on_visibility(perf, true),
-            SIGNAL_HIDDEN => e.on_visibility(perf, false),
+            SIGNAL_VISIBLE => e.on_visibility(now, perf, true),
+            SIGNAL_HIDDEN => e.on_visibility(now, perf, false),
             SIGNAL_FOCUS => e.on_focus(perf, true),
             SIGNAL_BLUR => e.on_focus(perf, false),
-            SIGNAL_SCROLL => e.on_scroll(perf, a, b),
-            SIGNAL_HEIGHT => e.on_height(a, b, c),
-            SIGNAL_LEAVE => e.on_leave(perf),
+            SIGNAL_SCROLL => e.on_scroll(now, perf, a, b),
+            SIGNAL_HEIGHT => e.on_height(now, a, b, c),
+            SIGNAL_LEAVE => e.on_leave(now, perf),
             _ => {}
         }
     });
@@ -189,8 +189,8 @@ pub fn signal(kind: u8, perf: f64, a: f64, b: f64, c: f64) {
 /// Runs what is due (the heartbeat) and returns the milliseconds until the driver should
 /// call again, or -1 for never (hidden, blurred or idle: input restarts the timer).
 #[wasm_bindgen]
-pub fn timer(perf: f64) -> i32 {
-    with(-1, |s| match s.engine.on_timer(millis(perf)) {
+pub fn timer(now: f64, perf: f64) -> i32 {
+    with(-1, |s| match s.engine.on_timer(millis(now), millis(perf)) {
         Some(wait) => wait.0.min(i32::MAX as u64) as i32,
         None => -1,
     })

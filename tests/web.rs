@@ -48,24 +48,24 @@ fn the_engine_behind_the_exports() {
 
     // Input, then a scroll to the end of a tall page, then leaving after the idle timeout
     // of 5 s: 5 s engaged, every milestone once, and a bounce (under 10 s, one pageview).
-    signal(SIGNAL_INPUT, t0, 0.0, 0.0, 0.0);
-    signal(SIGNAL_HEIGHT, t0, 4000.0, 720.0, 720.0);
+    signal(SIGNAL_INPUT, now, t0, 0.0, 0.0, 0.0);
+    signal(SIGNAL_HEIGHT, now, t0, 4000.0, 720.0, 720.0);
     assert!(drain().is_empty(), "18 % reaches no milestone");
-    signal(SIGNAL_SCROLL, t0, 4000.0, 720.0, 0.0);
+    signal(SIGNAL_SCROLL, now, t0, 4000.0, 720.0, 0.0);
     let milestones: Vec<f64> = drain()
         .iter()
         .filter(|c| c.0 == CMD_MILESTONE)
         .map(|c| c.1[0])
         .collect();
     assert_eq!(milestones, [25.0, 50.0, 75.0, 90.0, 100.0]);
-    assert!(timer(t0) > 0, "a heartbeat is scheduled while engaged");
-    signal(SIGNAL_LEAVE, t0 + 60_000.0, 0.0, 0.0, 0.0);
+    assert!(timer(now, t0) > 0, "a heartbeat is scheduled while engaged");
+    signal(SIGNAL_LEAVE, now, t0 + 60_000.0, 0.0, 0.0, 0.0);
     let report = drain()
         .into_iter()
         .find(|c| c.0 == CMD_ENGAGEMENT)
         .expect("page_engagement on leave");
     assert_eq!(report.1, [5_000.0, 100.0, 1.0, 5_000.0, 1.0, 0.0]);
-    assert_eq!(timer(t0 + 60_000.0), -1, "no timer once hidden");
+    assert_eq!(timer(now, t0 + 60_000.0), -1, "no timer once hidden");
 
     // A stored visit from another tab with more pageviews is taken over.
     let (first_seen, count, started, last) = (visit(0), visit(1), visit(2), visit(3));

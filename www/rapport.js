@@ -24,7 +24,7 @@
     };
   });
 
-  // Stops tracking and clears every rapport: key (and no other).
+  // Stops tracking and clears every rapport: key (and no other) but an earlier opt-out.
   function stop() {
     off = true;
     queue.length = 0;
@@ -32,7 +32,7 @@
     try {
       for (var i = localStorage.length; i--;) {
         var k = localStorage.key(i);
-        if (k && k.indexOf('rapport:') == 0) localStorage.removeItem(k);
+        if (k && k.indexOf('rapport:') == 0 && k != 'rapport:opt_out') localStorage.removeItem(k);
       }
     } catch (e) { /* storage blocked: nothing stored */ }
   }
@@ -77,7 +77,13 @@
     try {
       wasm = fetch(wasmUrl);
       if (!wasm || typeof wasm.then !== 'function') throw 0;
-      wasm = WebAssembly.instantiateStreaming(wasm, {});
+      wasm = WebAssembly.instantiateStreaming(wasm, {}).catch(function (e) {
+        // Served without the application/wasm type: compile from the bytes instead.
+        if (!/MIME|Content-Type/i.test(e && e.message)) throw e;
+        return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) {
+          return WebAssembly.instantiate(b, {});
+        });
+      });
     } catch (e) {
       wasm = new Promise(function (resolve, reject) {
         var x = new XMLHttpRequest();

@@ -117,12 +117,15 @@ impl Db {
 
     /// Stores a batch in one transaction: all of it or none. Ids already stored are skipped,
     /// so a retried batch is stored once.
+    /// Stores the events whose ids are not stored yet, in one transaction, and returns the
+    /// ids it stored now.
     pub async fn insert_events(
         &self,
         site: &str,
         received_at: u64,
         events: &[NewEvent<'_>],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut inserted = Vec::new();
         let mut tx = self.pool.begin().await?;
         // Multi-row statements: one round trip per chunk instead of one per event.
         for chunk in events.chunks(INSERT_CHUNK) {
@@ -141,7 +144,7 @@ impl Db {
                 }
                 sql.push(')');
             }
-            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
             let mut query = sqlx::query(&sql);
             for new in chunk {
                 let e = new.event;
@@ -161,9 +164,12 @@ impl Db {
                     .bind(e.referrer.as_deref())
                     .bind(props);
             }
-            query.execute(&mut *tx).await?;
+            for row in query.fetch_all(&mut *tx).await? {
+                inserted.push(row.try_get::<String, _>(0)?);
+            }
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// Every event of `site` with `from_ms <= ts < to_ms`, for the metrics.

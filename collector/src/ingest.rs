@@ -197,13 +197,19 @@ pub async fn post_batch(
             ts: corrected_time(received_at, envelope.sent_at, event.ts),
         })
         .collect();
-    state
+    let inserted = state
         .db
         .insert_events(&envelope.site, received_at, &rows)
         .await
         .map_err(AppError::Unavailable)?;
-    // Idempotent, so a retried batch neither loses nor doubles an award.
-    let awards: Vec<_> = rows.iter().map(|r| (r.event, r.ts)).collect();
+    // Only events stored now can earn, in the period of their arrival: a resent copy, or a
+    // client clock set back, earns nothing more. Awards are idempotent besides.
+    let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+    let awards: Vec<_> = rows
+        .iter()
+        .filter(|r| inserted.contains(&r.event.id.to_string()))
+        .map(|r| (r.event, received_at))
+        .collect();
     crate::loyalty::award_feedback(&state.db, config, &awards)
         .await
         .map_err(AppError::Unavailable)?;

@@ -4,8 +4,12 @@
 //!   `x-rapport-user-hash` its HMAC-SHA256 under the site's secret, computed on the site's
 //!   server. Without a valid pair the shopper endpoints answer 401 and reveal nothing.
 //! - Points come only from facts the server verified: orders confirmed through the signed
-//!   webhook (`x-rapport-signature: sha256=<hex HMAC of the body>`) and referral conversions
-//!   that survived the fraud rules and the hold period. Nothing a browser sends adds points.
+//!   webhook (`x-rapport-signature: t=<unix seconds>,sha256=<hex HMAC>`), referral conversions
+//!   that survived the fraud rules and the hold period, and feedback answers from signed-in
+//!   customers. Nothing a browser claims sets an amount.
+//! - The webhook signature covers a timestamp and a purpose prefix
+//!   (`rapport-webhook.<t>.<body>`), so it cannot be replayed later, and no shopper hash
+//!   (an HMAC of a bare customer id) can pass for one.
 //! - The ledger is append-only with an idempotency key per entry; a balance is a sum. A
 //!   redemption locks the customer's account row first, so concurrent redemptions cannot take
 //!   the balance below zero.
@@ -36,6 +40,37 @@ pub const SIGNATURE_HEADER: &str = "x-rapport-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 const DAY_MS: u64 = 86_400_000;
+/// A webhook signed further than this from the collector's clock is refused (replay).
+pub const WEBHOOK_TOLERANCE_SECS: u64 = 300;
+
+/// What the site's server signs for a webhook: a purpose prefix, the time and the body.
+pub fn webhook_message(t: u64, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("rapport-webhook.{t}.").into_bytes();
+    message.extend_from_slice(body);
+    message
+}
+
+/// The `x-rapport-signature` header for `body` signed at `t` (unix seconds).
+pub fn webhook_signature(secret: &str, t: u64, body: &[u8]) -> String {
+    format!("t={t},sha256={}", sign(secret, &webhook_message(t, body)))
+}
+
+/// Checks a `t=<seconds>,sha256=<hex>` header against `body`, at `now` (unix seconds).
+fn webhook_valid(secret: &str, header: &str, body: &[u8], now: u64) -> bool {
+    let mut t = None;
+    let mut mac = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<u64>().ok(),
+            Some(("sha256", v)) => mac = Some(v),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(mac)) = (t, mac) else {
+        return false;
+    };
+    now.abs_diff(t) <= WEBHOOK_TOLERANCE_SECS && verify(secret, &webhook_message(t, body), mac)
+}
 
 /// HMAC-SHA256 of `message` under `secret`, as lowercase hex. What the site's server
 /// computes for `identify()` and for webhook signatures.
@@ -223,7 +258,8 @@ pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sql
 
 /// Awards `feedback_points` for stored `feedback_submitted` events that name a configured
 /// prompt (`prompt_id`) and carry a valid identity (`user_id` with its `user_hash`): once per
-/// prompt, customer and period (`feedback_period_days`, counted from the Unix epoch). The
+/// prompt, customer and period (`feedback_period_days`, counted from the Unix epoch, by the
+/// time the event arrived: `events` pairs each newly stored event with it). The
 /// event cannot choose the amount; an unsigned or forged identity earns nothing.
 pub async fn award_feedback(
     db: &Db,
@@ -312,7 +348,7 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     path = "/v1/sites/{site}/orders",
     params(
         ("site" = String, Path, description = "site id"),
-        ("x-rapport-signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body under the site secret>"),
+        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"),
     ),
     request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
     responses(
@@ -330,12 +366,11 @@ pub async fn order_webhook(
 ) -> Result<Json<Value>, AppError> {
     let config = known_site(&state, &site)?;
     let secret = secret(config)?;
-    let signature = header(&headers, SIGNATURE_HEADER)
-        .and_then(|s| s.strip_prefix("sha256="))
-        .unwrap_or("");
-    if !verify(secret, &body, signature) {
+    let signature = header(&headers, SIGNATURE_HEADER).unwrap_or("");
+    if !webhook_valid(secret, signature, &body, now_ms() / 1000) {
         return Err(AppError::Unauthorized(format!(
-            "{SIGNATURE_HEADER}: must be sha256=<hex HMAC-SHA256 of the body under the site secret>"
+            "{SIGNATURE_HEADER}: must be t=<unix seconds, within 5 minutes>,sha256=<hex \
+             HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"
         )));
     }
     let event: OrderEvent =
@@ -457,6 +492,14 @@ impl PaidOrder {
         };
         let referrer: String = row.try_get(0)?;
         let referrer_visitor: String = row.try_get(1)?;
+        // Serialise with other orders of the same referrer or buyer, so the cap and the
+        // new-customer rule count what is committed (row locks on PostgreSQL).
+        let mut both = [referrer.as_str(), self.customer.as_str()];
+        both.sort_unstable();
+        for customer in both {
+            ensure_account(&mut **tx, &site.id, customer).await?;
+            lock_account(tx, &site.id, customer).await?;
+        }
         let email = normalize_email(&self.email);
         let same_email = sqlx::query(
             "SELECT COUNT(*) FROM orders WHERE site = $1 AND customer = $2 AND email = $3",
@@ -545,11 +588,21 @@ async fn refund(
         return Ok(None);
     };
     let customer: String = row.try_get(0)?;
-    sqlx::query("UPDATE orders SET status = 'refunded' WHERE site = $1 AND order_id = $2")
-        .bind(&site.id)
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?;
+    let first = sqlx::query(
+        "UPDATE orders SET status = 'refunded' WHERE site = $1 AND order_id = $2 AND status = 'paid'",
+    )
+    .bind(&site.id)
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first {
+        tx.rollback().await?;
+        return Ok(Some(
+            json!({ "order_id": order_id, "refunded": true, "duplicate": true }),
+        ));
+    }
     let cancelled = sqlx::query(
         "UPDATE referrals SET status = 'cancelled' \
          WHERE site = $1 AND order_id = $2 AND status = 'pending'",
@@ -764,12 +817,15 @@ pub async fn redeem(
     lock_account(&mut tx, &site, &customer)
         .await
         .map_err(unavailable)?;
-    let earlier = sqlx::query("SELECT detail FROM ledger WHERE site = $1 AND idem_key = $2")
-        .bind(&site)
-        .bind(&idem_key)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+    let earlier = sqlx::query(
+        "SELECT detail FROM ledger WHERE site = $1 AND idem_key = $2 AND customer = $3",
+    )
+    .bind(&site)
+    .bind(&idem_key)
+    .bind(&customer)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(unavailable)?;
     if let Some(row) = earlier {
         let detail: String = row.try_get(0).map_err(unavailable)?;
         let balance = balance(&mut *tx, &site, &customer)

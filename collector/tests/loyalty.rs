@@ -34,7 +34,8 @@ fn as_shopper(
 
 async fn order(h: &Harness, site: &str, body: Value) -> (StatusCode, Value) {
     let bytes = body.to_string();
-    let signature = format!("sha256={}", sign(secret_of(site), bytes.as_bytes()));
+    let now = rapport_collector::now_ms() / 1000;
+    let signature = loyalty::webhook_signature(secret_of(site), now, bytes.as_bytes());
     let request = Request::post(format!("/v1/sites/{site}/orders"))
         .header("content-type", "application/json")
         .header(loyalty::SIGNATURE_HEADER, signature)
@@ -125,10 +126,16 @@ async fn shopper_reads_need_a_valid_hash(h: Harness) {
 
 async fn webhooks_need_a_valid_signature(h: Harness) {
     let body = paid("o-1", "alice", "alice@example.com", 5000, None).to_string();
+    let now = rapport_collector::now_ms() / 1000;
     for signature in [
         String::new(),
-        format!("sha256={}", sign(NOW_SECRET, body.as_bytes())),
-        format!("sha256={}", sign(CLUB_SECRET, b"another body")),
+        loyalty::webhook_signature(NOW_SECRET, now, body.as_bytes()), // another site's secret
+        loyalty::webhook_signature(CLUB_SECRET, now, b"another body"),
+        // A replay: a signature made ten minutes ago.
+        loyalty::webhook_signature(CLUB_SECRET, now - 600, body.as_bytes()),
+        // A shopper hash of the body is not a webhook signature.
+        format!("t={now},sha256={}", sign(CLUB_SECRET, body.as_bytes())),
+        format!("sha256={}", sign(CLUB_SECRET, body.as_bytes())),
     ] {
         let request = Request::post("/v1/sites/club/orders")
             .header(loyalty::SIGNATURE_HEADER, signature)
@@ -180,6 +187,14 @@ async fn order_points_are_awarded_once_and_taken_back_on_refund(h: Harness) {
     assert_eq!(code, StatusCode::OK, "{refunded}");
     assert_eq!(refunded["points_removed"], 123);
     assert_eq!(status(&h, "club", "alice").await["balance"], 0);
+    let (code, again) = order(
+        &h,
+        "club",
+        json!({ "type": "order.refunded", "order_id": "o-1" }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(again["duplicate"], true, "{again}");
     let (code, _) = order(
         &h,
         "club",

@@ -203,12 +203,23 @@ impl Engine {
         self.visit = Some(visit);
     }
 
+    /// Activity at `now` that extends the current session if it is still live, without
+    /// starting one: an engagement report or a milestone belongs to its pageview's session.
+    fn keep_alive(&mut self, now: Millis) {
+        let rule = self.config.session;
+        if let Some(v) = self.visit.as_mut() {
+            if v.visit_count > 0 && rule.is_live((v.session_started, v.last_activity), now) {
+                v.last_activity = v.last_activity.max(now);
+            }
+        }
+    }
+
     /// A page view at wall time `now` and page time `perf`: the initial load, a client-side
     /// navigation or `rapport.page()`. `new_campaign`: the URL carries a campaign other than
     /// the session's, which starts a new session. The previous pageview's engagement is
     /// reported first.
     pub fn on_page_view(&mut self, now: Millis, perf: Millis, new_campaign: bool) {
-        self.report(perf);
+        self.report(now, perf);
         if new_campaign {
             if let Some(v) = self.visit.as_mut() {
                 v.last_activity = Millis(0);
@@ -233,7 +244,7 @@ impl Engine {
         // Apps scroll a new route to the top after navigating; start the pageview there.
         let (height, _, viewport) = self.view;
         if height > 0.0 {
-            self.on_height(height, viewport, viewport);
+            self.on_height(now, height, viewport, viewport);
         }
     }
 
@@ -264,42 +275,46 @@ impl Engine {
     }
 
     /// The page became visible or hidden; hiding reports the engagement so far.
-    pub fn on_visibility(&mut self, perf: Millis, visible: bool) {
+    pub fn on_visibility(&mut self, now: Millis, perf: Millis, visible: bool) {
         self.visible = visible;
         if let Some(p) = self.page.as_mut() {
             p.on_visibility(perf, visible);
         }
         if !visible {
-            self.report(perf);
+            self.report(now, perf);
         }
     }
 
     /// The page is being left (`pagehide`).
-    pub fn on_leave(&mut self, perf: Millis) {
-        self.on_visibility(perf, false);
+    pub fn on_leave(&mut self, now: Millis, perf: Millis) {
+        self.on_visibility(now, perf, false);
     }
 
     /// A scroll: `bottom` is `scrollY + innerHeight`, `viewport` is `innerHeight`. Counts
     /// as input.
-    pub fn on_scroll(&mut self, perf: Millis, bottom: f64, viewport: f64) {
+    pub fn on_scroll(&mut self, now: Millis, perf: Millis, bottom: f64, viewport: f64) {
         self.view.1 = bottom;
         self.view.2 = viewport;
         let Some(p) = self.page.as_mut() else { return };
         p.on_input(perf);
         let reached = p.on_scroll(bottom, viewport);
-        self.milestones(reached);
+        self.milestones(now, reached);
     }
 
     /// The document's height changed (ResizeObserver), with the viewport as for
     /// [`Engine::on_scroll`]. Not input.
-    pub fn on_height(&mut self, height: f64, bottom: f64, viewport: f64) {
+    pub fn on_height(&mut self, now: Millis, height: f64, bottom: f64, viewport: f64) {
         self.view = (height, bottom, viewport);
         let Some(p) = self.page.as_mut() else { return };
         let reached = p.on_height(height, bottom, viewport);
-        self.milestones(reached);
+        self.milestones(now, reached);
     }
 
-    fn milestones(&mut self, reached: u8) {
+    /// Milestones are activity: they keep a live session alive.
+    fn milestones(&mut self, now: Millis, reached: u8) {
+        if reached != 0 {
+            self.keep_alive(now);
+        }
         for (i, depth) in MILESTONES.iter().enumerate() {
             if reached & (1 << i) != 0 {
                 self.push(Command::Milestone(*depth));
@@ -309,10 +324,10 @@ impl Engine {
 
     /// Runs what is due at `perf` (the heartbeat) and returns how long until the driver
     /// should call again; `None` while hidden, blurred or idle (input restarts it).
-    pub fn on_timer(&mut self, perf: Millis) -> Option<Millis> {
+    pub fn on_timer(&mut self, now: Millis, perf: Millis) -> Option<Millis> {
         let p = self.page.as_mut()?;
         if p.heartbeat_due(perf) {
-            self.report(perf);
+            self.report(now, perf);
         }
         self.page.as_ref()?.next_wake(perf)
     }
@@ -328,7 +343,9 @@ impl Engine {
     }
 
     /// Queues `page_engagement` when the pageview has something to report.
-    fn report(&mut self, perf: Millis) {
+    /// Reports are activity: a reader engaged for longer than the idle timeout keeps the
+    /// session through the heartbeats.
+    fn report(&mut self, now: Millis, perf: Millis) {
         let Some(p) = self.page.as_mut() else { return };
         let (total, new) = p.report(perf);
         let scroll = p.scroll_max();
@@ -340,6 +357,7 @@ impl Engine {
         }
         self.reported = true;
         self.reported_scroll = scroll;
+        self.keep_alive(now);
         let Some(v) = self.visit.as_mut() else { return };
         v.engaged_ms = v.engaged_ms.saturating_add(new.0);
         let v = *v;

@@ -103,13 +103,13 @@ fn a_new_campaign_starts_a_new_session() {
 fn engaged_time_skips_hidden_blurred_and_idle_time() {
     let mut e = loaded();
     e.on_input(s(0));
-    e.on_visibility(s(10), false); // visible and active 0-10 s
-    e.on_visibility(s(40), true);
+    e.on_visibility(T0 + s(10), s(10), false); // visible and active 0-10 s
+    e.on_visibility(T0 + s(40), s(40), true);
     e.on_input(s(40));
     e.on_focus(s(45), false); // blurred 45-60 s
     e.on_focus(s(60), true);
     e.on_input(s(60)); // engaged until 90 s, then idle
-    e.on_leave(s(200));
+    e.on_leave(T0 + s(200), s(200));
     let commands = drain(&mut e);
     let r = reports(&commands);
     assert_eq!(r.iter().map(|r| r.0).collect::<Vec<_>>(), [10_000, 45_000]);
@@ -133,20 +133,20 @@ fn engaged_time_skips_hidden_blurred_and_idle_time() {
 fn heartbeats_every_15_s_while_engaged_and_no_timer_when_hidden() {
     let mut e = loaded();
     e.on_input(s(0));
-    assert_eq!(e.on_timer(s(0)), Some(s(15)));
+    assert_eq!(e.on_timer(T0 + s(0), s(0)), Some(s(15)));
     e.on_input(s(5));
     e.on_input(s(10));
-    assert_eq!(e.on_timer(s(15)), Some(s(15)));
+    assert_eq!(e.on_timer(T0 + s(15), s(15)), Some(s(15)));
     e.on_input(s(20));
     e.on_input(s(29));
-    assert_eq!(e.on_timer(s(30)), Some(s(15)));
-    e.on_visibility(s(31), false);
-    assert_eq!(e.on_timer(s(31)), None, "no timer while hidden");
+    assert_eq!(e.on_timer(T0 + s(30), s(30)), Some(s(15)));
+    e.on_visibility(T0 + s(31), s(31), false);
+    assert_eq!(e.on_timer(T0 + s(31), s(31)), None, "no timer while hidden");
     let totals: Vec<u64> = reports(&drain(&mut e)).iter().map(|r| r.0).collect();
     assert_eq!(totals, [15_000, 30_000, 31_000]);
     // Shown and hidden again after the idle period: nothing new, so no duplicate report.
-    e.on_visibility(s(70), true);
-    e.on_visibility(s(71), false);
+    e.on_visibility(T0 + s(70), s(70), true);
+    e.on_visibility(T0 + s(71), s(71), false);
     assert!(reports(&drain(&mut e)).is_empty());
 }
 
@@ -155,7 +155,7 @@ fn bounce_cases() {
     // A 3 s single-page visit.
     let mut e = loaded();
     e.on_input(s(0));
-    e.on_leave(s(3));
+    e.on_leave(T0 + s(3), s(3));
     assert_eq!(reports(&drain(&mut e)), [(3_000, 0, true)]);
     // 9 s is still a bounce; 10 s and 12 s are not.
     for (secs, bounce) in [(9, true), (10, false), (12, false)] {
@@ -163,7 +163,7 @@ fn bounce_cases() {
         for at in 0..=secs {
             e.on_input(s(at));
         }
-        e.on_leave(s(secs));
+        e.on_leave(T0 + s(secs), s(secs));
         assert_eq!(reports(&drain(&mut e))[0].2, bounce, "{secs} s");
     }
     // A second pageview.
@@ -171,7 +171,7 @@ fn bounce_cases() {
     e.on_input(s(0));
     e.on_page_view(T0 + s(1), s(1), false);
     e.on_input(s(1));
-    e.on_leave(s(2));
+    e.on_leave(T0 + s(2), s(2));
     let r = reports(&drain(&mut e));
     assert!(r[0].2, "reported before the second view");
     assert!(!r.last().unwrap().2);
@@ -179,23 +179,23 @@ fn bounce_cases() {
     let mut e = loaded();
     e.on_input(s(0));
     e.on_event(T0 + s(1), true);
-    e.on_leave(s(2));
+    e.on_leave(T0 + s(2), s(2));
     assert!(!reports(&drain(&mut e))[0].2);
     assert!(e.visit().unwrap().key_event);
     // A page left without input or scroll reports nothing.
     let mut e = loaded();
-    e.on_leave(s(5));
+    e.on_leave(T0 + s(5), s(5));
     assert!(reports(&drain(&mut e)).is_empty());
 }
 
 #[test]
 fn scroll_milestones_once_per_pageview() {
     let mut e = loaded();
-    e.on_height(4000.0, 720.0, 720.0);
+    e.on_height(T0, 4000.0, 720.0, 720.0);
     for bottom in [720.0, 2000.0, 1500.0, 4000.0, 4000.0] {
-        e.on_scroll(s(1), bottom, 720.0);
+        e.on_scroll(T0 + s(1), s(1), bottom, 720.0);
     }
-    e.on_leave(s(6));
+    e.on_leave(T0 + s(6), s(6));
     let commands = drain(&mut e);
     let depths: Vec<u8> = commands
         .iter()
@@ -207,8 +207,8 @@ fn scroll_milestones_once_per_pageview() {
     assert_eq!(depths, [25, 50, 75, 90, 100]);
     assert_eq!(reports(&commands)[0].1, 100);
     e.on_page_view(T0 + s(7), s(7), false);
-    e.on_height(4000.0, 720.0, 720.0);
-    e.on_scroll(s(7), 2000.0, 720.0);
+    e.on_height(T0, 4000.0, 720.0, 720.0);
+    e.on_scroll(T0 + s(7), s(7), 2000.0, 720.0);
     let again = drain(&mut e);
     assert_eq!(
         again
@@ -256,18 +256,18 @@ fn configured_idle_timeout_changes_engaged_time() {
     let mut e = Engine::new(config, None);
     e.on_page_view(T0, s(0), false);
     e.on_input(s(0));
-    e.on_leave(s(60));
+    e.on_leave(T0 + s(60), s(60));
     assert_eq!(reports(&drain(&mut e))[0].0, 5_000);
 }
 
 #[test]
 fn a_client_side_navigation_starts_from_the_known_page_size() {
     let mut e = loaded();
-    e.on_height(4000.0, 720.0, 720.0);
+    e.on_height(T0, 4000.0, 720.0, 720.0);
     drain(&mut e);
     // The app renders the next route and scrolls; no resize is observed in between.
     e.on_page_view(T0 + s(5), s(5), false);
-    e.on_scroll(s(6), 4000.0, 720.0);
+    e.on_scroll(T0 + s(6), s(6), 4000.0, 720.0);
     let commands = drain(&mut e);
     let depths: Vec<u8> = commands
         .iter()
@@ -277,4 +277,29 @@ fn a_client_side_navigation_starts_from_the_known_page_size() {
         })
         .collect();
     assert_eq!(depths, [25, 50, 75, 90, 100]);
+}
+
+#[test]
+fn heartbeats_and_milestones_keep_a_long_read_in_one_session() {
+    let mut e = loaded();
+    e.on_height(T0, 40_000.0, 720.0, 720.0);
+    // 35 minutes of reading: input every 10 s, heartbeats every 15 s, a scroll now and then.
+    let mut at = 0;
+    while at <= 35 * 60 {
+        e.on_input(s(at));
+        if at % 300 == 0 {
+            e.on_scroll(T0 + s(at), s(at), 720.0 + at as f64 * 10.0, 720.0);
+        }
+        e.on_timer(T0 + s(at), s(at));
+        at += 10;
+    }
+    drain(&mut e);
+    e.on_page_view(T0 + s(at), s(at), false);
+    let commands = drain(&mut e);
+    assert!(!commands.contains(&Command::NewSession), "{commands:?}");
+    assert_eq!(e.visit().unwrap().pageviews, 2);
+    // After 31 idle minutes the next page view is a new session.
+    let later = at + 31 * 60;
+    e.on_page_view(T0 + s(later), s(later), false);
+    assert!(drain(&mut e).contains(&Command::NewSession));
 }
