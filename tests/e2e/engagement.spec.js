@@ -85,11 +85,13 @@ test('an SPA navigation is a second pageview in the same session', async ({ page
   const url = `${collector.url}/demo/spa/`;
   await servePage(page, url, trackedPage(`<h1>SPA</h1>
     <button id="go" onclick="history.pushState({}, '', '/demo/spa/cart?step=2')">cart</button>
-    <button id="same" onclick="history.replaceState({ s: 1 }, '', location.href)">same</button>`));
+    <button id="same" onclick="history.replaceState({ s: 1 }, '', location.href)">same</button>
+    <button id="anchor" onclick="location.hash = 'reviews'">anchor</button>`));
   await page.goto(url);
   await collector.waitFor((all) => named(all, 'page_view').length === 1);
   await page.click('#go');
   await page.click('#same'); // the URL did not change: no page view
+  await page.click('#anchor'); // only the fragment changed (popstate fires): no page view
   const all = await collector.waitFor((events) => named(events, 'page_view').length === 2);
   await page.waitForTimeout(300);
   const views = named(await collector.events(), 'page_view');
@@ -233,6 +235,9 @@ test('optOut() clears every rapport: key, keeps the host keys, and stops trackin
   });
   const keys = await page.evaluate(() => Object.keys(localStorage).sort());
   expect(keys).toEqual(['cart', 'rapport:opt_out']);
+  // A consent tool withdrawing consent later does not undo the opt-out.
+  await page.evaluate(() => rapport.consent(false));
+  expect(await page.evaluate(() => localStorage.getItem('rapport:opt_out'))).toBe('1');
   await page.reload();
   await page.evaluate(() => rapport.track('next_page'));
   await page.waitForTimeout(1000);
@@ -279,9 +284,14 @@ test('data-rapport-event clicks and identify() become events with their props', 
   await collector.waitFor((all) => named(all, 'page_view').length === 1);
   await page.evaluate(() => rapport.identify('cust-42', { hash: 'a1b2c3' }));
   await page.click('button[data-rapport-event]');
-  const all = await collector.waitFor((events) => named(events, 'story_shared').length === 1);
+  await page.evaluate(() => rapport.track('feedback_submitted', { prompt_id: 'nps', score: 9 }));
+  const all = await collector.waitFor((events) => named(events, 'story_shared').length === 1 &&
+    named(events, 'feedback_submitted').length === 1);
   const shared = named(all, 'story_shared')[0];
-  expect(shared.props).toMatchObject({ story: 'mug-making', channel: 'button', user_id: 'cust-42', user_hash: 'a1b2c3' });
+  expect(shared.props).toMatchObject({ story: 'mug-making', channel: 'button', user_id: 'cust-42' });
+  // The identity proof goes only where the collector checks it.
+  expect(shared.props.user_hash).toBeUndefined();
+  expect(named(all, 'feedback_submitted')[0].props).toMatchObject({ user_id: 'cust-42', user_hash: 'a1b2c3' });
   expect(consoleLog.rapport()).toEqual([]);
 });
 
