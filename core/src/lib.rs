@@ -20,6 +20,7 @@ pub mod engine;
 pub mod event;
 pub mod id;
 pub mod json;
+pub mod prompt;
 pub mod session;
 pub mod time;
 pub mod validate;
