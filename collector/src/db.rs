@@ -55,7 +55,7 @@ fn props_column(row: &sqlx::any::AnyRow, index: usize) -> Result<serde_json::Val
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
-fn as_i64(v: u64) -> i64 {
+pub(crate) fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 

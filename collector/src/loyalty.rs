@@ -28,7 +28,7 @@ use sha2::Sha256;
 use sqlx::Row;
 
 use crate::config::SiteConfig;
-use crate::db::Db;
+use crate::db::{as_i64, Db};
 use crate::{known_site, now_ms, AppError, AppState};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -141,10 +141,6 @@ fn random_code(n: usize) -> String {
         .collect()
 }
 
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 async fn balance<'c, E: sqlx::AnyExecutor<'c>>(
     conn: E,
     site: &str,
@@ -187,7 +183,7 @@ async fn credit<'c, E: sqlx::AnyExecutor<'c>>(
     .bind(reason)
     .bind(idem_key)
     .bind(detail.to_string())
-    .bind(i64_of(now))
+    .bind(as_i64(now))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -217,7 +213,7 @@ pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sql
          WHERE site = $1 AND status = 'pending' AND release_at <= $2",
     )
     .bind(&site.id)
-    .bind(i64_of(now))
+    .bind(as_i64(now))
     .fetch_all(&db.pool)
     .await?;
     for row in due {
@@ -433,8 +429,8 @@ impl PaidOrder {
         .bind(&self.order_id)
         .bind(&self.customer)
         .bind(normalize_email(&self.email))
-        .bind(i64_of(self.amount_cents))
-        .bind(i64_of(now))
+        .bind(as_i64(self.amount_cents))
+        .bind(as_i64(now))
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -454,7 +450,7 @@ impl PaidOrder {
                 &mut *tx,
                 &site.id,
                 &self.customer,
-                i64_of(points),
+                as_i64(points),
                 "order",
                 &key,
                 &detail,
@@ -559,8 +555,8 @@ impl PaidOrder {
         .bind(&self.customer)
         .bind(status)
         .bind(reason)
-        .bind(i64_of(release_at))
-        .bind(i64_of(now))
+        .bind(as_i64(release_at))
+        .bind(as_i64(now))
         .execute(&mut **tx)
         .await?;
         if !reason.is_empty() {
@@ -749,7 +745,7 @@ pub async fn loyalty_status(
         },
         "rewards": program.rewards.iter().map(|r| json!({
             "reward": r,
-            "affordable": balance >= i64_of(r.cost),
+            "affordable": balance >= as_i64(r.cost),
         })).collect::<Vec<_>>(),
         "activity": activity,
     })))
@@ -839,7 +835,7 @@ pub async fn redeem(
     let available = balance(&mut *tx, &site, &customer)
         .await
         .map_err(unavailable)?;
-    let cost = i64_of(reward.cost);
+    let cost = as_i64(reward.cost);
     if available < cost {
         tx.rollback().await.map_err(unavailable)?;
         return Err(AppError::Conflict(format!(
@@ -911,7 +907,7 @@ pub async fn referral_status(
     .bind(&site)
     .bind(&customer)
     .bind(visitor)
-    .bind(i64_of(now))
+    .bind(as_i64(now))
     .execute(&db.pool)
     .await
     .map_err(unavailable)?;

@@ -59,30 +59,22 @@ fn paid(order_id: &str, customer: &str, email: &str, cents: u64, code: Option<&s
     body
 }
 
-async fn status(h: &Harness, site: &str, user: &str) -> Value {
-    let request = as_shopper(
-        Request::get(format!("/v1/sites/{site}/loyalty")),
-        site,
-        user,
-    )
-    .body(Body::empty())
-    .unwrap();
+/// A signed-in shopper's `GET /v1/sites/{site}/{what}`, which must answer 200.
+async fn shopper_get(h: &Harness, site: &str, user: &str, what: &str) -> Value {
+    let request = as_shopper(Request::get(format!("/v1/sites/{site}/{what}")), site, user)
+        .body(Body::empty())
+        .unwrap();
     let (code, body, _) = h.send(request).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     body
 }
 
+async fn status(h: &Harness, site: &str, user: &str) -> Value {
+    shopper_get(h, site, user, "loyalty").await
+}
+
 async fn referral(h: &Harness, site: &str, user: &str) -> Value {
-    let request = as_shopper(
-        Request::get(format!("/v1/sites/{site}/referral")),
-        site,
-        user,
-    )
-    .body(Body::empty())
-    .unwrap();
-    let (code, body, _) = h.send(request).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    body
+    shopper_get(h, site, user, "referral").await
 }
 
 async fn redeem(h: &Harness, user: &str, key: &str, reward: &str) -> (StatusCode, Value) {
