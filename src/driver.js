@@ -137,6 +137,7 @@ export function start(m, api, early, script) {
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
     enqueue(JSON.stringify(event));
+    try { if (heard) heard(name); } catch (e) { /* a prompt failed; tracking goes on */ }
   };
 
   // Carries out the engine's commands, in order.
@@ -580,5 +581,34 @@ export function start(m, api, early, script) {
     api.track(el.getAttribute('data-rapport-event'), props);
   }, true);
   after();
+
+  // ---- The UI stage (ui/): feedback prompts, fetched in idle time and only when the site
+  // config (inline in data-config, else served next to the endpoint) has any. It reads the
+  // engine's facts and hears every event emitted here.
+  var ui = function (config) {
+    if (!config || !(config.prompts || []).length) return;
+    var base = new URL('.', script.src).href;
+    (w.requestIdleCallback || setTimeout)(function () {
+      import(base + 'rapport_ui.js').then(function (stage) {
+        return stage.default({ module_or_path: base + 'rapport_ui_bg.wasm' }).then(function () {
+          stage.start({
+            track: api.track,
+            facts: function () {
+              var t = perf.now(), a = attribution && attribution.p;
+              return [m.fact(0, t), m.fact(1, t), m.visit(4), m.visit(2), +m.returning(), a && a.referral_code ? 1 : 0, visit.v, visit.s];
+            },
+            listen: function (f) { heard = f; },
+            locale: attr('locale')
+          }, config);
+        });
+      }).catch(function (e) { log('could not load the prompts from ' + base + ': ' + e, 1); });
+    });
+  };
+  var heard, inline = attr('config');
+  if (inline) {
+    try { ui(JSON.parse(inline)); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
+  } else if (format == 'rapport') {
+    fetch(new URL('sites/' + site + '/config', endpoint)).then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {});
+  }
   return true;
 }

@@ -196,6 +196,20 @@ pub fn timer(now: f64, perf: f64) -> i32 {
     })
 }
 
+/// The current pageview's engaged ms at `perf` (`i` = 0) or deepest scroll in percent (1):
+/// facts for the prompts' triggers.
+#[wasm_bindgen]
+pub fn fact(i: u8, perf: f64) -> f64 {
+    with(0.0, |s| {
+        let (engaged, scroll) = s.engine.page_facts(millis(perf));
+        if i == 0 {
+            engaged.0 as f64
+        } else {
+            scroll.into()
+        }
+    })
+}
+
 /// The next command (`CMD_*`), `CMD_NONE` when there is none; its numbers via [`arg`].
 #[wasm_bindgen]
 pub fn next() -> u8 {

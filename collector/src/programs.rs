@@ -198,6 +198,9 @@ pub struct Prompt {
     pub sample_percent: u8,
     #[serde(default)]
     pub variants: Vec<Variant>,
+    /// Ask again after the recontact period even when answered (never, by default).
+    #[serde(default)]
+    pub ask_again: bool,
 }
 
 fn full_sample() -> u8 {

@@ -332,6 +332,14 @@ impl Engine {
         self.page.as_ref()?.next_wake(perf)
     }
 
+    /// The current pageview's engaged time at `perf` and deepest scroll in percent, for
+    /// prompt triggers.
+    pub fn page_facts(&mut self, perf: Millis) -> (Millis, u8) {
+        self.page
+            .as_mut()
+            .map_or((Millis(0), 0), |p| (p.engaged(perf), p.scroll_max()))
+    }
+
     /// Whether the visit is engaged (not a bounce): engaged long enough, several pageviews,
     /// or a key event.
     pub fn engaged(&self) -> bool {

@@ -10,10 +10,10 @@ const collectorBin = process.env.RAPPORT_COLLECTOR_BIN || path.join(root, 'targe
 const embedDir = process.env.RAPPORT_EMBED_DIR || path.join(root, 'dist/embed');
 
 /** Starts the collector and resolves with its base URL once it prints the listening line. */
-function startCollector(dir) {
+function startCollector(dir, siteConfig = '') {
   // Test pages come from the collector's own origin, whose port is only known after start.
   const config = path.join(dir, 'rapport.toml');
-  fs.writeFileSync(config, '[[site]]\nid = "demo"\norigins = ["*"]\n');
+  fs.writeFileSync(config, `[[site]]\nid = "demo"\norigins = ["*"]\n${siteConfig}`);
   const child = spawn(collectorBin, [
     '--config', config,
     '--listen', '127.0.0.1:0',
@@ -59,9 +59,11 @@ class Collector {
 }
 
 exports.test = base.test.extend({
-  collector: async ({}, use) => {
+  /** TOML appended to the demo site's [[site]] table (prompts, theme, …). */
+  siteConfig: ['', { option: true }],
+  collector: async ({ siteConfig }, use) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-'));
-    const { child, url } = await startCollector(dir);
+    const { child, url } = await startCollector(dir, siteConfig);
     await use(new Collector(url));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

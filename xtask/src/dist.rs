@@ -55,15 +55,55 @@ pub fn run() -> Result<PathBuf> {
     );
     exec(&mut build)?;
     let built = root.join("target/wasm32-unknown-unknown/release/rapport_widget.wasm");
-    // The module passes no JavaScript objects, so it needs no externref table. wasm-bindgen
-    // adds one whenever the target_features section lists reference-types, and Debian's
-    // wasm-opt 108 corrupts that table; dropping the section avoids both.
-    let bindgen_dir = root.join("target/bindgen");
+    bindgen(&built, "rapport_widget", &out)?;
+    replace_glue(&out)?;
+
+    step("building the UI stage (release wasm, leptos)");
+    exec(&mut cmd(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "rapport-ui",
+            "--lib",
+        ],
+    )
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+        remap_flags(),
+    ))?;
+    bindgen(
+        &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
+        "rapport_ui",
+        &out,
+    )?;
+
+    step("minifying JavaScript with terser");
+    let glue = out.join("rapport_widget.js");
+    minify(&glue, &glue, true)?;
+    let ui_glue = out.join("rapport_ui.js");
+    minify(&ui_glue, &ui_glue, true)?;
+    minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
+
+    print_manifest(&out)?;
+    Ok(out)
+}
+
+/// wasm-bindgen (web target) and wasm-opt -Oz: `<name>.js` and `<name>_bg.wasm` in `out`.
+fn bindgen(built: &Path, name: &str, out: &Path) -> Result {
+    // Neither module passes JavaScript objects through tables it could not do without, so
+    // neither needs an externref table. wasm-bindgen adds one whenever the target_features
+    // section lists reference-types, and Debian's wasm-opt 108 corrupts that table; dropping
+    // the section avoids both.
+    let bindgen_dir = root().join("target/bindgen");
     std::fs::create_dir_all(&bindgen_dir).map_err(|e| e.to_string())?;
-    let stripped = bindgen_dir.join("rapport_widget.wasm");
+    let stripped = bindgen_dir.join(format!("{name}.wasm"));
     let mut strip_args = vec!["--strip-target-features"];
     strip_args.extend_from_slice(WASM_OPT_FEATURES);
-    strip_args.extend_from_slice(&[path_str(&built)?, "-o", path_str(&stripped)?]);
+    strip_args.extend_from_slice(&[path_str(built)?, "-o", path_str(&stripped)?]);
     exec(&mut cmd("wasm-opt", &strip_args))?;
     exec(&mut cmd(
         "wasm-bindgen",
@@ -77,14 +117,14 @@ pub fn run() -> Result<PathBuf> {
             "--encode-into",
             "always",
             "--out-name",
-            "rapport_widget",
+            name,
             "--out-dir",
-            path_str(&out)?,
+            path_str(out)?,
             path_str(&stripped)?,
         ],
     ))?;
-    step("optimising with wasm-opt -Oz");
-    let wasm_out = out.join("rapport_widget_bg.wasm");
+    step(&format!("optimising {name} with wasm-opt -Oz"));
+    let wasm_out = out.join(format!("{name}_bg.wasm"));
     let mut opt_args = vec![
         "-Oz",
         "--converge",
@@ -93,17 +133,7 @@ pub fn run() -> Result<PathBuf> {
     ];
     opt_args.extend_from_slice(WASM_OPT_FEATURES);
     opt_args.extend_from_slice(&[path_str(&wasm_out)?, "-o", path_str(&wasm_out)?]);
-    exec(&mut cmd("wasm-opt", &opt_args))?;
-
-    replace_glue(&out)?;
-
-    step("minifying JavaScript with terser");
-    let glue = out.join("rapport_widget.js");
-    minify(&glue, &glue, true)?;
-    minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
-
-    print_manifest(&out)?;
-    Ok(out)
+    exec(&mut cmd("wasm-opt", &opt_args))
 }
 
 /// Replaces wasm-bindgen's glue with the browser driver (`src/driver.js`). The module's

@@ -1,0 +1,210 @@
+//! Rapport's UI stage, the part compiled to WebAssembly: the prompt card and side tab
+//! rendered with leptos, the built-in strings, and the prompt rules of `rapport_core::prompt`
+//! (triggers, sampling, variants, the frequency budget) exported for `prompts.js`.
+//!
+//! As in the tracker stage, strings that only pass through stay in JavaScript:
+//! `prompts.js` reads and checks the site config, keeps the budget in storage, listens to
+//! the page and emits the events; it asks this module whether a trigger holds and has it
+//! render the card into a shadow root it created. `cargo xtask dist` appends `prompts.js`
+//! to wasm-bindgen's glue, so the stage is one script and one module.
+
+mod i18n;
+mod view;
+
+use std::any::Any;
+use std::cell::RefCell;
+
+use js_sys::Function;
+use leptos::prelude::IntoView;
+use leptos::tachys::view::{Mountable, Render};
+use rapport_core::prompt::{self, Budget, Facts, History, Trigger, VisitorKind};
+use rapport_core::time::Millis;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlElement;
+
+// A small allocator: dlmalloc would be a sizeable part of the module.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+thread_local! {
+    /// Mounted cards and tabs by handle; dropping one unmounts it.
+    static MOUNTED: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A mounted view; dropping it takes it out of the page. The card needs no reactive owner
+/// or executor (it has no signals), so it is built and mounted directly.
+struct Mounted<S: Mountable>(S);
+
+impl<S: Mountable> Drop for Mounted<S> {
+    fn drop(&mut self) {
+        self.0.unmount();
+    }
+}
+
+fn place<V: IntoView>(parent: &HtmlElement, view: V) -> u32
+where
+    V::State: 'static,
+{
+    let mut state = view.into_view().build();
+    state.mount(parent, None);
+    keep(Box::new(Mounted(state)))
+}
+
+fn keep(handle: Box<dyn Any>) -> u32 {
+    MOUNTED.with(|m| {
+        let mut m = m.borrow_mut();
+        m.push(Some(handle));
+        m.len() as u32 - 1
+    })
+}
+
+/// Unmounts what [`card`] or [`tab`] mounted.
+#[wasm_bindgen]
+pub fn unmount(handle: u32) {
+    let taken = MOUNTED.with(|m| m.borrow_mut().get_mut(handle as usize).and_then(Option::take));
+    drop(taken);
+}
+
+/// Renders a prompt card into `mount` and returns its handle. `kind`: 0 NPS, 1 CSAT, 2
+/// thumbs, 3 text, 4 choice. `display`: 0 modal, 1 popover or opened tab, 2 inline. `follow`
+/// holds the NPS follow-up questions by band (detractor, passive, promoter; empty for none).
+/// `done(outcome, score, text, choice)` hears: 0 dismissed before an answer, 1 answered,
+/// 2 closed after answering.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn card(
+    mount: HtmlElement,
+    kind: u8,
+    display: u8,
+    lang: &str,
+    question: String,
+    follow: Vec<String>,
+    choices: Vec<String>,
+    done: Function,
+) -> u32 {
+    let ask = view::Ask {
+        kind,
+        display,
+        question,
+        follow,
+        choices,
+        strings: i18n::strings(lang),
+        done,
+    };
+    place(&mount, view::card(ask))
+}
+
+/// Renders the side tab that opens a prompt; `open()` is called on click.
+#[wasm_bindgen]
+pub fn tab(mount: HtmlElement, lang: &str, open: Function) -> u32 {
+    let strings = i18n::strings(lang);
+    place(&mount, view::tab(strings, open))
+}
+
+/// The first of `candidates` (newline-separated: the configured locale, the browser's
+/// languages) that has built-in strings, else `en`.
+#[wasm_bindgen]
+pub fn locale(candidates: &str) -> String {
+    i18n::resolve(candidates.split('\n')).to_string()
+}
+
+fn optional(v: f64) -> Option<u32> {
+    (v >= 0.0).then_some(v as u32)
+}
+
+fn lines(s: &str) -> Vec<&str> {
+    s.split('\n').filter(|l| !l.is_empty()).collect()
+}
+
+/// Whether a trigger holds (the delay aside). `t` = [engaged seconds, scroll %, exit intent,
+/// pageviews at least, visitor (0 new, 1 returning), referred (0/1), any (0/1)] with -1 for
+/// an unset condition; `f` = [engaged ms, deepest scroll %, exit intent, session pageviews,
+/// returning, referred]. Globs, the page path's event list and the seen events are
+/// newline-separated.
+#[wasm_bindgen]
+pub fn holds(
+    t: &[f64],
+    event: &str,
+    include: &str,
+    exclude: &str,
+    f: &[f64],
+    events: &str,
+    path: &str,
+) -> bool {
+    let at = |a: &[f64], i: usize| a.get(i).copied().unwrap_or(-1.0);
+    let (include, exclude, events) = (lines(include), lines(exclude), lines(events));
+    let trigger = Trigger {
+        engaged_seconds: optional(at(t, 0)),
+        scroll_percent: optional(at(t, 1)).map(|p| p.min(100) as u8),
+        exit_intent: at(t, 2) > 0.0,
+        pageviews_at_least: optional(at(t, 3)),
+        visitor: optional(at(t, 4)).map(|v| {
+            if v == 0 {
+                VisitorKind::New
+            } else {
+                VisitorKind::Returning
+            }
+        }),
+        referred: optional(at(t, 5)).map(|r| r > 0),
+        event: (!event.is_empty()).then_some(event),
+        url_include: &include,
+        url_exclude: &exclude,
+        any: at(t, 6) > 0.0,
+        delay: Millis(0),
+    };
+    trigger.holds(&Facts {
+        engaged: Millis(at(f, 0).max(0.0) as u64),
+        scroll_max: at(f, 1).clamp(0.0, 100.0) as u8,
+        exit_intent: at(f, 2) > 0.0,
+        session_pageviews: at(f, 3).max(0.0) as u32,
+        returning: at(f, 4) > 0.0,
+        referred: at(f, 5) > 0.0,
+        events: &events,
+        path,
+    })
+}
+
+/// Whether the visitor is in the prompt's sample of `percent`.
+#[wasm_bindgen]
+pub fn sampled(visitor: &str, prompt_id: &str, percent: u8) -> bool {
+    prompt::sampled(visitor, prompt_id, percent)
+}
+
+/// The visitor's variant among `count`.
+#[wasm_bindgen]
+pub fn variant(visitor: &str, prompt_id: &str, count: u32) -> u32 {
+    prompt::variant(visitor, prompt_id, count as usize) as u32
+}
+
+/// Whether the frequency budget allows an unsolicited surface at `now` (wall ms) in a
+/// session started at `session_started`; `last_shown` is -1 when none was.
+#[wasm_bindgen]
+pub fn allows(
+    now: f64,
+    session_started: f64,
+    last_shown: f64,
+    answered: bool,
+    ask_again: bool,
+) -> bool {
+    let ms = |t: f64| Millis(t.max(0.0) as u64);
+    Budget::default()
+        .allows(
+            ms(now),
+            ms(session_started),
+            History {
+                last_shown: (last_shown >= 0.0).then(|| ms(last_shown)),
+                answered,
+            },
+            ask_again,
+        )
+        .is_ok()
+}
+
+/// The wait left (ms) for a prompt whose conditions have held since `since`.
+#[wasm_bindgen]
+pub fn delay_left(delay_seconds: f64, since: f64, now: f64) -> f64 {
+    let ms = |t: f64| Millis(t.max(0.0) as u64);
+    prompt::delay_left(Millis::from_secs(delay_seconds.max(0.0) as u64), ms(since), ms(now)).0 as f64
+}
