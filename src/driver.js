@@ -118,6 +118,7 @@ export function start(m, api, early, script) {
     } catch (e) { return ''; }
   };
 
+  var heard, missed = []; // the UI stage's listener, and event names from before it came
   var attribution = load('attribution'); // { t: captured at, p: { utm_*, referral_code } }
   var user = load('user'); // { id, hash } from identify()
   var pageview, pageUrl, referrer, nextUrl, nextReferrer, campaign = '', lastHref = loc.href;
@@ -137,7 +138,7 @@ export function start(m, api, early, script) {
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
     enqueue(JSON.stringify(event));
-    try { if (heard) heard(name); } catch (e) { /* a prompt failed; tracking goes on */ }
+    try { heard ? heard(name) : missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
   };
 
   // Carries out the engine's commands, in order.
@@ -597,14 +598,14 @@ export function start(m, api, early, script) {
               var t = perf.now(), a = attribution && attribution.p;
               return [m.fact(0, t), m.fact(1, t), m.visit(4), m.visit(2), +m.returning(), a && a.referral_code ? 1 : 0, visit.v, visit.s];
             },
-            listen: function (f) { heard = f; },
+            listen: function (f) { heard = f; missed.forEach(f); },
             locale: attr('locale')
           }, config);
         });
       }).catch(function (e) { log('could not load the prompts from ' + base + ': ' + e, 1); });
     });
   };
-  var heard, inline = attr('config');
+  var inline = attr('config');
   if (inline) {
     try { ui(JSON.parse(inline)); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
   } else if (format == 'rapport') {

@@ -85,6 +85,7 @@ pub fn run() -> Result<PathBuf> {
     let glue = out.join("rapport_widget.js");
     minify(&glue, &glue, true)?;
     let ui_glue = out.join("rapport_ui.js");
+    append_prompts(&ui_glue)?;
     minify(&ui_glue, &ui_glue, true)?;
     minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
 
@@ -154,6 +155,28 @@ fn replace_glue(out: &Path) -> Result {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Appends `ui/src/prompts.js`, with `ui/src/style.css` in place of `STYLE`, to the UI
+/// stage's glue: one script for the stage, whose code calls the module's exports directly.
+fn append_prompts(glue: &Path) -> Result {
+    let read = |p: &str| {
+        std::fs::read_to_string(root().join(p)).map_err(|e| format!("cannot read {p}: {e}"))
+    };
+    let css = read("ui/src/style.css")?;
+    let prompts = read("ui/src/prompts.js")?;
+    let css = serde_json::to_string(css.trim()).map_err(|e| e.to_string())?;
+    if !prompts.contains("STYLE + ") {
+        return Err("ui/src/prompts.js no longer uses STYLE".into());
+    }
+    let mut text = read_path(glue)?;
+    text.push('\n');
+    text.push_str(&prompts.replace("STYLE + ", &format!("{css} + ")));
+    std::fs::write(glue, text).map_err(|e| format!("cannot write {}: {e}", glue.display()))
+}
+
+fn read_path(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
 }
 
 /// The number of entries in a wasm module's import section (0 without one).
