@@ -1,5 +1,5 @@
 //! Rapport's UI stage, the part compiled to WebAssembly: the prompt card and side tab
-//! rendered with leptos, the built-in strings, and the prompt rules of `rapport_core::prompt`
+//! (built with web-sys), the built-in strings, and the prompt rules of `rapport_core::prompt`
 //! (triggers, sampling, variants, the frequency budget) exported for `prompts.js`.
 //!
 //! As in the tracker stage, strings that only pass through stay in JavaScript:
@@ -11,12 +11,9 @@
 mod i18n;
 mod view;
 
-use std::any::Any;
 use std::cell::RefCell;
 
 use js_sys::Function;
-use leptos::prelude::IntoView;
-use leptos::tachys::view::{Mountable, Render};
 use rapport_core::prompt::{self, Budget, Facts, History, Trigger, VisitorKind};
 use rapport_core::time::Millis;
 use wasm_bindgen::prelude::*;
@@ -30,29 +27,10 @@ static ALLOC: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 
 thread_local! {
     /// Mounted cards and tabs by handle; dropping one unmounts it.
-    static MOUNTED: RefCell<Vec<Option<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+    static MOUNTED: RefCell<Vec<Option<view::Mounted>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A mounted view; dropping it takes it out of the page. The card needs no reactive owner
-/// or executor (it has no signals), so it is built and mounted directly.
-struct Mounted<S: Mountable>(S);
-
-impl<S: Mountable> Drop for Mounted<S> {
-    fn drop(&mut self) {
-        self.0.unmount();
-    }
-}
-
-fn place<V: IntoView>(parent: &HtmlElement, view: V) -> u32
-where
-    V::State: 'static,
-{
-    let mut state = view.into_view().build();
-    state.mount(parent, None);
-    keep(Box::new(Mounted(state)))
-}
-
-fn keep(handle: Box<dyn Any>) -> u32 {
+fn keep(handle: view::Mounted) -> u32 {
     MOUNTED.with(|m| {
         let mut m = m.borrow_mut();
         m.push(Some(handle));
@@ -93,14 +71,19 @@ pub fn card(
         strings: i18n::strings(lang),
         done,
     };
-    place(&mount, view::card(ask))
+    match web_sys::window().and_then(|w| w.document()) {
+        Some(doc) => keep(view::card(&doc, &mount, ask)),
+        None => u32::MAX,
+    }
 }
 
 /// Renders the side tab that opens a prompt; `open()` is called on click.
 #[wasm_bindgen]
 pub fn tab(mount: HtmlElement, lang: &str, open: Function) -> u32 {
-    let strings = i18n::strings(lang);
-    place(&mount, view::tab(strings, open))
+    match web_sys::window().and_then(|w| w.document()) {
+        Some(doc) => keep(view::tab(&doc, &mount, i18n::strings(lang), open)),
+        None => u32::MAX,
+    }
 }
 
 /// The first of `candidates` (newline-separated: the configured locale, the browser's

@@ -1,18 +1,18 @@
-//! The prompt card, written with leptos: question → optional follow-up → thank-you.
+//! The prompt card and the side tab, built with web-sys: question → optional follow-up →
+//! thank-you.
 //!
-//! leptos builds the card's tree and attaches its handlers. The card's state lives in the
-//! DOM itself: the step in `data-step` (the stylesheet shows each step's parts), the answer
-//! in the checked radio. The handlers change those attributes directly instead of going
-//! through signals: the reactive system and one rendering routine per reactive binding
-//! would cost more than the rest of the stage (measured in ARCHITECTURE.md).
+//! The card's state lives in the DOM itself: the step in `data-step` (the stylesheet shows
+//! each step's parts), the answer in the checked radio. One listener per event type on the
+//! card's root dispatches on the target. Every text from the site is set as text content,
+//! never parsed as HTML. Ids are fixed because each card lives in its own shadow root.
 //!
-//! Every text from the site is a text node, never parsed as HTML. Ids are fixed because
-//! each card lives in its own shadow root.
+//! ARCHITECTURE.md records why this is not leptos: the same card rendered by leptos made the
+//! UI stage 53 KB gzip, and the full widget 64.7 KB against its 60 KB cap.
 
+use gloo_events::{EventListener, EventListenerOptions};
 use js_sys::{Array, Function};
-use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Element, Event, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRoot};
+use web_sys::{Document, Element, Event, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRoot};
 
 use crate::i18n::Strings;
 
@@ -47,6 +47,33 @@ pub struct Ask {
     pub done: Function,
 }
 
+/// What is on the page: removed, with its listeners, when dropped.
+pub struct Mounted {
+    root: Element,
+    _listeners: Vec<EventListener>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+/// A new `tag` under `parent` with `attrs`, and `text` as its text content when given.
+fn add(doc: &Document, parent: &Element, tag: &str, attrs: &[(&str, &str)], text: &str) -> Element {
+    let Ok(e) = doc.create_element(tag) else {
+        return parent.clone();
+    };
+    for (k, v) in attrs {
+        let _ = e.set_attribute(k, v);
+    }
+    if !text.is_empty() {
+        e.set_text_content(Some(text));
+    }
+    let _ = parent.append_child(&e);
+    e
+}
+
 fn band(score: u8) -> usize {
     match score {
         0..=6 => 0,
@@ -57,11 +84,6 @@ fn band(score: u8) -> usize {
 
 fn element(target: Option<web_sys::EventTarget>) -> Option<Element> {
     target?.dyn_into::<Element>().ok()
-}
-
-/// The card an event happened in.
-fn card_of(ev: &Event) -> Option<Element> {
-    element(ev.target())?.closest(".card").ok()?
 }
 
 fn find(card: &Element, selector: &str) -> Option<Element> {
@@ -166,8 +188,8 @@ fn close(card: &Element, done: &Function) {
     }
 }
 
-/// The card; the caller unmounts it after `done` reports the closing.
-pub fn card(ask: Ask) -> impl IntoView {
+/// Renders the card into `mount`.
+pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
     let Ask {
         kind,
         display,
@@ -179,16 +201,128 @@ pub fn card(ask: Ask) -> impl IntoView {
     } = ask;
     let modal = display == MODAL;
     let inline = display == INLINE;
-    let radios = matches!(kind, NPS | CSAT | CHOICE);
     let scale = kind == NPS || kind == CSAT;
+    let class = match display {
+        MODAL => "w modal",
+        INLINE => "w inline",
+        _ => "w pop",
+    };
+    let w = add(doc, mount, "div", &[("class", class), ("dir", if s.rtl { "rtl" } else { "ltr" }), ("lang", s.lang)], "");
+    if modal {
+        add(doc, &w, "div", &[("class", "backdrop")], "");
+    }
+    let card = add(
+        doc,
+        &w,
+        "div",
+        &[("class", "card"), ("data-step", ASK), ("role", if inline { "region" } else { "dialog" }), ("aria-labelledby", "q")],
+        "",
+    );
+    if modal {
+        let _ = card.set_attribute("aria-modal", "true");
+    }
+    add(doc, &card, "button", &[("type", "button"), ("class", "x"), ("aria-label", s.close)], "×");
+    add(doc, &card, "p", &[("class", "q"), ("id", "q"), ("aria-live", "polite")], &question);
+
+    // The radio group: one tab stop, arrow keys move and check (mirrored right to left),
+    // Home and End jump to the ends.
+    let labels: Vec<(&str, &str)> = match kind {
+        NPS => NUMBERS.iter().map(|n| (*n, "")).collect(),
+        CSAT => (0..5).map(|i| (NUMBERS[i + 1], s.csat[i])).collect(),
+        CHOICE => choices.iter().map(|c| (c.as_str(), "")).collect(),
+        _ => Vec::new(),
+    };
+    let count = labels.len() as i32;
+    if count > 0 {
+        let group = add(
+            doc,
+            &card,
+            "div",
+            &[("role", "radiogroup"), ("aria-labelledby", "q"), ("class", if kind == CHOICE { "list a" } else { "scale a" })],
+            "",
+        );
+        if scale {
+            let _ = group.set_attribute("aria-describedby", "ends");
+        }
+        let first_value: u8 = if kind == CSAT { 1 } else { 0 };
+        for (i, (text, aria)) in labels.iter().enumerate() {
+            let value = (first_value + i as u8).to_string();
+            let item = add(
+                doc,
+                &group,
+                "button",
+                &[
+                    ("type", "button"),
+                    ("role", "radio"),
+                    ("data-i", NUMBERS.get(i).copied().unwrap_or("0")),
+                    ("data-v", &value),
+                    ("aria-checked", "false"),
+                    ("tabindex", if i == 0 { "0" } else { "-1" }),
+                ],
+                text,
+            );
+            if !aria.is_empty() {
+                let _ = item.set_attribute("aria-label", aria);
+            }
+        }
+    }
+    if scale {
+        let (low, high) = if kind == NPS {
+            (s.nps_low, s.nps_high)
+        } else {
+            (s.csat[0], s.csat[4])
+        };
+        let ends = add(doc, &card, "div", &[("class", "ends a"), ("id", "ends")], "");
+        add(doc, &ends, "span", &[], low);
+        add(doc, &ends, "span", &[], high);
+    }
+    if kind == TEXT || kind == NPS {
+        add(
+            doc,
+            &card,
+            "textarea",
+            &[("class", if kind == TEXT { "a" } else { "f" }), ("aria-labelledby", "q"), ("maxlength", "1000"), ("placeholder", s.answer)],
+            "",
+        );
+    }
+    if kind == THUMBS {
+        let row = add(doc, &card, "div", &[("class", "row thumbs a")], "");
+        add(doc, &row, "button", &[("type", "button"), ("class", "go t"), ("data-v", "1")], s.yes);
+        add(doc, &row, "button", &[("type", "button"), ("class", "go t"), ("data-v", "0")], s.no);
+    } else {
+        let row = add(doc, &card, "div", &[("class", "row")], "");
+        add(doc, &row, "button", &[("type", "button"), ("class", "alt f")], s.skip);
+        add(doc, &row, "button", &[("type", "button"), ("class", "go s"), ("disabled", "")], s.send);
+    }
 
     let on_key = {
-        let done = done.clone();
-        move |ev: KeyboardEvent| {
-            let Some(card) = element(ev.current_target()) else {
+        let (done, card) = (done.clone(), card.clone());
+        move |ev: &Event| {
+            let (Some(ev), Some(target)) = (ev.dyn_ref::<KeyboardEvent>(), element(ev.target())) else {
                 return;
             };
-            match ev.key().as_str() {
+            let key = ev.key();
+            if target.get_attribute("role").as_deref() == Some("radio") {
+                let at: i32 = target
+                    .get_attribute("data-i")
+                    .and_then(|i| i.parse().ok())
+                    .unwrap_or(0);
+                let (back, forth) = if s.rtl { (1, -1) } else { (-1, 1) };
+                let to = match key.as_str() {
+                    "ArrowRight" => Some(at + forth),
+                    "ArrowLeft" => Some(at + back),
+                    "ArrowDown" => Some(at + 1),
+                    "ArrowUp" => Some(at - 1),
+                    "Home" => Some(0),
+                    "End" => Some(count - 1),
+                    _ => None,
+                };
+                if let (Some(to), Some(group)) = (to, target.parent_element()) {
+                    ev.prevent_default();
+                    return check(&group, to.rem_euclid(count.max(1)) as u32);
+                }
+            }
+            match key.as_str() {
                 "Escape" if !inline => {
                     ev.prevent_default();
                     close(&card, &done);
@@ -217,206 +351,84 @@ pub fn card(ask: Ask) -> impl IntoView {
             }
         }
     };
-
-    // The radio group: one tab stop, arrow keys move and check (mirrored right to left),
-    // Home and End jump to the ends.
-    let first_value: u8 = if kind == CSAT { 1 } else { 0 };
-    let labels: Vec<(String, Option<&'static str>)> = match kind {
-        NPS => NUMBERS.iter().map(|n| (n.to_string(), None)).collect(),
-        CSAT => (0..5)
-            .map(|i| (NUMBERS[i + 1].to_string(), Some(s.csat[i])))
-            .collect(),
-        CHOICE => choices.into_iter().map(|c| (c, None)).collect(),
-        _ => Vec::new(),
-    };
-    let count = labels.len() as i32;
-    let on_arrow = move |ev: KeyboardEvent| {
-        let (Some(target), Some(group)) = (element(ev.target()), element(ev.current_target()))
-        else {
-            return;
-        };
-        let at: i32 = target
-            .get_attribute("data-i")
-            .and_then(|i| i.parse().ok())
-            .unwrap_or(0);
-        let (back, forth) = if s.rtl { (1, -1) } else { (-1, 1) };
-        let to = match ev.key().as_str() {
-            "ArrowRight" => at + forth,
-            "ArrowLeft" => at + back,
-            "ArrowDown" => at + 1,
-            "ArrowUp" => at - 1,
-            "Home" => 0,
-            "End" => count - 1,
-            _ => return,
-        };
-        ev.prevent_default();
-        check(&group, to.rem_euclid(count.max(1)) as u32);
-    };
-    let items = labels
-        .into_iter()
-        .enumerate()
-        .map(|(i, (text, aria))| {
-            view! {
-                <button
-                    type="button"
-                    role="radio"
-                    data-i=NUMBERS.get(i).copied().unwrap_or("0")
-                    data-v=(first_value + i as u8).to_string()
-                    aria-label=aria
-                    aria-checked="false"
-                    tabindex=if i == 0 { "0" } else { "-1" }
-                    on:click=move |ev| {
-                        if let Some(group) = element(ev.current_target()).and_then(|b| b.parent_element()) {
-                            check(&group, i as u32);
-                        }
-                    }
-                >
-                    {text}
-                </button>
-            }
-        })
-        .collect_view();
-
-    let on_send = {
-        let done = done.clone();
-        move |ev: web_sys::MouseEvent| {
-            let Some(card) = card_of(&ev) else { return };
-            let text = textarea(&card);
-            let score = selected(&card);
-            if step(&card) == ASK {
-                match kind {
-                    TEXT if text.is_empty() => return,
-                    TEXT => report(&done, ANSWERED, NONE, &text, NONE),
-                    _ if score == NONE => return,
-                    NPS => {
-                        if let Some(next) = follow.get(band(score)).filter(|f| !f.is_empty()) {
-                            let _ = card.set_attribute("data-step", FOLLOW_UP);
-                            if let Some(q) = find(&card, ".q") {
-                                q.set_text_content(Some(next));
-                            }
-                            return focus(&card, "textarea");
-                        }
-                        report(&done, ANSWERED, score, "", NONE);
-                    }
-                    CHOICE => report(&done, ANSWERED, NONE, "", score),
-                    _ => report(&done, ANSWERED, score, "", NONE),
+    let on_click = {
+        let card = card.clone();
+        move |ev: &Event| {
+            let Some(target) = element(ev.target()) else {
+                return;
+            };
+            let class = target.class_name();
+            let has = |c: &str| class.split(' ').any(|x| x == c);
+            if target.get_attribute("role").as_deref() == Some("radio") {
+                let at = target.get_attribute("data-i").and_then(|i| i.parse().ok());
+                if let (Some(at), Some(group)) = (at, target.parent_element()) {
+                    check(&group, at);
                 }
-            } else {
-                report(&done, ANSWERED, score, &text, NONE);
-            }
-            thank(&card, s);
-        }
-    };
-    let on_skip = {
-        let done = done.clone();
-        move |ev: web_sys::MouseEvent| {
-            if let Some(card) = card_of(&ev) {
+            } else if has("x") || has("backdrop") {
+                close(&card, &done);
+            } else if has("t") {
+                // Thumbs: data-v is the score.
+                let score = target.get_attribute("data-v").and_then(|v| v.parse().ok());
+                report(&done, ANSWERED, score.unwrap_or(NONE), "", NONE);
+                thank(&card, s);
+            } else if has("alt") {
                 report(&done, ANSWERED, selected(&card), "", NONE);
                 thank(&card, s);
-            }
-        }
-    };
-    let thumb = |score: u8| {
-        let done = done.clone();
-        move |ev: web_sys::MouseEvent| {
-            if let Some(card) = card_of(&ev) {
-                report(&done, ANSWERED, score, "", NONE);
+            } else if has("s") {
+                let text = textarea(&card);
+                let score = selected(&card);
+                if step(&card) == ASK {
+                    match kind {
+                        TEXT if text.is_empty() => return,
+                        TEXT => report(&done, ANSWERED, NONE, &text, NONE),
+                        _ if score == NONE => return,
+                        NPS => {
+                            if let Some(next) = follow.get(band(score)).filter(|f| !f.is_empty()) {
+                                let _ = card.set_attribute("data-step", FOLLOW_UP);
+                                if let Some(q) = find(&card, ".q") {
+                                    q.set_text_content(Some(next));
+                                }
+                                return focus(&card, "textarea");
+                            }
+                            report(&done, ANSWERED, score, "", NONE);
+                        }
+                        CHOICE => report(&done, ANSWERED, NONE, "", score),
+                        _ => report(&done, ANSWERED, score, "", NONE),
+                    }
+                } else {
+                    report(&done, ANSWERED, score, &text, NONE);
+                }
                 thank(&card, s);
             }
         }
     };
-    let on_input = move |ev: Event| {
-        if let Some(card) = card_of(&ev) {
+    let on_input = {
+        let card = card.clone();
+        move |_: &Event| {
             if kind == TEXT && step(&card) == ASK {
                 enable_send(&card, !textarea(&card).is_empty());
             }
         }
     };
-    let on_close = {
-        let done = done.clone();
-        move |ev: web_sys::MouseEvent| {
-            if let Some(card) = card_of(&ev) {
-                close(&card, &done);
-            }
-        }
-    };
-    let on_backdrop = {
-        let done = done.clone();
-        move |ev: web_sys::MouseEvent| {
-            let card = element(ev.current_target())
-                .and_then(|b| b.next_element_sibling());
-            if let Some(card) = card {
-                close(&card, &done);
-            }
-        }
-    };
-    let class = match display {
-        MODAL => "w modal",
-        INLINE => "w inline",
-        _ => "w pop",
-    };
-    let (low, high) = if kind == NPS {
-        (s.nps_low, s.nps_high)
-    } else {
-        (s.csat[0], s.csat[4])
-    };
-    view! {
-        <div class=class dir=if s.rtl { "rtl" } else { "ltr" } lang=s.lang>
-            <div class="backdrop" hidden=!modal on:click=on_backdrop></div>
-            <div
-                class="card"
-                data-step=ASK
-                role=if inline { "region" } else { "dialog" }
-                aria-modal=modal.then_some("true")
-                aria-labelledby="q"
-                on:keydown=on_key
-            >
-                <button type="button" class="x" aria-label=s.close on:click=on_close>
-                    "×"
-                </button>
-                <p class="q" id="q" aria-live="polite">{question}</p>
-                <div
-                    role="radiogroup"
-                    aria-labelledby="q"
-                    aria-describedby=scale.then_some("ends")
-                    class=if kind == CHOICE { "list a" } else { "scale a" }
-                    hidden=!radios
-                    on:keydown=on_arrow
-                >
-                    {items}
-                </div>
-                <div class="ends a" id="ends" hidden=!scale>
-                    <span>{low}</span>
-                    <span>{high}</span>
-                </div>
-                <textarea
-                    class=if kind == TEXT { "a" } else { "f" }
-                    aria-labelledby="q"
-                    maxlength="1000"
-                    placeholder=s.answer
-                    hidden=kind != TEXT && kind != NPS
-                    on:input=on_input
-                ></textarea>
-                <div class="row thumbs a" hidden=kind != THUMBS>
-                    <button type="button" class="go" on:click=thumb(1)>{s.yes}</button>
-                    <button type="button" class="go" on:click=thumb(0)>{s.no}</button>
-                </div>
-                <div class="row" hidden=kind == THUMBS>
-                    <button type="button" class="alt f" on:click=on_skip>{s.skip}</button>
-                    <button type="button" class="go s" disabled=true on:click=on_send>{s.send}</button>
-                </div>
-            </div>
-        </div>
+    Mounted {
+        _listeners: vec![
+            EventListener::new(&w, "click", on_click),
+            // Arrow keys, Tab and Escape are taken over: not a passive listener.
+            EventListener::new_with_options(&w, "keydown", EventListenerOptions::enable_prevent_default(), on_key),
+            EventListener::new(&w, "input", on_input),
+        ],
+        root: w,
     }
 }
 
-/// The side tab that opens a prompt.
-pub fn tab(s: &'static Strings, open: Function) -> impl IntoView {
-    view! {
-        <div class="w" dir=if s.rtl { "rtl" } else { "ltr" } lang=s.lang>
-            <button type="button" class="tab" aria-haspopup="dialog" on:click=move |_| {
-                let _ = open.call0(&JsValue::NULL);
-            }>{s.tab}</button>
-        </div>
+/// Renders the side tab that opens a prompt; `open()` is called on click.
+pub fn tab(doc: &Document, mount: &Element, s: &'static Strings, open: Function) -> Mounted {
+    let w = add(doc, mount, "div", &[("class", "w"), ("dir", if s.rtl { "rtl" } else { "ltr" }), ("lang", s.lang)], "");
+    let button = add(doc, &w, "button", &[("type", "button"), ("class", "tab"), ("aria-haspopup", "dialog")], s.tab);
+    Mounted {
+        _listeners: vec![EventListener::new(&button, "click", move |_| {
+            let _ = open.call0(&JsValue::NULL);
+        })],
+        root: w,
     }
 }
