@@ -41,6 +41,8 @@ async function axe(page) {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
   return page.evaluate(async () => {
     const hosts = [...document.querySelectorAll('rapport-ui')];
+    // Colours are measured once the entrance animation (opacity) is over.
+    await Promise.all(hosts.flatMap((h) => h.shadowRoot.getAnimations().map((a) => a.finished)));
     const result = await window.axe.run({ include: hosts }, { resultTypes: ['violations'] });
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
   });

@@ -120,7 +120,7 @@ pub fn resolve<'a>(candidates: impl IntoIterator<Item = &'a str>) -> &'static st
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{resolve, strings};
 
     #[test]
     fn the_first_supported_language_wins() {

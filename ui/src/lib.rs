@@ -41,7 +41,11 @@ fn keep(handle: view::Mounted) -> u32 {
 /// Unmounts what [`card`] or [`tab`] mounted.
 #[wasm_bindgen]
 pub fn unmount(handle: u32) {
-    let taken = MOUNTED.with(|m| m.borrow_mut().get_mut(handle as usize).and_then(Option::take));
+    let taken = MOUNTED.with(|m| {
+        m.borrow_mut()
+            .get_mut(handle as usize)
+            .and_then(Option::take)
+    });
     drop(taken);
 }
 
@@ -189,5 +193,114 @@ pub fn allows(
 #[wasm_bindgen]
 pub fn delay_left(delay_seconds: f64, since: f64, now: f64) -> f64 {
     let ms = |t: f64| Millis(t.max(0.0) as u64);
-    prompt::delay_left(Millis::from_secs(delay_seconds.max(0.0) as u64), ms(since), ms(now)).0 as f64
+    prompt::delay_left(
+        Millis::from_secs(delay_seconds.max(0.0) as u64),
+        ms(since),
+        ms(now),
+    )
+    .0 as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNSET: [f64; 7] = [-1.0; 7];
+
+    fn trigger(set: &[(usize, f64)]) -> Vec<f64> {
+        let mut t = UNSET.to_vec();
+        for &(i, v) in set {
+            t[i] = v;
+        }
+        t
+    }
+
+    #[test]
+    fn holds_reads_the_numbers_the_page_sends() {
+        // [engaged ms, scroll %, exit intent, pageviews, returning, referred]
+        let facts = [31_000.0, 40.0, 0.0, 2.0, 1.0, 0.0];
+        let engaged_30 = trigger(&[(0, 30.0)]);
+        assert!(holds(&engaged_30, "", "", "", &facts, "", "/"));
+        assert!(!holds(&trigger(&[(0, 32.0)]), "", "", "", &facts, "", "/"));
+        // scroll 60 % and returning, all / any
+        let both = trigger(&[(1, 60.0), (4, 1.0)]);
+        assert!(!holds(&both, "", "", "", &facts, "", "/"));
+        let mut any = both.clone();
+        any[6] = 1.0;
+        assert!(holds(&any, "", "", "", &facts, "", "/"));
+        // visitor: 0 is new
+        assert!(!holds(&trigger(&[(4, 0.0)]), "", "", "", &facts, "", "/"));
+        // referred, exit intent, pageviews
+        assert!(!holds(&trigger(&[(5, 1.0)]), "", "", "", &facts, "", "/"));
+        assert!(holds(&trigger(&[(5, 0.0)]), "", "", "", &facts, "", "/"));
+        assert!(!holds(&trigger(&[(2, 1.0)]), "", "", "", &facts, "", "/"));
+        assert!(holds(&trigger(&[(3, 2.0)]), "", "", "", &facts, "", "/"));
+        // events and globs are newline-separated lists
+        assert!(holds(
+            &UNSET,
+            "purchase",
+            "",
+            "",
+            &facts,
+            "signup\npurchase",
+            "/"
+        ));
+        assert!(!holds(&UNSET, "purchase", "", "", &facts, "signup", "/"));
+        assert!(holds(
+            &UNSET,
+            "",
+            "/shop/*\n/blog/*",
+            "",
+            &facts,
+            "",
+            "/blog/a"
+        ));
+        assert!(!holds(
+            &engaged_30,
+            "",
+            "",
+            "/cart\n/checkout*",
+            &facts,
+            "",
+            "/checkout/pay"
+        ));
+        // nothing set never holds
+        assert!(!holds(&UNSET, "", "", "", &facts, "", "/"));
+    }
+
+    #[test]
+    fn the_budget_and_delays_through_the_exports() {
+        let day = 86_400_000.0;
+        let now = 100.0 * day;
+        let session = now - 60_000.0;
+        assert!(allows(now, session, -1.0, false, false));
+        // shown in this session, or within 14 days
+        assert!(!allows(now, session, now - 1000.0, false, false));
+        assert!(!allows(now, session, now - 13.0 * day, false, false));
+        assert!(allows(now, session, now - 15.0 * day, false, false));
+        // answered: never again, unless asked again (after the recontact period)
+        assert!(!allows(now, session, -1.0, true, false));
+        assert!(allows(now, session, now - 15.0 * day, true, true));
+        assert_eq!(delay_left(2.0, now - 500.0, now), 1500.0);
+        assert_eq!(delay_left(2.0, now - 5000.0, now), 0.0);
+    }
+
+    #[test]
+    fn sampling_and_variants_are_stable() {
+        let inside = (0..200)
+            .filter(|i| sampled(&format!("visitor-{i}"), "nps", 30))
+            .count();
+        assert!(
+            (40..=80).contains(&inside),
+            "{inside} of 200 in a 30 % sample"
+        );
+        for i in 0..20 {
+            let v = format!("visitor-{i}");
+            assert_eq!(sampled(&v, "nps", 30), sampled(&v, "nps", 30));
+            assert_eq!(variant(&v, "nps", 3), variant(&v, "nps", 3));
+            assert!(variant(&v, "nps", 3) < 3);
+        }
+        assert_eq!(locale("fr\nhe-IL\nen"), "he");
+        assert_eq!(locale(""), "en");
+    }
 }

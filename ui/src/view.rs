@@ -12,7 +12,9 @@
 use gloo_events::{EventListener, EventListenerOptions};
 use js_sys::{Array, Function};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, Event, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRoot};
+use web_sys::{
+    Document, Element, Event, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRoot,
+};
 
 use crate::i18n::Strings;
 
@@ -207,7 +209,17 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         INLINE => "w inline",
         _ => "w pop",
     };
-    let w = add(doc, mount, "div", &[("class", class), ("dir", if s.rtl { "rtl" } else { "ltr" }), ("lang", s.lang)], "");
+    let w = add(
+        doc,
+        mount,
+        "div",
+        &[
+            ("class", class),
+            ("dir", if s.rtl { "rtl" } else { "ltr" }),
+            ("lang", s.lang),
+        ],
+        "",
+    );
     if modal {
         add(doc, &w, "div", &[("class", "backdrop")], "");
     }
@@ -215,14 +227,31 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         doc,
         &w,
         "div",
-        &[("class", "card"), ("data-step", ASK), ("role", if inline { "region" } else { "dialog" }), ("aria-labelledby", "q")],
+        &[
+            ("class", "card"),
+            ("data-step", ASK),
+            ("role", if inline { "region" } else { "dialog" }),
+            ("aria-labelledby", "q"),
+        ],
         "",
     );
     if modal {
         let _ = card.set_attribute("aria-modal", "true");
     }
-    add(doc, &card, "button", &[("type", "button"), ("class", "x"), ("aria-label", s.close)], "×");
-    add(doc, &card, "p", &[("class", "q"), ("id", "q"), ("aria-live", "polite")], &question);
+    add(
+        doc,
+        &card,
+        "button",
+        &[("type", "button"), ("class", "x"), ("aria-label", s.close)],
+        "×",
+    );
+    add(
+        doc,
+        &card,
+        "p",
+        &[("class", "q"), ("id", "q"), ("aria-live", "polite")],
+        &question,
+    );
 
     // The radio group: one tab stop, arrow keys move and check (mirrored right to left),
     // Home and End jump to the ends.
@@ -238,7 +267,11 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
             doc,
             &card,
             "div",
-            &[("role", "radiogroup"), ("aria-labelledby", "q"), ("class", if kind == CHOICE { "list a" } else { "scale a" })],
+            &[
+                ("role", "radiogroup"),
+                ("aria-labelledby", "q"),
+                ("class", if kind == CHOICE { "list a" } else { "scale a" }),
+            ],
             "",
         );
         if scale {
@@ -272,7 +305,13 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         } else {
             (s.csat[0], s.csat[4])
         };
-        let ends = add(doc, &card, "div", &[("class", "ends a"), ("id", "ends")], "");
+        let ends = add(
+            doc,
+            &card,
+            "div",
+            &[("class", "ends a"), ("id", "ends")],
+            "",
+        );
         add(doc, &ends, "span", &[], low);
         add(doc, &ends, "span", &[], high);
     }
@@ -281,24 +320,54 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
             doc,
             &card,
             "textarea",
-            &[("class", if kind == TEXT { "a" } else { "f" }), ("aria-labelledby", "q"), ("maxlength", "1000"), ("placeholder", s.answer)],
+            &[
+                ("class", if kind == TEXT { "a" } else { "f" }),
+                ("aria-labelledby", "q"),
+                ("maxlength", "1000"),
+                ("placeholder", s.answer),
+            ],
             "",
         );
     }
     if kind == THUMBS {
         let row = add(doc, &card, "div", &[("class", "row thumbs a")], "");
-        add(doc, &row, "button", &[("type", "button"), ("class", "go t"), ("data-v", "1")], s.yes);
-        add(doc, &row, "button", &[("type", "button"), ("class", "go t"), ("data-v", "0")], s.no);
+        add(
+            doc,
+            &row,
+            "button",
+            &[("type", "button"), ("class", "go t"), ("data-v", "1")],
+            s.yes,
+        );
+        add(
+            doc,
+            &row,
+            "button",
+            &[("type", "button"), ("class", "go t"), ("data-v", "0")],
+            s.no,
+        );
     } else {
         let row = add(doc, &card, "div", &[("class", "row")], "");
-        add(doc, &row, "button", &[("type", "button"), ("class", "alt f")], s.skip);
-        add(doc, &row, "button", &[("type", "button"), ("class", "go s"), ("disabled", "")], s.send);
+        add(
+            doc,
+            &row,
+            "button",
+            &[("type", "button"), ("class", "alt f")],
+            s.skip,
+        );
+        add(
+            doc,
+            &row,
+            "button",
+            &[("type", "button"), ("class", "go s"), ("disabled", "")],
+            s.send,
+        );
     }
 
     let on_key = {
         let (done, card) = (done.clone(), card.clone());
         move |ev: &Event| {
-            let (Some(ev), Some(target)) = (ev.dyn_ref::<KeyboardEvent>(), element(ev.target())) else {
+            let (Some(ev), Some(target)) = (ev.dyn_ref::<KeyboardEvent>(), element(ev.target()))
+            else {
                 return;
             };
             let key = ev.key();
@@ -414,7 +483,12 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         _listeners: vec![
             EventListener::new(&w, "click", on_click),
             // Arrow keys, Tab and Escape are taken over: not a passive listener.
-            EventListener::new_with_options(&w, "keydown", EventListenerOptions::enable_prevent_default(), on_key),
+            EventListener::new_with_options(
+                &w,
+                "keydown",
+                EventListenerOptions::enable_prevent_default(),
+                on_key,
+            ),
             EventListener::new(&w, "input", on_input),
         ],
         root: w,
@@ -423,8 +497,28 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
 
 /// Renders the side tab that opens a prompt; `open()` is called on click.
 pub fn tab(doc: &Document, mount: &Element, s: &'static Strings, open: Function) -> Mounted {
-    let w = add(doc, mount, "div", &[("class", "w"), ("dir", if s.rtl { "rtl" } else { "ltr" }), ("lang", s.lang)], "");
-    let button = add(doc, &w, "button", &[("type", "button"), ("class", "tab"), ("aria-haspopup", "dialog")], s.tab);
+    let w = add(
+        doc,
+        mount,
+        "div",
+        &[
+            ("class", "w"),
+            ("dir", if s.rtl { "rtl" } else { "ltr" }),
+            ("lang", s.lang),
+        ],
+        "",
+    );
+    let button = add(
+        doc,
+        &w,
+        "button",
+        &[
+            ("type", "button"),
+            ("class", "tab"),
+            ("aria-haspopup", "dialog"),
+        ],
+        s.tab,
+    );
     Mounted {
         _listeners: vec![EventListener::new(&button, "click", move |_| {
             let _ = open.call0(&JsValue::NULL);

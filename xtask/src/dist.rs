@@ -3,6 +3,9 @@
 //! Tracker stage (every page): `rapport.js` (loader), `rapport_widget.js` (the browser
 //! driver), `rapport_widget_bg.wasm` (the engine, processed by wasm-bindgen, whose glue is
 //! not needed).
+//!
+//! UI stage (fetched in idle time on pages whose site has prompts): `rapport_ui.js`
+//! (wasm-bindgen's glue with `ui/src/prompts.js` appended) and `rapport_ui_bg.wasm`.
 
 use std::path::{Path, PathBuf};
 
@@ -58,23 +61,25 @@ pub fn run() -> Result<PathBuf> {
     bindgen(&built, "rapport_widget", &out)?;
     replace_glue(&out)?;
 
-    step("building the UI stage (release wasm, leptos)");
-    exec(&mut cmd(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "rapport-ui",
-            "--lib",
-        ],
-    )
-    .env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        remap_flags(),
-    ))?;
+    step("building the UI stage (release wasm)");
+    exec(
+        cmd(
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                "rapport-ui",
+                "--lib",
+            ],
+        )
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            remap_flags(),
+        ),
+    )?;
     bindgen(
         &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
         "rapport_ui",
@@ -91,6 +96,39 @@ pub fn run() -> Result<PathBuf> {
 
     print_manifest(&out)?;
     Ok(out)
+}
+
+/// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue and
+/// `prompts.js`, into trunk's staging directory, next to the tracker trunk built.
+pub fn ui_dev() -> Result {
+    let out = std::env::var("TRUNK_STAGING_DIR")
+        .map(PathBuf::from)
+        .map_err(|_| "ui-dev runs as trunk's post_build hook (TRUNK_STAGING_DIR is not set)")?;
+    exec(&mut cmd(
+        "cargo",
+        &[
+            "build",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "rapport-ui",
+            "--lib",
+        ],
+    ))?;
+    exec(&mut cmd(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "rapport_ui",
+            "--out-dir",
+            path_str(&out)?,
+            path_str(&root().join("target/wasm32-unknown-unknown/debug/rapport_ui.wasm"))?,
+        ],
+    ))?;
+    append_prompts(&out.join("rapport_ui.js"))
 }
 
 /// wasm-bindgen (web target) and wasm-opt -Oz: `<name>.js` and `<name>_bg.wasm` in `out`.

@@ -20,6 +20,7 @@ commands:
   demo    build the widget, start the collector and serve the demo on http://127.0.0.1:8080
   test    run every check: fmt, clippy, native, wasm-bindgen-test, Playwright, size budget
   dist    build dist/embed/ and print file sizes and SRI hashes
+  ui-dev  build the UI stage (debug) into $TRUNK_STAGING_DIR; trunk's post-build hook
   bench   run the benchmarks (collector ingest on SQLite and PostgreSQL)
   install install the toolchain pieces that are missing";
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("dist") => install::ensure_build_tools().and_then(|()| dist::run().map(|_| ())),
         Some("install") => install::ensure_all(),
+        Some("ui-dev") => dist::ui_dev(),
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");

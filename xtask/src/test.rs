@@ -128,6 +128,22 @@ pub fn run() -> Result {
         ],
     );
 
+    cargo_check(
+        &mut tally,
+        "clippy (wasm32, UI stage)",
+        &[
+            "clippy",
+            "-p",
+            "rapport-ui",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+
     step("native tests (storage on SQLite and PostgreSQL)");
     match Postgres::start() {
         Ok(pg) => {
