@@ -586,6 +586,7 @@ export function start(m, api, early, script) {
   // ---- The UI stage (ui/): feedback prompts, fetched in idle time and only when the site
   // config (inline in data-config, else served next to the endpoint) has any. It reads the
   // engine's facts and hears every event emitted here.
+  var siteApi = format == 'rapport' ? new URL('sites/' + site + '/', endpoint).href : '';
   var ui = function (config) {
     if (!config || !(config.prompts || []).length) return;
     var base = new URL('.', script.src).href;
@@ -599,6 +600,7 @@ export function start(m, api, early, script) {
               return [m.fact(0, t), m.fact(1, t), m.visit(4), m.visit(2), +m.returning(), a && a.referral_code ? 1 : 0, visit.v, visit.s];
             },
             listen: function (f) { heard = f; missed.forEach(f); },
+            api: siteApi,
             locale: attr('locale')
           }, config);
         });
@@ -609,7 +611,7 @@ export function start(m, api, early, script) {
   if (inline) {
     try { ui(JSON.parse(inline)); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
   } else if (format == 'rapport') {
-    fetch(new URL('sites/' + site + '/config', endpoint)).then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {});
+    fetch(siteApi + 'config').then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {});
   }
   return true;
 }

@@ -113,6 +113,8 @@ pub struct Trigger {
     pub referred: Option<bool>,
     /// A custom event name, e.g. `purchase`.
     pub event: Option<String>,
+    /// The id of a tier in `[site.loyalty]`: identified shoppers in that tier or a higher one.
+    pub loyalty_tier: Option<String>,
     #[serde(default)]
     pub url_include: Vec<String>,
     #[serde(default)]
@@ -133,6 +135,7 @@ impl Trigger {
             self.visitor.is_some(),
             self.referred.is_some(),
             self.event.is_some(),
+            self.loyalty_tier.is_some(),
             !self.url_include.is_empty(),
         ];
         if !conditions.contains(&true) {
@@ -425,6 +428,15 @@ impl Programs {
             let earlier = self.prompts[..i].iter().map(|p| p.id.as_str());
             new_id(&format!("{pat}.id"), &prompt.id, earlier)?;
             prompt.check(&pat)?;
+            if let Some(tier) = &prompt.trigger.loyalty_tier {
+                let known = self.loyalty.as_ref();
+                if !known.is_some_and(|l| l.tiers.iter().any(|t| &t.id == tier)) {
+                    return fail(
+                        &format!("{pat}.trigger.loyalty_tier"),
+                        format!("\"{tier}\" is not a tier of [site.loyalty]"),
+                    );
+                }
+            }
         }
         if let Some(referral) = &self.referral {
             referral.offer.check(&format!("{at}.referral.offer"))?;
@@ -498,6 +510,10 @@ mod tests {
             "type = \"poll\"\n{q}trigger = {{ exit_intent = true }}"
         ))
         .contains("unknown variant"));
+        assert!(prompt(&format!(
+            "type = \"thumbs\"\n{q}trigger = {{ loyalty_tier = \"gold\" }}"
+        ))
+        .starts_with("site[0].prompt[0].trigger.loyalty_tier"));
         assert!(err("[site.loyalty]\n[[site.loyalty.tiers]]\nid = \"gold\"\nname = { en = \"Gold\" }\nthreshold = 10")
             .starts_with("site[0].loyalty.tiers: the first tier"));
         assert!(

@@ -26,6 +26,9 @@ pub struct Trigger<'a> {
     pub referred: Option<bool>,
     /// A custom event that must have happened in the session.
     pub event: Option<&'a str>,
+    /// The shopper's loyalty tier is this one (its position in the program's tiers) or a
+    /// higher one.
+    pub loyalty_tier_at_least: Option<u32>,
     /// Path globs (`*` any run of characters, `?` one); the path must match one.
     pub url_include: &'a [&'a str],
     /// Path globs the path must match none of (always required, whatever `any` says).
@@ -49,6 +52,9 @@ pub struct Facts<'a> {
     pub referred: bool,
     /// Custom events seen in this session.
     pub events: &'a [&'a str],
+    /// The identified shopper's loyalty tier, as its position in the program's tiers (0 is
+    /// the first); `None` for an anonymous shopper or when it is not known.
+    pub loyalty_tier: Option<u32>,
     /// The page's path, e.g. `/checkout/done`.
     pub path: &'a str,
 }
@@ -102,6 +108,8 @@ impl Trigger<'_> {
             }),
             self.referred.map(|r| r == facts.referred),
             self.event.map(|name| facts.events.contains(&name)),
+            self.loyalty_tier_at_least
+                .map(|t| facts.loyalty_tier.is_some_and(|tier| tier >= t)),
             (!self.url_include.is_empty())
                 .then(|| self.url_include.iter().any(|g| glob_match(g, facts.path))),
         ];
@@ -239,6 +247,22 @@ mod tests {
         ] {
             assert_eq!(glob_match(pattern, text), expect, "{pattern} vs {text}");
         }
+    }
+
+    #[test]
+    fn loyalty_tier_needs_a_known_tier_at_least_as_high() {
+        let silver = Trigger {
+            loyalty_tier_at_least: Some(1),
+            ..Trigger::default()
+        };
+        let with = |tier| Facts {
+            loyalty_tier: tier,
+            ..facts()
+        };
+        assert!(!silver.holds(&with(None)), "anonymous");
+        assert!(!silver.holds(&with(Some(0))), "bronze");
+        assert!(silver.holds(&with(Some(1))), "silver");
+        assert!(silver.holds(&with(Some(2))), "gold");
     }
 
     #[test]

@@ -397,3 +397,60 @@ trigger = { pageviews_at_least = 2, url_exclude = ["/shop/checkout*"] }
     expect(stats.total.feedback.csat_average).toBe(5);
   });
 });
+
+test.describe('a loyalty tier condition', () => {
+  const secret = 'tier-test-secret-0123456789abcdef0123';
+  test.use({
+    siteConfig: `secret = "${secret}"
+[site.loyalty]
+feedback_points = 10
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze" }
+threshold = 0
+[[site.loyalty.tiers]]
+id = "gold"
+name = { en = "Gold" }
+threshold = 1000
+
+[[site.prompt]]
+id = "members"
+type = "thumbs"
+display = "popover"
+question = { en = "Enjoying your member perks?" }
+trigger = { loyalty_tier = "bronze" }
+
+[[site.prompt]]
+id = "gold-only"
+type = "thumbs"
+display = "inline"
+selector = "#gold"
+question = { en = "A question for gold members" }
+trigger = { loyalty_tier = "gold" }
+`,
+  });
+
+  const page_ = (identify) => `<!doctype html><meta charset="utf-8"><title>t</title>
+    <script>window.rapport = undefined;</script>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100"></script>
+    <script>${identify}</script><div id="gold"></div>`;
+
+  test('holds for an identified shopper whose tier the collector confirms, never for an anonymous one', async ({ page, collector }) => {
+    const hash = require('node:crypto').createHmac('sha256', secret).update('cust-7').digest('hex');
+    await servePage(page, `${collector.url}/anon.html`, page_(''));
+    await page.goto(`${collector.url}/anon.html`);
+    await collector.waitFor((all) => named(all, 'page_view').length === 1);
+    await page.waitForTimeout(1500);
+    await expect(card(page)).toHaveCount(0);
+
+    await servePage(page, `${collector.url}/member.html`, page_(`rapport.identify('cust-7', { hash: '${hash}' });`));
+    await page.goto(`${collector.url}/member.html`);
+    await expect(card(page)).toHaveCount(1);
+    await expect(card(page).locator('.q')).toHaveText('Enjoying your member perks?');
+    await page.waitForTimeout(1200);
+    // Bronze is not gold: the gold-only prompt (inline, outside the budget) stays away.
+    expect(await page.locator('#gold rapport-ui').count()).toBe(0);
+    const all = await collector.waitFor((events) => named(events, 'prompt_shown').length === 1);
+    expect(named(all, 'prompt_shown')[0].props.prompt_id).toBe('members');
+  });
+});

@@ -106,9 +106,9 @@ fn lines(s: &str) -> Vec<&str> {
 }
 
 /// Whether a trigger holds (the delay aside). `t` = [engaged seconds, scroll %, exit intent,
-/// pageviews at least, visitor (0 new, 1 returning), referred (0/1), any (0/1)] with -1 for
-/// an unset condition; `f` = [engaged ms, deepest scroll %, exit intent, session pageviews,
-/// returning, referred]. Globs, the page path's event list and the seen events are
+/// pageviews at least, visitor (0 new, 1 returning), referred (0/1), any (0/1), loyalty tier
+/// at least] with -1 for an unset condition; `f` = [engaged ms, deepest scroll %, exit
+/// intent, session pageviews, returning, referred, loyalty tier (-1 unknown)]. Globs, the page path's event list and the seen events are
 /// newline-separated.
 #[wasm_bindgen]
 pub fn holds(
@@ -136,6 +136,7 @@ pub fn holds(
         }),
         referred: optional(at(t, 5)).map(|r| r > 0),
         event: (!event.is_empty()).then_some(event),
+        loyalty_tier_at_least: optional(at(t, 7)),
         url_include: &include,
         url_exclude: &exclude,
         any: at(t, 6) > 0.0,
@@ -149,6 +150,7 @@ pub fn holds(
         returning: at(f, 4) > 0.0,
         referred: at(f, 5) > 0.0,
         events: &events,
+        loyalty_tier: optional(at(f, 6)),
         path,
     })
 }
@@ -205,7 +207,7 @@ pub fn delay_left(delay_seconds: f64, since: f64, now: f64) -> f64 {
 mod tests {
     use super::*;
 
-    const UNSET: [f64; 7] = [-1.0; 7];
+    const UNSET: [f64; 8] = [-1.0; 8];
 
     fn trigger(set: &[(usize, f64)]) -> Vec<f64> {
         let mut t = UNSET.to_vec();
@@ -264,6 +266,11 @@ mod tests {
             "",
             "/checkout/pay"
         ));
+        // loyalty tier at least silver (1): unknown tier, bronze, gold
+        let silver = trigger(&[(7, 1.0)]);
+        assert!(!holds(&silver, "", "", "", &facts, "", "/"));
+        assert!(!holds(&silver, "", "", "", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], "", "/"));
+        assert!(holds(&silver, "", "", "", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0], "", "/"));
         // nothing set never holds
         assert!(!holds(&UNSET, "", "", "", &facts, "", "/"));
     }

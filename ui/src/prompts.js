@@ -9,7 +9,8 @@
 
 /**
  * `host`: { track(name, props), facts() -> [engaged ms, scroll %, session pageviews,
- * session start, returning, referred, visitor id, session id], listen(f), locale }.
+ * session start, returning, referred, visitor id, session id], listen(f), locale, api (the
+ * collector's `/v1/sites/<site>/`, or empty for other backends) }.
  * `config`: the site config ({ prompts, theme }), as served or given inline.
  */
 export function start(host, config) {
@@ -62,6 +63,9 @@ export function start(host, config) {
     }
     return v.join('\n');
   };
+  // Loyalty tiers by position, for loyalty_tier conditions.
+  var tiers = (isObject(config.loyalty) && config.loyalty.tiers instanceof Array ? config.loyalty.tiers : [])
+    .map(function (t) { return t && t.id; });
   var check = function (p, at) {
     if (!isObject(p)) throw [at, 'must be an object'];
     if (typeof p.id != 'string' || !NAME.test(p.id)) throw [at + '.id', "must be 1-64 characters of a-z, 0-9, '_', '.' and '-'"];
@@ -96,11 +100,13 @@ export function start(host, config) {
       Math.max(flag(t, 'exit_intent', tat), 0) || -1, whole(t, 'pageviews_at_least', tat, 0, 10000), visitor,
       flag(t, 'referred', tat)];
     var include = globs(t, 'url_include', tat), exclude = globs(t, 'url_exclude', tat);
-    if (!include && t.event == null && conditions.every(function (c) { return c < 0; })) throw [tat, 'must set at least one condition'];
+    var tier = t.loyalty_tier == null ? -1 : tiers.indexOf(t.loyalty_tier);
+    if (t.loyalty_tier != null && tier < 0) throw [tat + '.loyalty_tier', 'must be the id of a tier in loyalty.tiers'];
+    if (!include && t.event == null && tier < 0 && conditions.every(function (c) { return c < 0; })) throw [tat, 'must set at least one condition'];
     var sample = whole(p, 'sample_percent', at, 1, 100);
     return {
       p: p, kind: kind, display: display, event: t.event || '', include: include, exclude: exclude,
-      t: conditions.concat(t.match == 'any' ? 1 : 0), delay: Math.max(whole(t, 'delay_seconds', tat, 0, 3600), 0),
+      t: conditions.concat(t.match == 'any' ? 1 : 0, tier), delay: Math.max(whole(t, 'delay_seconds', tat, 0, 3600), 0),
       sample: sample < 0 ? 100 : sample, since: 0
     };
   };
@@ -244,12 +250,23 @@ export function start(host, config) {
 
   // ---- The triggers, looked at every second (engaged time grows without events), on
   // every event the tracker emits, and on exit intent.
-  var exit = 0;
+  var exit = 0, tierNow = -1;
+  // The identified shopper's tier comes from the collector, the authority for points.
+  var user = load('user');
+  if (host.api && user.id && user.hash && prompts.some(function (x) { return x.t[7] >= 0; })) {
+    fetch(host.api + 'loyalty', { headers: { 'x-rapport-user': user.id, 'x-rapport-user-hash': user.hash } })
+      .then(function (r) { return r.ok && r.json(); })
+      .then(function (b) {
+        tierNow = b && b.tier ? tiers.indexOf(b.tier.id) : -1;
+        evaluate();
+      })
+      .catch(function () { /* unknown tier: those conditions do not hold */ });
+  }
   var evaluate = function () {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
       var events = seen.s == f[7] && seen.e instanceof Array ? seen.e.join('\n') : '';
-      var facts = [f[0], f[1], exit, f[2], f[4], f[5]], busy = prompts.some(function (x) { return x.open; });
+      var facts = [f[0], f[1], exit, f[2], f[4], f[5], tierNow], busy = prompts.some(function (x) { return x.open; });
       if (!f[6]) return;
       prompts.forEach(function (x) {
         if (x.open || x.placed || x.shown || !sampled(f[6], x.p.id, x.sample) ||
