@@ -138,7 +138,7 @@ export function start(m, api, early, script) {
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
     enqueue(JSON.stringify(event));
-    try { heard ? heard(name) : missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
+    try { heard ? heard(name) : /^(page_|scroll_)/.test(name) || missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
   };
 
   // Carries out the engine's commands, in order.

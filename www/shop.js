@@ -1,7 +1,7 @@
 // The demo shop's own script. It talks to Rapport only through window.rapport, which the
 // loader defines at once, so these calls work even before the WebAssembly has loaded.
 document.addEventListener('click', function (e) {
-  var button = e.target.closest && e.target.closest('button.add');
+  var button = e.target.closest && e.target.closest('button.add[data-sku]');
   if (!button) return;
   var name = button.parentElement.querySelector('h2').textContent;
   document.getElementById('cart-status').textContent = name + ' added to your cart.';

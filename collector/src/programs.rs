@@ -465,7 +465,7 @@ mod tests {
     fn the_repository_config_parses_with_every_program() {
         let config = Config::parse(include_str!("../../rapport.toml")).unwrap();
         let programs = config.site("demo").unwrap().programs();
-        assert_eq!(programs.prompts.len(), 2);
+        assert_eq!(programs.prompts.len(), 4);
         assert!(
             programs.referral.is_some() && programs.loyalty.is_some() && programs.theme.is_some()
         );

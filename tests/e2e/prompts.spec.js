@@ -454,3 +454,17 @@ trigger = { loyalty_tier = "gold" }
     expect(named(all, 'prompt_shown')[0].props.prompt_id).toBe('members');
   });
 });
+
+test('the theme sets brand colour, radius and font; text on a light brand colour stays readable', async ({ page, collector }) => {
+  const theme = { brand_color: '#ffd400', radius_px: 4, font_family: 'Georgia, serif' };
+  // The page's own custom properties of the same names do not reach the card.
+  const head = '<style>:root, rapport-ui { --b: #ff0000; --o: #00ff00; --r: 40px; --f: monospace }</style>';
+  await open(page, collector, { theme, prompts: [prompt({ type: 'csat', display: 'popover' })] }, { head });
+  const c = card(page);
+  await c.getByRole('radio', { name: 'Satisfied', exact: true }).click();
+  const send = c.getByRole('button', { name: 'Send' });
+  const style = await send.evaluate((el) => { const s = getComputedStyle(el); return [s.backgroundColor, s.color, s.fontFamily]; });
+  expect(style).toEqual(['rgb(255, 212, 0)', 'rgb(17, 17, 17)', 'Georgia, serif']);
+  expect(await c.evaluate((el) => getComputedStyle(el).borderTopLeftRadius)).toBe('4px');
+  expect(await axe(page)).toEqual([]);
+});

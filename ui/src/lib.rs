@@ -108,8 +108,8 @@ fn lines(s: &str) -> Vec<&str> {
 /// Whether a trigger holds (the delay aside). `t` = [engaged seconds, scroll %, exit intent,
 /// pageviews at least, visitor (0 new, 1 returning), referred (0/1), any (0/1), loyalty tier
 /// at least] with -1 for an unset condition; `f` = [engaged ms, deepest scroll %, exit
-/// intent, session pageviews, returning, referred, loyalty tier (-1 unknown)]. Globs, the page path's event list and the seen events are
-/// newline-separated.
+/// intent, session pageviews, returning, referred, loyalty tier (-1 unknown)]. The include
+/// and exclude globs and the session's events are newline-separated lists.
 #[wasm_bindgen]
 pub fn holds(
     t: &[f64],

@@ -39,7 +39,7 @@ export function start(host, config) {
   var text = function (v, at) {
     if (!isObject(v)) throw [at, 'must be an object of texts by language, like {"en": "…"}'];
     for (var tag in v) {
-      if (typeof v[tag] != 'string' || !v[tag].trim() || v[tag].length > 500) throw [at + '.' + tag, 'must be a text of 1-500 characters'];
+      if (typeof v[tag] != 'string' || !v[tag].trim() || Array.from(v[tag]).length > 500) throw [at + '.' + tag, 'must be a text of 1-500 characters'];
     }
     if (!v.en) throw [at, 'needs an "en" text, the fallback language'];
     return v;
@@ -85,9 +85,11 @@ export function start(host, config) {
       throw [at + '.choices', kind == 4 ? 'must hold 2-10 choices' : 'only applies to choice prompts'];
     }
     choices.forEach(function (c, i) { text(c, at + '.choices[' + i + ']'); });
-    (p.variants || []).forEach(function (v, i) {
+    if (p.variants != null && !(p.variants instanceof Array)) throw [at + '.variants', 'must be a list'];
+    (p.variants || []).forEach(function (v, i, all) {
       var vat = at + '.variants[' + i + ']';
       if (!isObject(v) || typeof v.id != 'string' || !NAME.test(v.id)) throw [vat + '.id', 'must be a name of a-z, 0-9, _ . -'];
+      if (all.slice(0, i).some(function (u) { return u.id == v.id; })) throw [vat + '.id', 'is used twice'];
       text(v.question, vat + '.question');
     });
     var t = p.trigger, tat = at + '.trigger';
@@ -105,7 +107,7 @@ export function start(host, config) {
     if (!include && t.event == null && tier < 0 && conditions.every(function (c) { return c < 0; })) throw [tat, 'must set at least one condition'];
     var sample = whole(p, 'sample_percent', at, 1, 100);
     return {
-      p: p, kind: kind, display: display, event: t.event || '', include: include, exclude: exclude,
+      p: p, at: at, kind: kind, display: display, event: t.event || '', include: include, exclude: exclude,
       t: conditions.concat(t.match == 'any' ? 1 : 0, tier), delay: Math.max(whole(t, 'delay_seconds', tat, 0, 3600), 0),
       sample: sample < 0 ? 100 : sample, since: 0
     };
@@ -142,7 +144,7 @@ export function start(host, config) {
     } else log('config field "theme.brand_color" must be a colour like "#2f4a3a"; the default is used');
   }
   if (theme.radius_px != null) {
-    if (typeof theme.radius_px == 'number' && theme.radius_px >= 0 && theme.radius_px <= 32) css += '--r:' + Math.round(theme.radius_px) + 'px;';
+    if (typeof theme.radius_px == 'number' && theme.radius_px >= 0 && theme.radius_px <= 32 && theme.radius_px % 1 == 0) css += '--r:' + theme.radius_px + 'px;';
     else log('config field "theme.radius_px" must be 0-32; the default is used');
   }
   if (theme.font_family != null) {
@@ -158,14 +160,15 @@ export function start(host, config) {
     return; // no constructable stylesheets: no prompts rather than unstyled ones
   }
 
-  // ---- Language: data-locale, else the browser's; site texts in that language if given,
-  // else in the language of the built-in strings, else English.
+  // ---- Language: data-locale, else the browser's languages, the first with built-in
+  // strings (English, Arabic, Hebrew, Thai), else English.
   var wanted = [host.locale || ''].concat(nav.languages || [nav.language]).filter(Boolean);
   var lang = locale(wanted.join('\n'));
+  // Site texts follow the widget's language (so a card never mixes two), by the exact tag
+  // asked for (`ar-EG`) if the site has it.
   var pick = function (t) {
     for (var i = 0; i < wanted.length; i++) {
-      var tag = wanted[i];
-      if (t[tag] || t[tag.split('-')[0]]) return t[tag] || t[tag.split('-')[0]];
+      if (wanted[i].split(/[-_]/)[0].toLowerCase() == lang && t[wanted[i]]) return t[wanted[i]];
     }
     return t[lang] || t.en;
   };
@@ -184,7 +187,7 @@ export function start(host, config) {
       parent = x.display == 3 ? d.querySelector(p.selector) : d.body;
     } catch (e) {
       x.placed = 1;
-      return log('config field "prompts[].selector" "' + p.selector + '" is not a valid CSS selector');
+      return log('config field "' + x.at + '.selector" is not a valid CSS selector; that prompt is not shown');
     }
     if (!parent) return; // the inline host element is not on this page (yet)
     var variants = p.variants || [], v = variants.length ? variants[variant(visitor, p.id, variants.length)] : null;
@@ -206,7 +209,7 @@ export function start(host, config) {
         x.open = 0;
         // Focus goes back to where it was (the tab's button, or what had it before a modal).
         if (x.display != 1 && x.display != 3 && before && before.isConnected) before.focus();
-        if (x.display == 2 && x.answered && !p.ask_again && x.tab) {
+        if (x.display == 2 && x.answered && x.tab) {
           unmount(x.tab[1]);
           x.tab[0].remove();
         }
@@ -266,7 +269,8 @@ export function start(host, config) {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
       var events = seen.s == f[7] && seen.e instanceof Array ? seen.e.join('\n') : '';
-      var facts = [f[0], f[1], exit, f[2], f[4], f[5], tierNow], busy = prompts.some(function (x) { return x.open; });
+      var facts = [f[0], f[1], exit, f[2], f[4], f[5], tierNow];
+      var busy = prompts.some(function (x) { return x.open && x.display < 2; }); // an unsolicited card is up
       if (!f[6]) return;
       prompts.forEach(function (x) {
         if (x.open || x.placed || x.shown || !sampled(f[6], x.p.id, x.sample) ||
@@ -276,14 +280,16 @@ export function start(host, config) {
         }
         x.since = x.since || now;
         if (delay_left(x.delay, x.since, now) > 0) return;
-        var done = x.p.id in answered;
+        var at = answered[x.p.id], done = at > 0;
         if (x.display < 2) {
           // Unsolicited: one at a time, within the budget.
           if (!busy && allows(now, f[3], budget.t > 0 ? budget.t : -1, done, !!x.p.ask_again)) {
             busy = 1;
             show(x, f[6]);
           }
-        } else if (!done || x.p.ask_again) {
+        } else if (!done || x.p.ask_again && allows(now, at + 1, at, true, true)) {
+          // A tab or inline prompt spends no budget; answered, it comes back only with
+          // ask_again, after the recontact period.
           if (x.display == 2) placeTab(x, f[6]);
           else show(x, f[6]);
         }
