@@ -269,8 +269,24 @@ mod tests {
         // loyalty tier at least silver (1): unknown tier, bronze, gold
         let silver = trigger(&[(7, 1.0)]);
         assert!(!holds(&silver, "", "", "", &facts, "", "/"));
-        assert!(!holds(&silver, "", "", "", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], "", "/"));
-        assert!(holds(&silver, "", "", "", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0], "", "/"));
+        assert!(!holds(
+            &silver,
+            "",
+            "",
+            "",
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "",
+            "/"
+        ));
+        assert!(holds(
+            &silver,
+            "",
+            "",
+            "",
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0],
+            "",
+            "/"
+        ));
         // nothing set never holds
         assert!(!holds(&UNSET, "", "", "", &facts, "", "/"));
     }
