@@ -376,5 +376,5 @@ pub fn over_budget(bytes: f64) -> bool {
 /// Events per batch, as configured.
 #[wasm_bindgen]
 pub fn batch_size() -> u32 {
-    with(20, |s| s.delivery.config().max_events)
+    with(50, |s| s.delivery.config().max_events)
 }

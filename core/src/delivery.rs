@@ -27,7 +27,7 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
-            max_events: 20,
+            max_events: 50,
             max_bytes: 32_000,
             max_wait: Millis::from_secs(5),
             budget_bytes: 256_000,
@@ -292,12 +292,13 @@ mod tests {
     }
 
     #[test]
-    fn batches_go_at_twenty_events_32_kb_five_seconds_or_on_hide() {
+    fn batches_go_at_fifty_events_32_kb_five_seconds_or_on_hide() {
         let d = Delivery::new(DeliveryConfig::default());
         assert_eq!(d.due(ms(1_000), 0, 0, ms(0), true), None, "nothing to send");
         assert_eq!(d.due(ms(1_000), 3, 300, ms(1_000), false), Some(ms(5_000)));
         assert_eq!(d.due(ms(6_000), 3, 300, ms(1_000), false), Some(ms(0)));
-        assert_eq!(d.due(ms(1_000), 20, 300, ms(1_000), false), Some(ms(0)));
+        assert_eq!(d.due(ms(1_000), 49, 300, ms(1_000), false), Some(ms(5_000)));
+        assert_eq!(d.due(ms(1_000), 50, 300, ms(1_000), false), Some(ms(0)));
         assert_eq!(d.due(ms(1_000), 2, 32_000, ms(1_000), false), Some(ms(0)));
         assert_eq!(d.due(ms(1_000), 1, 10, ms(1_000), true), Some(ms(0)));
     }

@@ -1,17 +1,29 @@
-//! `cargo xtask bench [collector]`: benchmarks, never part of `cargo xtask test`.
+//! `cargo xtask bench [collector | peers]`: benchmarks, never part of `cargo xtask test`.
+//!
+//! Without an argument, both: the collector's ingest on SQLite and PostgreSQL, then Rapport
+//! beside the scripts a site owner would otherwise embed (`bench/run.js`), which writes
+//! `bench/RESULTS.md` and `bench/results.json` with the ingest figures included.
 
-use crate::install;
 use crate::postgres::Postgres;
-use crate::util::{cmd, exec, step, Result};
+use crate::util::{cmd, exec, root, step, Result};
+use crate::{dist, install};
 
 pub fn run(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
-        None | Some("collector") => collector(),
-        Some(other) => Err(format!("unknown benchmark `{other}`; available: collector")),
+        None => {
+            collector()?;
+            peers()
+        }
+        Some("collector") => collector(),
+        Some("peers") => peers(),
+        Some(other) => Err(format!(
+            "unknown benchmark `{other}`; available: collector, peers"
+        )),
     }
 }
 
-/// Ingest throughput and latency on SQLite and PostgreSQL, beside the raw insert ceiling.
+/// Ingest throughput and latency on SQLite and PostgreSQL, beside the raw insert ceiling;
+/// written to `target/bench/collector.json`.
 fn collector() -> Result {
     install::ensure_all()?;
     let pg = Postgres::start()?;
@@ -30,4 +42,25 @@ fn collector() -> Result {
     );
     c.env("RAPPORT_BENCH_POSTGRES_URL", &pg.url);
     exec(&mut c)
+}
+
+/// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium.
+fn peers() -> Result {
+    install::ensure_all()?;
+    let embed = dist::run()?;
+    let bench = root().join("bench");
+    step("benchmark peers: npm ci in bench/ (pinned versions)");
+    let mut npm = cmd(
+        "npm",
+        &["ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+    );
+    npm.current_dir(&bench);
+    exec(&mut npm)?;
+    step("side-by-side benchmarks in Chromium (bench/run.js)");
+    let mut node = cmd("node", &["bench/run.js"]);
+    node.env("RAPPORT_EMBED_DIR", &embed).env(
+        "RAPPORT_COLLECTOR_JSON",
+        root().join("target/bench/collector.json"),
+    );
+    exec(&mut node)
 }

@@ -1,4 +1,4 @@
-//! Project automation: `cargo xtask demo | test | dist`.
+//! Project automation: `cargo xtask demo | test | dist | bench`.
 //!
 //! Every command first installs what is missing (see `install.rs`), so a fresh machine needs
 //! nothing but rustup, node and the package registries.
@@ -21,7 +21,7 @@ commands:
   test    run every check: fmt, clippy, native, wasm-bindgen-test, Playwright, size budget
   dist    build dist/embed/ and print file sizes and SRI hashes
   ui-dev  build the UI stage (debug) into $TRUNK_STAGING_DIR; trunk's post-build hook
-  bench   run the benchmarks (collector ingest on SQLite and PostgreSQL)
+  bench   run the benchmarks: collector ingest, and Rapport beside its peers (bench/RESULTS.md)
   install install the toolchain pieces that are missing";
 
 fn main() -> ExitCode {

@@ -1,0 +1,423 @@
+// Side-by-side benchmarks of Rapport and the scripts a site owner would otherwise embed, in
+// one run on one machine. `cargo xtask bench` builds dist/embed, installs the peers
+// (bench/package.json, pinned), reruns the collector's ingest benchmark, then runs this file,
+// which writes bench/results.json and bench/RESULTS.md.
+//
+// Every script is served from a loopback server; every request a script makes to its
+// vendor's hosts is answered by Playwright in the browser, so nothing leaves the machine.
+//
+// Environment: RAPPORT_EMBED_DIR (dist/embed), BENCH_RUNS (loads per configuration and CPU
+// rate, 10), BENCH_SCROLL_RUNS (10 s scrolls per configuration and rate, 3, which keeps the
+// whole command under 15 minutes on two cores),
+// RAPPORT_COLLECTOR_JSON (the ingest results).
+'use strict';
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { chromium } = require('@playwright/test');
+
+const ROOT = path.resolve(__dirname, '..');
+const EMBED = process.env.RAPPORT_EMBED_DIR || path.join(ROOT, 'dist/embed');
+const PEERS = path.join(__dirname, 'node_modules');
+const RUNS = Number(process.env.BENCH_RUNS || 10);
+const SCROLL_RUNS = Number(process.env.BENCH_SCROLL_RUNS || 3);
+const SCROLL_MS = 10_000;
+const RATES = [1, 4];
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const version = (name) => require(path.join(PEERS, name, 'package.json')).version;
+
+// ---- Statistics.
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
+
+// ---- 1. Payload.
+function sizes(files) {
+  return files.reduce((t, f) => {
+    const bytes = fs.readFileSync(f);
+    return {
+      raw: t.raw + bytes.length,
+      gzip: t.gzip + zlib.gzipSync(bytes, { level: 9 }).length,
+      brotli: t.brotli + zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+  }, { raw: 0, gzip: 0, brotli: 0 });
+}
+const embed = (f) => path.join(EMBED, f);
+const peer = (f) => path.join(PEERS, f);
+const TRACKER = ['rapport.js', 'rapport_widget.js', 'rapport_widget_bg.wasm'].map(embed);
+const FULL = TRACKER.concat(['rapport_ui.js', 'rapport_ui_bg.wasm'].map(embed));
+const PAYLOAD = [
+  ['Rapport tracker stage (loader + driver + wasm)', TRACKER],
+  ['Rapport full widget (tracker + UI stage)', FULL],
+  [`posthog-js ${version('posthog-js')} array.js`, [peer('posthog-js/dist/array.js')]],
+  [`posthog-js ${version('posthog-js')} array.js + surveys.js`, [peer('posthog-js/dist/array.js'), peer('posthog-js/dist/surveys.js')]],
+  [`@plausible-analytics/tracker ${version('@plausible-analytics/tracker')}`, [peer('@plausible-analytics/tracker/plausible.js')]],
+  [`@segment/analytics-next ${version('@segment/analytics-next')} standalone.js`, [peer('@segment/analytics-next/dist/umd/standalone.js')]],
+  [`@formbricks/surveys ${version('@formbricks/surveys')} index.umd.js`, [peer('@formbricks/surveys/dist/index.umd.js')]],
+];
+
+// ---- The pages: the demo article, with each configuration's script tags.
+const article = fs.readFileSync(path.join(ROOT, 'www/journal.html'), 'utf8')
+  .replace(/<script src="\/embed\/rapport.js"[^>]*><\/script>/, '<!--SCRIPTS-->')
+  .replace('href="shop.css"', 'href="/demo/shop.css"');
+if (!article.includes('<!--SCRIPTS-->')) throw new Error('www/journal.html no longer has the Rapport script tag this bench replaces');
+const PROMPT = JSON.stringify({ prompts: [{ id: 'bench', type: 'nps', display: 'popover', question: { en: 'How likely are you to recommend us?' }, trigger: { engaged_seconds: 0 } }] });
+const CONFIGS = {
+  none: '',
+  rapport: '<script src="/embed/rapport.js" data-site="bench" data-endpoint="/sink/rapport/v1/batch" async></script>',
+  posthog: `<script src="/peers/posthog-js/dist/array.js"></script><script src="/peers/posthog-js/dist/surveys.js"></script>
+    <script>posthog.init('phc_bench', { api_host: location.origin + '/sink/posthog', disable_surveys: false, persistence: 'localStorage', opt_out_useragent_filter: true });</script>`,
+  plausible: `<script type="module">import { init, track } from '/peers/@plausible-analytics/tracker/plausible.js';
+    init({ domain: 'bench.example', endpoint: location.origin + '/sink/plausible/api/event', logging: false, captureOnLocalhost: true }); window.benchTrack = track;</script>`,
+  segment: `<script>!function(){var a=window.analytics=[];a.methods=['track','page','identify'];a.factory=function(m){return function(){var args=[].slice.call(arguments);args.unshift(m);a.push(args);return a}};
+    a.methods.forEach(function(m){a[m]=a.factory(m)});a._writeKey='bench_write_key';a.page();}();</script>
+    <script src="/peers/@segment/analytics-next/dist/umd/standalone.js" data-global-segment-analytics-key="analytics"></script>`,
+  // Rapport with a prompt due at once: the UI stage's fetch, instantiation and mount.
+  'rapport+prompt': `<script src="/embed/rapport.js" data-site="bench" data-endpoint="/sink/rapport/v1/batch" data-config='${PROMPT}' async></script>`,
+};
+const LOAD_CONFIGS = ['none', 'rapport', 'posthog', 'plausible', 'segment'];
+
+// ---- The loopback server: pages, scripts, and a sink that counts what each script sends.
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.html': 'text/html' };
+const sink = {};
+function serve(req, res) {
+  const url = new URL(req.url, 'http://x');
+  const file = (base, rel) => {
+    const p = path.join(base, rel);
+    if (!p.startsWith(base) || !fs.existsSync(p) || fs.statSync(p).isDirectory()) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': TYPES[path.extname(p)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    fs.createReadStream(p).pipe(res);
+  };
+  if (url.pathname === '/article.html') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    return res.end(article.replace('<!--SCRIPTS-->', CONFIGS[url.searchParams.get('c')] || ''));
+  }
+  if (url.pathname.startsWith('/embed/')) return file(EMBED, url.pathname.slice(7));
+  if (url.pathname.startsWith('/peers/')) return file(PEERS, url.pathname.slice(7));
+  if (url.pathname.startsWith('/demo/')) return file(path.join(ROOT, 'www'), url.pathname.slice(6));
+  if (url.pathname.startsWith('/sink/')) {
+    const tool = url.pathname.split('/')[2];
+    let bytes = 0;
+    req.on('data', (d) => { bytes += d.length; });
+    req.on('end', () => {
+      // Static files a peer asks its own host for (PostHog's extensions) come from its package.
+      if (tool === 'posthog' && url.pathname.includes('/static/')) return file(peer('posthog-js/dist'), path.basename(url.pathname));
+      if (req.method === 'POST' || (tool === 'plausible' && req.method !== 'OPTIONS')) {
+        const s = (sink[tool] = sink[tool] || { requests: 0, bytes: 0 });
+        s.requests += 1;
+        s.bytes += bytes + Buffer.byteLength(req.url);
+      }
+      // Rapport's site config: none (no prompts), so its UI stage stays unloaded.
+      const status = url.pathname.endsWith('/config') ? 404 : 200;
+      res.writeHead(status, {
+        'content-type': 'application/json', 'access-control-allow-origin': req.headers.origin || '*',
+        'access-control-allow-credentials': 'true', 'access-control-allow-headers': '*',
+      });
+      res.end(tool === 'posthog' ? '{"featureFlags":{},"surveys":true,"sessionRecording":false}' : '{}');
+    });
+    return;
+  }
+  res.writeHead(404).end();
+}
+
+// Requests to vendors' hosts are answered in the browser (Segment's settings point its API at
+// the sink); everything on loopback goes through.
+async function isolate(context, origin) {
+  await context.route((url) => !url.href.startsWith(origin) && !url.href.startsWith('data:'), (route) => {
+    const url = route.request().url();
+    if (url.includes('/v1/projects/') && url.endsWith('/settings')) {
+      return route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({ integrations: { 'Segment.io': { apiKey: 'bench_write_key', apiHost: `${new URL(origin).host}/sink/segment`, protocol: 'http' } }, plan: {}, edgeFunction: {} }),
+      });
+    }
+    return route.fulfill({ status: 204, body: '' });
+  });
+}
+
+const INIT = () => {
+  // Every script runs as for a shopper: some skip automated browsers (navigator.webdriver).
+  Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false, configurable: true });
+  window.__long = [];
+  window.__scrolls = 0;
+  try {
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+  } catch (e) { /* no long-task timing */ }
+  addEventListener('scroll', () => { window.__scrolls += 1; }, { passive: true, capture: true });
+  // When the prompt's card appears (the UI stage's mount).
+  new MutationObserver(() => {
+    if (!window.__mounted && document.querySelector('rapport-ui')) window.__mounted = performance.now();
+  }).observe(document, { childList: true, subtree: true });
+};
+
+async function open(browser, origin, config, rate) {
+  const context = await browser.newContext({ userAgent: USER_AGENT, viewport: { width: 1280, height: 800 } });
+  await isolate(context, origin);
+  const page = await context.newPage();
+  if (process.env.BENCH_DEBUG) {
+    page.on('console', (m) => console.log(`[${config}] ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => console.log(`[${config}] page error: ${e}`));
+  }
+  await page.addInitScript(INIT);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  if (rate > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+  await page.goto(`${origin}/article.html?c=${encodeURIComponent(config)}`, { waitUntil: "load" });
+  return { context, page, cdp };
+}
+const metrics = async (cdp) => {
+  const { metrics: m } = await cdp.send('Performance.getMetrics');
+  const get = (name) => (m.find((x) => x.name === name) || { value: 0 }).value * 1000;
+  return { script: get('ScriptDuration'), task: get('TaskDuration') };
+};
+
+// ---- 2. Main-thread cost at load, per scroll event, and the UI stage's mount.
+async function loadRuns(browser, origin) {
+  const out = {};
+  for (const rate of RATES) {
+    for (let run = 0; run < RUNS; run++) {
+      for (const config of LOAD_CONFIGS) { // in alternation
+        const { context, page, cdp } = await open(browser, origin, config, rate);
+        await page.waitForTimeout(1500); // asynchronous start-up (wasm, lazy chunks)
+        const m = await metrics(cdp);
+        const long = await page.evaluate(() => window.__long);
+        const r = ((out[config] = out[config] || {})[rate] = out[config][rate] || { script: [], task: [], long: [] });
+        r.script.push(m.script);
+        r.task.push(m.task);
+        r.long.push(long.length);
+        await context.close();
+      }
+    }
+  }
+  return out;
+}
+
+async function scrollRuns(browser, origin) {
+  const out = {};
+  for (const rate of RATES) {
+    for (let run = 0; run < SCROLL_RUNS; run++) {
+      for (const config of LOAD_CONFIGS) {
+        const { context, page, cdp } = await open(browser, origin, config, rate);
+        await page.waitForTimeout(2000);
+        const before = await metrics(cdp);
+        const scrolls0 = await page.evaluate(() => window.__scrolls);
+        // A scripted read-through: 40 px per frame down the article and back, for 10 s.
+        await page.evaluate((ms) => new Promise((done) => {
+          const end = performance.now() + ms;
+          let dir = 1;
+          const step = () => {
+            if (performance.now() >= end) return done();
+            const max = document.documentElement.scrollHeight - innerHeight;
+            if (scrollY >= max) dir = -1;
+            if (scrollY <= 0) dir = 1;
+            scrollBy(0, 40 * dir);
+            requestAnimationFrame(step);
+          };
+          requestAnimationFrame(step);
+        }), SCROLL_MS);
+        const after = await metrics(cdp);
+        const events = (await page.evaluate(() => window.__scrolls)) - scrolls0;
+        const r = ((out[config] = out[config] || {})[rate] = out[config][rate] || { script: [], task: [], events: [] });
+        r.script.push(after.script - before.script);
+        r.task.push(after.task - before.task);
+        r.events.push(events);
+        await context.close();
+      }
+    }
+  }
+  return out;
+}
+
+async function uiRuns(browser, origin) {
+  const out = {};
+  for (const rate of RATES) {
+    const r = (out[rate] = { mount: [], long: [] });
+    for (let run = 0; run < RUNS; run++) {
+      const { context, page } = await open(browser, origin, 'rapport+prompt', rate);
+      await page.waitForFunction(() => window.__mounted, null, { timeout: 20_000 }).catch(async (e) => {
+        console.error(await page.evaluate(() => JSON.stringify({
+          resources: performance.getEntriesByType('resource').map((x) => x.name),
+          rapport: Object.keys(window.rapport || {}), storage: Object.keys(localStorage),
+          script: document.querySelector('script[data-site]') && document.querySelector('script[data-site]').outerHTML.slice(0, 300),
+        })));
+        throw e;
+      });
+      const t = await page.evaluate(() => {
+        const ui = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/rapport_ui.js'));
+        return { mount: window.__mounted - ui.startTime, long: window.__long.filter((d, i) => i >= 0).length };
+      });
+      r.mount.push(t.mount);
+      r.long.push(t.long);
+      await context.close();
+    }
+  }
+  return out;
+}
+
+// ---- 3. Delivery: requests and bytes for 100 custom events plus the page's own events.
+const SEND = {
+  rapport: () => { for (let i = 0; i < 100; i++) rapport.track('bench_event', { i }); },
+  posthog: () => { for (let i = 0; i < 100; i++) posthog.capture('bench_event', { i }); },
+  plausible: () => { for (let i = 0; i < 100; i++) window.benchTrack('bench_event', { props: { i: String(i) } }); },
+  segment: () => { for (let i = 0; i < 100; i++) analytics.track('bench_event', { i }); },
+};
+async function delivery(browser, origin) {
+  const out = {};
+  for (const config of Object.keys(SEND)) {
+    delete sink[config];
+    const { context, page } = await open(browser, origin, config, 1);
+    await page.waitForTimeout(2000);
+    await page.evaluate(SEND[config]);
+    await page.mouse.wheel(0, 2000);
+    await page.waitForTimeout(6000); // each script's own batching interval
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await page.close({ runBeforeUnload: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    await context.close();
+    out[config] = { ...(sink[config] || { requests: 0, bytes: 0 }) };
+  }
+  return out;
+}
+
+// ---- The report.
+const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+const kb = (b) => (b / 1000).toFixed(1);
+const range = (s, f = ms) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+function report(r) {
+  const lines = [];
+  const add = (s = '') => lines.push(s);
+  const goal = (ok) => (ok ? 'met' : '**missed**');
+  add('# Benchmarks');
+  add();
+  add(`One run of \`cargo xtask bench\` on ${r.machine}, ${r.date}. Chromium ${r.chromium}, headless.`);
+  add(`Loads: ${RUNS} per configuration and CPU rate, configurations in alternation; scrolls: ${SCROLL_RUNS} × ${SCROLL_MS / 1000} s per configuration and rate. Medians, with min–max.`);
+  add('Every script is served from loopback and its vendor requests are answered in the browser; nothing leaves the machine.');
+  add();
+  add('## Payload (bytes; gzip -9 and brotli 11, each file compressed on its own)');
+  add();
+  add('| | raw | gzip | brotli | Rapport tracker ÷ this (gzip) | Rapport full ÷ this (gzip) |');
+  add('|---|---|---|---|---|---|');
+  const [tracker, full] = r.payload;
+  for (const p of r.payload) {
+    add(`| ${p.name} | ${p.raw} | ${p.gzip} | ${p.brotli} | ${(tracker.gzip / p.gzip).toFixed(2)} | ${(full.gzip / p.gzip).toFixed(2)} |`);
+  }
+  add();
+  add(`Goals: tracker stage ≤ 8 KB gzip: ${kb(tracker.gzip)} KB, ${goal(tracker.gzip <= 8000)}. Full widget ≤ 45 KB gzip: ${kb(full.gzip)} KB, ${goal(full.gzip <= 45000)}.`);
+  add();
+  add('## Main-thread cost at load (ms, added over the page without scripts)');
+  add();
+  add('CDP `Performance.getMetrics` 1.5 s after load: script time and task time; long tasks (≥ 50 ms) from the Long Tasks API.');
+  add();
+  add('| configuration | CPU | script ms | task ms | added script ms | added task ms | long tasks |');
+  add('|---|---|---|---|---|---|---|');
+  for (const rate of RATES) {
+    const base = r.load.none[rate];
+    for (const c of LOAD_CONFIGS) {
+      const x = r.load[c][rate];
+      add(`| ${c} | ${rate}× | ${range(summary(x.script))} | ${range(summary(x.task))} | ${ms(median(x.script) - median(base.script))} | ${ms(median(x.task) - median(base.task))} | ${median(x.long)} (${Math.min(...x.long)}–${Math.max(...x.long)}) |`);
+    }
+  }
+  const init4 = median(r.load.rapport[4].script) - median(r.load.none[4].script);
+  add();
+  add(`Goal: tracker init ≤ 5 ms under 4× throttling: ${ms(init4)} ms of added script time (loader, driver and engine start, wasm compilation and the first events), ${goal(init4 <= 5)}; long tasks: ${median(r.load.rapport[4].long)} (no script: ${median(r.load.none[4].long)}).`);
+  add();
+  add('## Per scroll event');
+  add();
+  add('A scripted 10 s read-through (40 px per animation frame, down and back). Script time is what the page\'s scripts ran; task time adds style, layout and paint, which the scroll itself causes in every configuration. Added: per scroll event dispatched, over the page without scripts.');
+  add();
+  add('| configuration | CPU | scroll events | script ms per event | added script ms per event | task ms per event |');
+  add('|---|---|---|---|---|---|');
+  const per = (x, k) => x[k].map((t, i) => t / Math.max(1, x.events[i]));
+  for (const rate of RATES) {
+    const base = median(per(r.scroll.none[rate], 'script'));
+    for (const c of LOAD_CONFIGS) {
+      const x = r.scroll[c][rate];
+      add(`| ${c} | ${rate}× | ${median(x.events)} | ${range(summary(per(x, 'script')), (v) => v.toFixed(4))} | ${(median(per(x, 'script')) - base).toFixed(4)} | ${range(summary(per(x, 'task')), (v) => v.toFixed(3))} |`);
+    }
+  }
+  const scroll1 = median(per(r.scroll.rapport[1], 'script')) - median(per(r.scroll.none[1], 'script'));
+  add();
+  add(`Goal: ≤ 0.05 ms per scroll event (1×, script time): ${scroll1.toFixed(4)} ms, ${goal(scroll1 <= 0.05)}.`);
+  add();
+  add('## Rapport UI stage: fetch, instantiation and mount of a prompt');
+  add();
+  add('From the start of the `rapport_ui.js` request to the card in the DOM (a prompt due at once, inline config).');
+  add();
+  add('| CPU | ms | long tasks during the page load |');
+  add('|---|---|---|');
+  for (const rate of RATES) add(`| ${rate}× | ${range(summary(r.ui[rate].mount))} | ${median(r.ui[rate].long)} |`);
+  const ui4 = median(r.ui[4].mount);
+  add();
+  add(`Goal: UI mount ≤ 30 ms under 4× throttling: ${ms(ui4)} ms, ${goal(ui4 <= 30)}. This includes the two requests on loopback.`);
+  add();
+  add('## Delivery: 100 custom events plus the page\'s own events');
+  add();
+  add('Requests and bytes (body and URL) received by the sink after 100 `track` calls, a scroll, 6 s, hiding and closing the page.');
+  add();
+  add('| configuration | requests | bytes |');
+  add('|---|---|---|');
+  for (const [c, d] of Object.entries(r.delivery)) add(`| ${c} | ${d.requests} | ${d.bytes} |`);
+  add();
+  add(`Goal: ≤ 5 requests per 100 events: Rapport ${r.delivery.rapport.requests}, ${goal(r.delivery.rapport.requests <= 5)}.`);
+  if (r.collector) {
+    add();
+    add('## Collector ingest');
+    add();
+    add(`${r.collector.batches} batches of ${r.collector.events_per_batch} events, ${r.collector.concurrency} in flight.`);
+    add();
+    add('| storage | path | events/s | p50 ms | p99 ms |');
+    add('|---|---|---|---|---|');
+    for (const x of r.collector.results) {
+      for (const [p, v] of [['raw insert', x.raw], ['HTTP POST /v1/batch', x.http]]) {
+        add(`| ${x.storage} | ${p} | ${v.events_per_s.toFixed(0)} | ${v.p50_ms.toFixed(2)} | ${v.p99_ms.toFixed(2)} |`);
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+(async () => {
+  const started = Date.now();
+  const server = http.createServer(serve);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--enable-blink-features=LongTaskTiming'],
+  });
+  const step = (s) => console.log(`==> bench: ${s} (${Math.round((Date.now() - started) / 1000)} s)`);
+  try {
+    const result = {
+      date: new Date().toISOString().slice(0, 10),
+      machine: `${require('node:os').cpus().length} cores, ${Math.round(require('node:os').totalmem() / 2 ** 30)} GiB`,
+      chromium: browser.version(),
+      payload: PAYLOAD.map(([name, files]) => ({ name, ...sizes(files) })),
+    };
+    if (process.env.BENCH_ONLY == 'ui') return console.log(JSON.stringify(await uiRuns(browser, origin)));
+    step('delivery');
+    result.delivery = await delivery(browser, origin);
+    step('UI stage mount');
+    result.ui = await uiRuns(browser, origin);
+    step('main-thread cost at load');
+    result.load = await loadRuns(browser, origin);
+    step('scrolling');
+    result.scroll = await scrollRuns(browser, origin);
+    const collector = process.env.RAPPORT_COLLECTOR_JSON;
+    if (collector && fs.existsSync(collector)) result.collector = JSON.parse(fs.readFileSync(collector, 'utf8'));
+    fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), report(result));
+    step('wrote bench/RESULTS.md and bench/results.json');
+  } finally {
+    await browser.close();
+    server.close();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
