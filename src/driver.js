@@ -595,9 +595,9 @@ export function start(m, api, early, script) {
         return stage.default({ module_or_path: base + 'rapport_ui_bg.wasm' }).then(function () {
           stage.start({
             track: api.track,
-            facts: function () {
+            facts: function () { // null once tracking stopped (opt-out, consent withdrawn)
               var t = perf.now(), a = attribution && attribution.p;
-              return [m.fact(0, t), m.fact(1, t), m.visit(4), m.visit(2), +m.returning(), a && a.referral_code ? 1 : 0, visit.v, visit.s];
+              return dead ? null : [m.fact(0, t), m.fact(1, t), m.visit(4), m.visit(2), +m.returning(), a && a.referral_code ? 1 : 0, visit.v, visit.s];
             },
             listen: function (f) { heard = f; missed.forEach(f); },
             api: siteApi,

@@ -468,3 +468,16 @@ test('the theme sets brand colour, radius and font; text on a light brand colour
   expect(await c.evaluate((el) => getComputedStyle(el).borderTopLeftRadius)).toBe('4px');
   expect(await axe(page)).toEqual([]);
 });
+
+test('after an opt-out no prompt appears and nothing is stored under rapport:', async ({ page, collector }) => {
+  await open(page, collector, { prompts: [prompt({ type: 'thumbs', display: 'popover', trigger: { exit_intent: true } })] });
+  await collector.waitFor((all) => named(all, 'page_view').length === 1);
+  await page.waitForTimeout(1500); // the UI stage is loaded and watching
+  await page.evaluate(() => rapport.optOut());
+  await page.mouse.move(400, 300);
+  await page.mouse.move(400, -5, { steps: 4 });
+  await page.waitForTimeout(1200);
+  await expect(card(page)).toHaveCount(0);
+  const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('rapport:')));
+  expect(keys).toEqual(['rapport:opt_out']);
+});

@@ -268,6 +268,7 @@ export function start(host, config) {
   var evaluate = function () {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
+      if (!f) return clearInterval(timer); // tracking stopped: so do prompts
       var events = seen.s == f[7] && seen.e instanceof Array ? seen.e.join('\n') : '';
       var facts = [f[0], f[1], exit, f[2], f[4], f[5], tierNow];
       var busy = prompts.some(function (x) { return x.open && x.display < 2; }); // an unsolicited card is up
@@ -305,7 +306,7 @@ export function start(host, config) {
       prompts.forEach(function (x) { x.since = 0; });
     } else if (!/^(page_engagement|scroll_milestone|prompt_shown|prompt_dismissed)$/.test(name)) {
       // Events of the session, for event triggers on later pages too.
-      var f = host.facts(), seen = load('seen');
+      var f = host.facts() || [], seen = load('seen');
       if (seen.s != f[7] || !(seen.e instanceof Array)) seen = { s: f[7], e: [] };
       if (seen.e.indexOf(name) < 0 && seen.e.length < 50) seen.e.push(name);
       save('seen', seen);

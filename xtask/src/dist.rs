@@ -39,47 +39,13 @@ pub fn run() -> Result<PathBuf> {
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     step("building the tracker stage (release wasm, no std)");
-    let mut build = cmd(
-        "cargo",
-        &[
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "rapport_widget",
-            "--lib",
-            "--no-default-features",
-        ],
-    );
-    build.env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        remap_flags(),
-    );
-    exec(&mut build)?;
+    release_wasm(&["-p", "rapport_widget", "--lib", "--no-default-features"])?;
     let built = root.join("target/wasm32-unknown-unknown/release/rapport_widget.wasm");
     bindgen(&built, "rapport_widget", &out)?;
     replace_glue(&out)?;
 
     step("building the UI stage (release wasm)");
-    exec(
-        cmd(
-            "cargo",
-            &[
-                "build",
-                "--release",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                "rapport-ui",
-                "--lib",
-            ],
-        )
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            remap_flags(),
-        ),
-    )?;
+    release_wasm(&["-p", "rapport-ui", "--lib"])?;
     bindgen(
         &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
         "rapport_ui",
@@ -96,6 +62,19 @@ pub fn run() -> Result<PathBuf> {
 
     print_manifest(&out)?;
     Ok(out)
+}
+
+/// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
+/// messages shortened.
+fn release_wasm(args: &[&str]) -> Result {
+    let mut build_args = vec!["build", "--release", "--target", "wasm32-unknown-unknown"];
+    build_args.extend_from_slice(args);
+    let mut build = cmd("cargo", &build_args);
+    build.env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+        remap_flags(),
+    );
+    exec(&mut build)
 }
 
 /// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue and

@@ -96,53 +96,30 @@ pub fn run() -> Result {
             "warnings",
         ],
     );
-    cargo_check(
-        &mut tally,
-        "clippy (wasm32, embeddable no-std build)",
-        &[
-            "clippy",
-            "-p",
+    for (name, package, targets) in [
+        (
+            "clippy (wasm32, embeddable no-std build)",
             "rapport_widget",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--lib",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
-    cargo_check(
-        &mut tally,
-        "clippy (wasm32)",
-        &[
-            "clippy",
-            "-p",
-            "rapport_widget",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
-
-    cargo_check(
-        &mut tally,
-        "clippy (wasm32, UI stage)",
-        &[
-            "clippy",
-            "-p",
+            &["--lib", "--no-default-features"][..],
+        ),
+        ("clippy (wasm32)", "rapport_widget", &["--all-targets"][..]),
+        (
+            "clippy (wasm32, UI stage)",
             "rapport-ui",
+            &["--all-targets"][..],
+        ),
+    ] {
+        let mut args = vec![
+            "clippy",
+            "-p",
+            package,
             "--target",
             "wasm32-unknown-unknown",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
+        ];
+        args.extend_from_slice(targets);
+        args.extend_from_slice(&["--", "-D", "warnings"]);
+        cargo_check(&mut tally, name, &args);
+    }
 
     step("native tests (storage on SQLite and PostgreSQL)");
     match Postgres::start() {
