@@ -232,7 +232,7 @@ async fn site_stats(
     Path(site): Path<String>,
     Query(query): Query<StatsQuery>,
 ) -> Result<Json<stats::Stats>, AppError> {
-    known_site(&state, &site)?;
+    let config = known_site(&state, &site)?;
     let date = |field: &str, value: &Option<String>, default: i64| match value {
         None => Ok(default),
         Some(text) => stats::parse_date(text).ok_or_else(|| {
@@ -259,7 +259,23 @@ async fn site_stats(
         )
         .await
         .map_err(AppError::Unavailable)?;
-    Ok(Json(stats::stats(&site, from, to, &rows)))
+    let mut stats = stats::stats(&site, from, to, &rows);
+    if config.referral.is_some() || config.loyalty.is_some() {
+        // Rewards whose hold period is over count as earned.
+        loyalty::release_due(&state.db, config, now_ms())
+            .await
+            .map_err(AppError::Unavailable)?;
+        loyalty::totals(
+            &state.db,
+            &site,
+            stats::day_start_ms(from),
+            stats::day_start_ms(to + 1),
+            &mut stats.programs,
+        )
+        .await
+        .map_err(AppError::Unavailable)?;
+    }
+    Ok(Json(stats))
 }
 
 #[derive(Deserialize)]

@@ -662,6 +662,62 @@ async fn lock_account(
 // ---------------------------------------------------------------------------------------
 // Shopper endpoints
 
+/// Fills the ledger's part of the site's program totals for `[from, to)` (ms): referred orders
+/// by reward status, points issued, redeemed and clawed back.
+pub async fn totals(
+    db: &Db,
+    site: &str,
+    from: i64,
+    to: i64,
+    out: &mut crate::stats::Programs,
+) -> Result<(), sqlx::Error> {
+    let by_status = sqlx::query(
+        "SELECT status, CAST(COUNT(*) AS BIGINT) FROM referrals \
+         WHERE site = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status",
+    )
+    .bind(site)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?;
+    let funnel = &mut out.referral;
+    for row in by_status {
+        let status: String = row.try_get(0)?;
+        let n = u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0);
+        funnel.orders += n;
+        match status.as_str() {
+            "pending" => funnel.pending += n,
+            "earned" => funnel.earned += n,
+            "cancelled" => funnel.cancelled += n,
+            _ => funnel.rejected += n,
+        }
+    }
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN reason = 'redeem' THEN -points ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN reason = 'redeem' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN points < 0 AND reason <> 'redeem' THEN -points ELSE 0 END), 0) AS BIGINT), \
+         CAST(COUNT(DISTINCT customer) AS BIGINT) \
+         FROM ledger WHERE site = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(site)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&db.pool)
+    .await?;
+    let get = |i: usize| -> Result<u64, sqlx::Error> {
+        Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+    };
+    out.points = crate::stats::Points {
+        issued: get(0)?,
+        redeemed: get(1)?,
+        redemptions: get(2)?,
+        clawed_back: get(3)?,
+        customers: get(4)?,
+    };
+    Ok(())
+}
+
 /// `GET /v1/sites/{site}/loyalty`: balance, tier and progress, rewards and recent activity.
 #[utoipa::path(
     get,

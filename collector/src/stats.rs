@@ -74,6 +74,45 @@ pub struct TopPage {
     pub pageviews: u64,
 }
 
+/// The referral funnel in the range: links shared, visitors who arrived through one, and
+/// the orders the site's server confirmed with a referral code, by the reward's status.
+#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ReferralFunnel {
+    /// `referral_shared` events.
+    pub links_shared: u64,
+    /// Visitors with an event carrying a referral code.
+    pub referred_visitors: u64,
+    /// Referred orders confirmed by the signed webhook.
+    pub orders: u64,
+    /// Rewards still in the hold period.
+    pub pending: u64,
+    pub earned: u64,
+    /// Refunded in the hold period.
+    pub cancelled: u64,
+    /// Refused by a fraud rule (self-referral, existing customer, cap).
+    pub rejected: u64,
+}
+
+/// The loyalty ledger in the range.
+#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Points {
+    /// Points credited: orders, referral rewards, feedback.
+    pub issued: u64,
+    /// Points spent on rewards.
+    pub redeemed: u64,
+    pub redemptions: u64,
+    /// Points taken back by refunds.
+    pub clawed_back: u64,
+    /// Customers with a ledger entry.
+    pub customers: u64,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Programs {
+    pub referral: ReferralFunnel,
+    pub points: Points,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub site: String,
@@ -82,6 +121,8 @@ pub struct Stats {
     pub total: Metrics,
     pub days: Vec<Day>,
     pub top_pages: Vec<TopPage>,
+    /// Referral and loyalty totals; the ledger's part is filled from the database.
+    pub programs: Programs,
 }
 
 fn pct(part: u64, whole: u64) -> Option<f64> {
@@ -292,6 +333,19 @@ pub fn stats(site: &str, from: i64, to: i64, rows: &[Row]) -> Stats {
             .then_with(|| a.path.cmp(&b.path))
     });
     top_pages.truncate(10);
+    let referred: HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.props.get("referral_code").is_some_and(|c| c.is_string()))
+        .map(|r| r.visitor_id.as_str())
+        .collect();
+    let programs = Programs {
+        referral: ReferralFunnel {
+            links_shared: rows.iter().filter(|r| r.name == "referral_shared").count() as u64,
+            referred_visitors: referred.len() as u64,
+            ..ReferralFunnel::default()
+        },
+        points: Points::default(),
+    };
     Stats {
         site: site.to_owned(),
         from: date_of(from),
@@ -305,6 +359,7 @@ pub fn stats(site: &str, from: i64, to: i64, rows: &[Row]) -> Stats {
             })
             .collect(),
         top_pages,
+        programs,
     }
 }
 

@@ -266,6 +266,67 @@ async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
     assert_eq!(reasons, [json!("feedback"), json!("feedback")]);
 }
 
+/// The dashboard's referral funnel and points: from events (links shared, referred
+/// visitors) and from the ledger (referred orders by status, points issued, redeemed and
+/// taken back), for one range.
+async fn the_site_stats_show_the_referral_funnel_and_points(h: Harness) {
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Rita shares her link; Fred lands with it.
+    let mut shared = feedback(10, "nps-club", None);
+    shared["name"] = "referral_shared".into();
+    shared["props"] = json!({ "channel": "copy" });
+    let mut landed = feedback(11, "nps-club", None);
+    landed["name"] = "page_view".into();
+    landed["visitor_id"] = "0b6c2d7e-1111-4d8e-9b7a-3c2a1f0e9d81".into();
+    landed["props"] = json!({ "referral_code": code });
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": [shared, landed] });
+    let (status_code, answer) = h.post("text/plain", batch.to_string()).await;
+    assert_eq!(status_code, StatusCode::OK, "{answer}");
+    // Fred buys with the code ($10: 10 points), then refunds; Rita buys ($200: 200 points)
+    // and redeems a $10 reward (100 points).
+    order(
+        &h,
+        "club",
+        paid("o-1", "fred", "fred@example.com", 1000, Some(&code)),
+    )
+    .await;
+    order(
+        &h,
+        "club",
+        paid("o-2", "rita", "rita@example.com", 20_000, None),
+    )
+    .await;
+    order(
+        &h,
+        "club",
+        json!({ "type": "order.refunded", "order_id": "o-1" }),
+    )
+    .await;
+    let (redeemed, body) = redeem(&h, "rita", "key-1", "ten-off").await;
+    assert_eq!(redeemed, StatusCode::OK, "{body}");
+
+    let request = Request::get("/v1/sites/club/stats")
+        .body(Body::empty())
+        .unwrap();
+    let (code, stats, _) = h.send(request).await;
+    assert_eq!(code, StatusCode::OK, "{stats}");
+    let p = &stats["programs"];
+    assert_eq!(
+        p["referral"],
+        json!({ "links_shared": 1, "referred_visitors": 1, "orders": 1, "pending": 0,
+                "earned": 0, "cancelled": 1, "rejected": 0 }),
+        "{p}"
+    );
+    assert_eq!(
+        p["points"],
+        json!({ "issued": 210, "redeemed": 100, "redemptions": 1, "clawed_back": 10, "customers": 2 }),
+        "{p}"
+    );
+}
+
 fn lib_now() -> u64 {
     rapport_collector::now_ms()
 }
@@ -518,4 +579,5 @@ on_both_databases!(
     fraud_rules_refuse_self_referrals_existing_customers_and_over_cap,
     self_referral_by_visitor_id_is_refused,
     feedback_answers_earn_points_once_per_prompt_and_period,
+    the_site_stats_show_the_referral_funnel_and_points,
 );

@@ -38,11 +38,13 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
     ev('page_view', noon(1) + 60_000, 4, 4, 4, '/'),
     ev('feedback_submitted', noon(1) + 62_000, 4, 4, 4, '/', { type: 'nps', score: 4 }),
     ev('feedback_submitted', noon(1) + 63_000, 4, 4, 4, '/', { type: 'csat', score: 5 }),
+    ev('referral_shared', noon(1) + 64_000, 4, 4, 4, '/', { channel: 'copy' }),
+    ev('page_view', noon(1) + 70_000, 5, 5, 5, '/?ref=RITA2026', { referral_code: 'RITA2026' }),
   ]);
   const date = (day) => new Date(day * DAY).toISOString().slice(0, 10);
   const from = date(today - 2), to = date(today - 1);
   const stats = await (await fetch(`${collector.url}/v1/sites/demo/stats?from=${from}&to=${to}`)).json();
-  expect(stats.total.visitors).toBe(4);
+  expect(stats.total.visitors).toBe(5);
 
   await page.setViewportSize({ width: 1200, height: 900 });
   await page.goto(`${collector.url}/?site=demo&from=${from}&to=${to}`);
@@ -64,6 +66,12 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
   expect(await values('chart-visitors')).toEqual(stats.days.map((d) => d.visitors));
   expect(await values('chart-scroll')).toEqual(t.scroll_reach);
   expect(await values('chart-nps')).toEqual(t.feedback.nps_distribution);
+  // The referral funnel from events (this site has no loyalty program, so no orders).
+  const r = stats.programs.referral;
+  expect([r.links_shared, r.referred_visitors]).toEqual([1, 1]);
+  await expect(page.locator('[data-program="referral.links_shared"]')).toHaveText('1');
+  await expect(page.locator('[data-program="points.issued"]')).toHaveText(String(stats.programs.points.issued));
+  expect(await values('chart-funnel')).toEqual([r.links_shared, r.referred_visitors, r.orders, r.earned]);
   const rates = await page.locator('#chart-rates circle').evaluateAll((c) => c.map((e) => Number(e.getAttribute('data-value'))));
   const expectedRates = [...stats.days.map((d) => d.bounce_rate), ...stats.days.map((d) => d.engagement_rate)].filter((v) => v !== null);
   expect(rates).toEqual(expectedRates);
