@@ -274,7 +274,12 @@ async function delivery(browser, origin) {
     await page.evaluate(SEND[config]);
     await page.mouse.wheel(0, 2000);
     await page.waitForTimeout(6000); // each script's own batching interval
-    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    // Hidden, as switching tabs would make it; then closed.
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
     await page.close({ runBeforeUnload: true });
     await new Promise((r) => setTimeout(r, 1500));
     await context.close();

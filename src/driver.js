@@ -138,7 +138,7 @@ export function start(m, api, early, script) {
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
     enqueue(JSON.stringify(event));
-    try { heard ? heard(name) : /^(page_|scroll_)/.test(name) || missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
+    try { heard ? heard(name) : /^(page_view|page_engagement|scroll_milestone)$/.test(name) || missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
   };
 
   // Carries out the engine's commands, in order.
@@ -588,7 +588,7 @@ export function start(m, api, early, script) {
   // engine's facts and hears every event emitted here.
   var siteApi = format == 'rapport' ? new URL('sites/' + site + '/', endpoint).href : '';
   var ui = function (config) {
-    if (!config || !(config.prompts || []).length) return;
+    if (dead || !config || !(config.prompts || []).length) return;
     var base = new URL('.', script.src).href;
     (w.requestIdleCallback || setTimeout)(function () {
       import(base + 'rapport_ui.js').then(function (stage) {
@@ -607,11 +607,12 @@ export function start(m, api, early, script) {
       }).catch(function (e) { log('could not load the prompts from ' + base + ': ' + e, 1); });
     });
   };
-  var inline = attr('config');
+  var inline = attr('config'), parsed;
   if (inline) {
-    try { ui(JSON.parse(inline)); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
+    try { parsed = JSON.parse(inline); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
+    ui(parsed);
   } else if (format == 'rapport') {
-    fetch(siteApi + 'config').then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {});
+    try { fetch(siteApi + 'config').then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {}); } catch (e) { /* no fetch: no prompts */ }
   }
   return true;
 }

@@ -106,6 +106,7 @@ export function start(host, config) {
     if (t.loyalty_tier != null && tier < 0) throw [tat + '.loyalty_tier', 'must be the id of a tier in loyalty.tiers'];
     if (!include && t.event == null && tier < 0 && conditions.every(function (c) { return c < 0; })) throw [tat, 'must set at least one condition'];
     var sample = whole(p, 'sample_percent', at, 1, 100);
+    flag(p, 'ask_again', at);
     return {
       p: p, at: at, kind: kind, display: display, event: t.event || '', include: include, exclude: exclude,
       t: conditions.concat(t.match == 'any' ? 1 : 0, tier), delay: Math.max(whole(t, 'delay_seconds', tat, 0, 3600), 0),
@@ -140,7 +141,8 @@ export function start(host, config) {
     if (/^#[0-9a-f]{6}$/i.test(brand)) {
       var l = luminance(brand), dark = luminance('#111111');
       css += '--b:' + brand + ';--o:' + (1.05 / (l + 0.05) >= (l + 0.05) / (dark + 0.05) ? '#fff' : '#111') + ';' +
-        (1.05 / (l + 0.05) >= 3 ? '--k:' + brand + ';' : '');
+        // Where the brand colour hardly stands out from white, a dark edge and focus ring do.
+        (1.05 / (l + 0.05) >= 3 ? '--k:' + brand + ';' : '--e:#111;--k:#111;');
     } else log('config field "theme.brand_color" must be a colour like "#2f4a3a"; the default is used');
   }
   if (theme.radius_px != null) {
@@ -164,13 +166,20 @@ export function start(host, config) {
   // strings (English, Arabic, Hebrew, Thai), else English.
   var wanted = [host.locale || ''].concat(nav.languages || [nav.language]).filter(Boolean);
   var lang = locale(wanted.join('\n'));
-  // Site texts follow the widget's language (so a card never mixes two), by the exact tag
-  // asked for (`ar-EG`) if the site has it.
-  var pick = function (t) {
+  // A card's language: the first wanted one with built-in strings that its question has
+  // (`iw` counts as `he`), else English; all its texts, its chrome and its events' locale
+  // are in that one language. `tag` is the key the site used (`ar-EG` or `ar`).
+  var languageOf = function (question) {
     for (var i = 0; i < wanted.length; i++) {
-      if (wanted[i].split(/[-_]/)[0].toLowerCase() == lang && t[wanted[i]]) return t[wanted[i]];
+      var tag = wanted[i], builtIn = locale(tag), keys = [tag, tag.split(/[-_]/)[0], builtIn];
+      if (builtIn != 'en' || /^en/i.test(tag)) {
+        for (var k = 0; k < keys.length; k++) if (question[keys[k]]) return [builtIn, keys[k]];
+      }
     }
-    return t[lang] || t.en;
+    return ['en', 'en'];
+  };
+  var picker = function (language) {
+    return function (t) { return t[language[1]] || t[language[0]] || t.en; };
   };
 
   // ---- Showing: each card and tab in its own shadow root, styled by the one sheet.
@@ -191,12 +200,15 @@ export function start(host, config) {
     }
     if (!parent) return; // the inline host element is not on this page (yet)
     var variants = p.variants || [], v = variants.length ? variants[variant(visitor, p.id, variants.length)] : null;
+    var question = v ? v.question : p.question, language = languageOf(question), pick = picker(language);
     var props = function (extra) {
-      var o = { prompt_id: p.id, variant: v ? v.id : 'default', type: p.type, display: DISPLAYS[x.display], locale: lang }, k;
+      var o = { prompt_id: p.id, variant: v ? v.id : 'default', type: p.type, display: DISPLAYS[x.display], locale: language[0] }, k;
       for (k in extra) if (extra[k] != null && extra[k] !== '') o[k] = extra[k];
       return o;
     };
     var before = opener || d.activeElement, host_ = shadowHost(parent), handle, closed = 0;
+    mounted.push(x.el = host_[0]);
+    host_[0].close = function () { closed = 1; unmount(handle); host_[0].remove(); x.open = 0; };
     x.open = x.shown = 1;
     if (x.display == 3) x.placed = 1;
     if (x.display < 2) save('budget', { t: Date.now() });
@@ -204,22 +216,26 @@ export function start(host, config) {
       if (closed) return;
       closed = 1;
       setTimeout(function () {
-        unmount(handle);
-        host_[0].remove();
-        x.open = 0;
-        // Focus goes back to where it was (the tab's button, or what had it before a modal).
-        if (x.display != 1 && x.display != 3 && before && before.isConnected) before.focus();
-        if (x.display == 2 && x.answered && x.tab) {
-          unmount(x.tab[1]);
-          x.tab[0].remove();
-        }
+        try {
+          var inside = host_[0].shadowRoot.activeElement;
+          unmount(handle);
+          host_[0].remove();
+          x.open = 0;
+          mounted.splice(mounted.indexOf(host_[0]), 1);
+          if (x.display == 2 && x.answered && x.tab) removeTab(x);
+          // Focus goes back where it was (the tab's button, or what had it before the card)
+          // when the card had it: a modal or tab always, a popover or inline card if the
+          // shopper was in it.
+          if ((inside || x.display == 0 || x.display == 2) && before && before.isConnected) before.focus();
+        } catch (e) { log('closing a prompt failed: ' + e); }
       });
     };
     var follow = p.follow_up || {};
-    handle = card(host_[1], x.kind, x.display ? x.display == 3 ? 2 : 1 : 0, lang, pick(v ? v.question : p.question),
+    handle = card(host_[1], x.kind, x.display ? x.display == 3 ? 2 : 1 : 0, language[0], pick(question),
       ['detractor', 'passive', 'promoter'].map(function (b) { return follow[b] ? pick(follow[b]) : ''; }),
       (p.choices || []).map(pick),
       function (outcome, score, answer, choice) {
+        if (!host.facts()) return close(); // tracking stopped: nothing is stored or sent
         if (outcome == 1) {
           var answered = load('answered');
           answered[p.id] = Date.now();
@@ -243,8 +259,16 @@ export function start(host, config) {
       if (first) first.focus();
     }
   };
+  var removeTab = function (x) {
+    unmount(x.tab[1]);
+    x.tab[0].remove();
+    mounted.splice(mounted.indexOf(x.tab[0]), 1);
+    x.tab = 0;
+  };
   var placeTab = function (x, visitor) {
     var host_ = shadowHost(d.body);
+    mounted.push(host_[0]);
+    host_[0].close = function () { removeTab(x); };
     x.placed = 1;
     x.tab = [host_[0], tab(host_[1], lang, function () {
       if (!x.open) show(x, visitor, host_[0].shadowRoot.querySelector('button'));
@@ -253,7 +277,7 @@ export function start(host, config) {
 
   // ---- The triggers, looked at every second (engaged time grows without events), on
   // every event the tracker emits, and on exit intent.
-  var exit = 0, tierNow = -1;
+  var exit = 0, tierNow = -1, mounted = []; // shadow hosts on the page, each with close()
   // The identified shopper's tier comes from the collector, the authority for points.
   var user = load('user');
   if (host.api && user.id && user.hash && prompts.some(function (x) { return x.t[7] >= 0; })) {
@@ -268,14 +292,25 @@ export function start(host, config) {
   var evaluate = function () {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
-      if (!f) return clearInterval(timer); // tracking stopped: so do prompts
+      if (!f) { // tracking stopped (opt-out, consent withdrawn): so do prompts
+        clearInterval(timer);
+        return mounted.slice().forEach(function (el) { el.close(); });
+      }
       var events = seen.s == f[7] && seen.e instanceof Array ? seen.e.join('\n') : '';
       var facts = [f[0], f[1], exit, f[2], f[4], f[5], tierNow];
-      var busy = prompts.some(function (x) { return x.open && x.display < 2; }); // an unsolicited card is up
+      // A card other than an inline one is up in the corner or the middle.
+      var busy = prompts.some(function (x) { return x.open && x.display < 3; });
       if (!f[6]) return;
       prompts.forEach(function (x) {
-        if (x.open || x.placed || x.shown || !sampled(f[6], x.p.id, x.sample) ||
-          !holds(x.t, x.event, x.include, x.exclude, facts, events, location.pathname)) {
+        var ok = sampled(f[6], x.p.id, x.sample) && holds(x.t, x.event, x.include, x.exclude, facts, events, location.pathname);
+        // An inline card whose host element the page removed is gone.
+        if (x.open && x.display == 3 && !x.el.isConnected) x.open = 0;
+        if (x.recheck) { // after a client-side navigation
+          x.recheck = 0;
+          if (x.tab && !x.open && !ok) removeTab(x);
+          if (!x.open && (!x.tab || !ok)) x.placed = x.shown = 0;
+        }
+        if (x.open || x.placed || x.shown || !ok) {
           x.since = 0;
           return;
         }
@@ -301,9 +336,15 @@ export function start(host, config) {
     }
   };
   host.listen(function (name) {
+    if (!host.facts()) return; // tracking stopped
     if (name == 'page_view') {
+      // A client-side navigation: a new page for the triggers. Tabs and inline prompts are
+      // placed again only where their trigger holds on the new path.
       exit = 0;
-      prompts.forEach(function (x) { x.since = 0; });
+      prompts.forEach(function (x) {
+        x.since = 0;
+        x.recheck = x.display > 1;
+      });
     } else if (!/^(page_engagement|scroll_milestone|prompt_shown|prompt_dismissed)$/.test(name)) {
       // Events of the session, for event triggers on later pages too.
       var f = host.facts() || [], seen = load('seen');

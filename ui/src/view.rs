@@ -295,7 +295,11 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
                 text,
             );
             if !aria.is_empty() {
-                let _ = item.set_attribute("aria-label", aria);
+                // The visible number leads the name, so speaking it selects the step.
+                let mut label = String::from(*text);
+                label.push_str(", ");
+                label.push_str(aria);
+                let _ = item.set_attribute("aria-label", &label);
             }
         }
     }
