@@ -24,7 +24,8 @@ const RUNS = Number(process.env.BENCH_RUNS || 10);
 const SCROLL_RUNS = Number(process.env.BENCH_SCROLL_RUNS || 3);
 const SCROLL_MS = 10_000;
 const RATES = [1, 4];
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+// The same browser, presented the same way, as the end-to-end tests.
+const { USER_AGENT } = require('../tests/e2e/browser');
 const version = (name) => require(path.join(PEERS, name, 'package.json')).version;
 
 // ---- Statistics.

@@ -70,10 +70,6 @@ fn with<R>(default: R, f: impl FnOnce(&mut State) -> R) -> R {
     }
 }
 
-fn millis(t: f64) -> Millis {
-    Millis(if t > 0.0 { t as u64 } else { 0 })
-}
-
 /// A whole number in `[min, max]`; NaN (the attribute is absent) gives `default`.
 fn option(value: f64, min: f64, max: f64, default: u64) -> Option<u64> {
     if value.is_nan() {
@@ -139,12 +135,12 @@ pub fn restore(
     same_session: bool,
 ) -> bool {
     let visit = Visit {
-        first_seen: millis(first_seen),
-        visit_count: millis(visit_count).0.min(u32::MAX.into()) as u32,
-        session_started: millis(session_started),
-        last_activity: millis(last_activity),
-        pageviews: millis(pageviews).0.min(u32::MAX.into()) as u32,
-        engaged_ms: millis(engaged_ms).0,
+        first_seen: Millis::from_js(first_seen),
+        visit_count: Millis::from_js(visit_count).0.min(u32::MAX.into()) as u32,
+        session_started: Millis::from_js(session_started),
+        last_activity: Millis::from_js(last_activity),
+        pageviews: Millis::from_js(pageviews).0.min(u32::MAX.into()) as u32,
+        engaged_ms: Millis::from_js(engaged_ms).0,
         key_event,
     };
     with(false, |s| s.engine.adopt(visit, same_session))
@@ -155,14 +151,14 @@ pub fn restore(
 pub fn page(now: f64, perf: f64, new_campaign: bool) {
     with((), |s| {
         s.engine
-            .on_page_view(millis(now), millis(perf), new_campaign)
+            .on_page_view(Millis::from_js(now), Millis::from_js(perf), new_campaign)
     });
 }
 
 /// A custom event; `key` when its name is a key event.
 #[wasm_bindgen]
 pub fn event(now: f64, key: bool) {
-    with((), |s| s.engine.on_event(millis(now), key));
+    with((), |s| s.engine.on_event(Millis::from_js(now), key));
 }
 
 /// A page signal (`SIGNAL_*`) at wall time `now` and page time `perf` (`performance.now()`). Scroll passes
@@ -171,7 +167,7 @@ pub fn event(now: f64, key: bool) {
 #[wasm_bindgen]
 pub fn signal(kind: u8, now: f64, perf: f64, a: f64, b: f64, c: f64) {
     with((), |s| {
-        let (e, now, perf) = (&mut s.engine, millis(now), millis(perf));
+        let (e, now, perf) = (&mut s.engine, Millis::from_js(now), Millis::from_js(perf));
         match kind {
             SIGNAL_INPUT => e.on_input(perf),
             SIGNAL_VISIBLE => e.on_visibility(now, perf, true),
@@ -190,9 +186,14 @@ pub fn signal(kind: u8, now: f64, perf: f64, a: f64, b: f64, c: f64) {
 /// call again, or -1 for never (hidden, blurred or idle: input restarts the timer).
 #[wasm_bindgen]
 pub fn timer(now: f64, perf: f64) -> i32 {
-    with(-1, |s| match s.engine.on_timer(millis(now), millis(perf)) {
-        Some(wait) => wait.0.min(i32::MAX as u64) as i32,
-        None => -1,
+    with(-1, |s| {
+        match s
+            .engine
+            .on_timer(Millis::from_js(now), Millis::from_js(perf))
+        {
+            Some(wait) => wait.0.min(i32::MAX as u64) as i32,
+            None => -1,
+        }
     })
 }
 
@@ -201,7 +202,7 @@ pub fn timer(now: f64, perf: f64) -> i32 {
 #[wasm_bindgen]
 pub fn fact(i: u8, perf: f64) -> f64 {
     with(0.0, |s| {
-        let (engaged, scroll) = s.engine.page_facts(millis(perf));
+        let (engaged, scroll) = s.engine.page_facts(Millis::from_js(perf));
         if i == 0 {
             engaged.0 as f64
         } else {
@@ -285,7 +286,8 @@ pub fn returning() -> bool {
 #[wasm_bindgen]
 pub fn attribution_valid(now: f64, captured: f64) -> bool {
     with(false, |s| {
-        s.engine.attribution_valid(millis(now), millis(captured))
+        s.engine
+            .attribution_valid(Millis::from_js(now), Millis::from_js(captured))
     })
 }
 
@@ -302,7 +304,13 @@ pub fn delivery_init(
     backoff_cap: f64,
 ) {
     let d = DeliveryConfig::default();
-    let or = |v: f64, default: u64| if v.is_nan() { default } else { millis(v).0 };
+    let or = |v: f64, default: u64| {
+        if v.is_nan() {
+            default
+        } else {
+            Millis::from_js(v).0
+        }
+    };
     let config = DeliveryConfig {
         max_events: or(max_events, d.max_events.into()).min(u32::MAX.into()) as u32,
         max_bytes: or(max_bytes, d.max_bytes.into()).min(u32::MAX.into()) as u32,
@@ -321,10 +329,13 @@ pub fn delivery_init(
 #[wasm_bindgen]
 pub fn due(perf: f64, events: u32, bytes: u32, oldest: f64, hiding: bool) -> i32 {
     with(-1, |s| {
-        match s
-            .delivery
-            .due(millis(perf), events, bytes, millis(oldest), hiding)
-        {
+        match s.delivery.due(
+            Millis::from_js(perf),
+            events,
+            bytes,
+            Millis::from_js(oldest),
+            hiding,
+        ) {
             Some(wait) => wait.0.min(i32::MAX as u64) as i32,
             None => -1,
         }
@@ -348,11 +359,14 @@ pub fn outcome(perf: f64, status: u16, retry_after: f64, jitter: f64) -> u8 {
         Outcome::Status {
             code: status,
             retry_after: (retry_after >= 0.0)
-                .then(|| millis(retry_after).0.min(u32::MAX.into()) as u32),
+                .then(|| Millis::from_js(retry_after).0.min(u32::MAX.into()) as u32),
         }
     };
     with(SENT_RETRY, |s| {
-        match s.delivery.on_outcome(millis(perf), outcome, jitter) {
+        match s
+            .delivery
+            .on_outcome(Millis::from_js(perf), outcome, jitter)
+        {
             Verdict::Delivered => SENT_DELIVERED,
             Verdict::Retry(_) => SENT_RETRY,
             Verdict::Split => SENT_SPLIT,
@@ -370,7 +384,7 @@ pub fn online(on: bool) {
 /// Whether a queue of `bytes` is over the budget (drop the oldest and count them).
 #[wasm_bindgen]
 pub fn over_budget(bytes: f64) -> bool {
-    with(false, |s| s.delivery.over_budget(millis(bytes).0))
+    with(false, |s| s.delivery.over_budget(Millis::from_js(bytes).0))
 }
 
 /// Events per batch, as configured.

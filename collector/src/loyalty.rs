@@ -101,6 +101,23 @@ fn secret(site: &SiteConfig) -> Result<&str, AppError> {
 }
 
 /// The customer a shopper request speaks for, if its hash is valid.
+/// A shopper request's site, its signed-in customer, and the program it asks about
+/// (`program` picks it from the site; `name` says which in the 404). Checked in that order:
+/// an unknown site, then a missing identity (401), then a missing program (404).
+fn signed_in<'a, P>(
+    state: &'a AppState,
+    site: &str,
+    headers: &HeaderMap,
+    program: impl FnOnce(&'a SiteConfig) -> Option<&'a P>,
+    name: &str,
+) -> Result<(&'a SiteConfig, String, &'a P), AppError> {
+    let config = known_site(state, site)?;
+    let customer = shopper(config, headers)?;
+    let program = program(config)
+        .ok_or_else(|| AppError::NotFound(format!("site: no {name} program is configured")))?;
+    Ok((config, customer, program))
+}
+
 fn shopper(site: &SiteConfig, headers: &HeaderMap) -> Result<String, AppError> {
     let secret = secret(site)?;
     let denied = || {
@@ -738,12 +755,8 @@ pub async fn loyalty_status(
     Path(site): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let config = known_site(&state, &site)?;
-    let customer = shopper(config, &headers)?;
-    let program = config
-        .loyalty
-        .as_ref()
-        .ok_or_else(|| AppError::NotFound("site: no loyalty program is configured".into()))?;
+    let (config, customer, program) =
+        signed_in(&state, &site, &headers, |c| c.loyalty.as_ref(), "loyalty")?;
     let db = &state.db;
     release_due(db, config, now_ms())
         .await
@@ -839,12 +852,8 @@ pub async fn redeem(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let config = known_site(&state, &site)?;
-    let customer = shopper(config, &headers)?;
-    let program = config
-        .loyalty
-        .as_ref()
-        .ok_or_else(|| AppError::NotFound("site: no loyalty program is configured".into()))?;
+    let (_, customer, program) =
+        signed_in(&state, &site, &headers, |c| c.loyalty.as_ref(), "loyalty")?;
     let key = header(&headers, IDEMPOTENCY_HEADER)
         .filter(|k| !k.is_empty() && k.len() <= 128)
         .ok_or_else(|| {
@@ -941,12 +950,8 @@ pub async fn referral_status(
     Path(site): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, AppError> {
-    let config = known_site(&state, &site)?;
-    let customer = shopper(config, &headers)?;
-    let program = config
-        .referral
-        .as_ref()
-        .ok_or_else(|| AppError::NotFound("site: no referral program is configured".into()))?;
+    let (config, customer, program) =
+        signed_in(&state, &site, &headers, |c| c.referral.as_ref(), "referral")?;
     let db = &state.db;
     let unavailable = AppError::Unavailable;
     let now = now_ms();

@@ -19,6 +19,12 @@ impl Millis {
         Millis(hours * 3_600_000)
     }
 
+    /// Milliseconds as JavaScript passes them (`Date.now()`, `performance.now()`); negative
+    /// and NaN ones are 0, fractions are dropped.
+    pub fn from_js(t: f64) -> Self {
+        Millis(if t > 0.0 { t as u64 } else { 0 })
+    }
+
     /// `self - earlier`, or zero when the clock went backwards.
     pub fn since(self, earlier: Millis) -> Millis {
         Millis(self.0.saturating_sub(earlier.0))

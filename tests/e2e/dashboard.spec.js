@@ -1,8 +1,8 @@
 // The dashboard in Chromium: numbers and charts match the stats API, and it fits a phone.
 const { test, expect } = require('./fixtures');
+const { USER_AGENT } = require('./browser');
 
 const DAY = 86_400_000;
-const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 const XSS = '<img src=x onerror="window.__xss=1">';
 
 function id(kind, n) {
@@ -13,7 +13,7 @@ function id(kind, n) {
 async function seed(collector, events) {
   const res = await fetch(`${collector.url}/v1/batch`, {
     method: 'POST',
-    headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+    headers: { 'content-type': 'text/plain', 'user-agent': USER_AGENT },
     body: JSON.stringify({ site: 'demo', sent_at: Date.now(), events }),
   });
   expect(res.status).toBe(200);

@@ -7,12 +7,12 @@ const path = require('node:path');
 const Ajv = require('ajv');
 const { chromium } = require('@playwright/test');
 const { test, expect, servePage } = require('./fixtures');
+const { USER_AGENT, WITHOUT_LOCAL_NETWORK_CHECKS, ownBrowser } = require('./browser');
 
 const FAST = 'data-batch-wait="100" data-backoff-base="100" data-backoff-cap="1000" data-timeout="1000"';
 // `attrs` come first: an HTML attribute given twice keeps its first value.
 const page_ = (attrs = '', body = '') => `<!doctype html><meta charset="utf-8"><title>delivery</title>
   <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" ${attrs} ${FAST}></script>${body}`;
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 const isBatch = (r) => r.url().includes('/v1/batch') && r.method() === 'POST';
 const ticks = (events) => events.filter((e) => e.name === 'tick');
 
@@ -171,9 +171,7 @@ test('7. leaving with a batch pending: delivered by beacon', async ({ browser, c
 test('8. a renderer crash between track() and the send: delivered by the next page load', async ({ collector }) => {
   test.setTimeout(45_000);
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rapport-crash-'));
-  const launch = () => chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium', userAgent: USER_AGENT, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  const launch = () => chromium.launchPersistentContext(dir, ownBrowser([], { userAgent: USER_AGENT }));
   let context = await launch();
   try {
     const page = await context.newPage();
@@ -234,11 +232,7 @@ test('10. a host page that filled localStorage: delivered, host keys intact', as
 test('11. storage that throws SecurityError (sandboxed frame): memory mode delivers', async ({ collector }) => {
   // A sandboxed frame has an opaque origin, which Chromium's local-network checks keep from
   // loading anything from 127.0.0.1; a browser of its own without them serves this case.
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-      '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights'],
-  });
+  const browser = await chromium.launch(ownBrowser([WITHOUT_LOCAL_NETWORK_CHECKS]));
   try {
     const page = await browser.newPage({ userAgent: USER_AGENT });
     const messages = [], errors = [];

@@ -3,6 +3,7 @@
 // (DNT, GPC, consent, opt-out, URL allowlist), attribution and declarative events.
 const { chromium } = require('@playwright/test');
 const { test, expect, servePage } = require('./fixtures');
+const { USER_AGENT, ownBrowser } = require('./browser');
 
 const named = (events, name) => events.filter((e) => e.name === name);
 const journal = (collector) => `${collector.url}/demo/journal.html`;
@@ -161,18 +162,14 @@ test('a reload keeps the session; a visit after 30 idle minutes is a returning v
 
 test('a back/forward-cache restore does not count the pageview twice', async ({ collector }) => {
   // Playwright turns the back/forward cache off by default; this test needs it.
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    ignoreDefaultArgs: ['--disable-back-forward-cache'],
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  const browser = await chromium.launch(ownBrowser([], { ignoreDefaultArgs: ['--disable-back-forward-cache'] }));
   // Chromium may keep a page out of the cache for reasons of its own (a Web Lock or a
   // request in flight at that instant); such an attempt says so and the next one, as a new
   // visitor, tries again. What is tested is what happens once a page is restored.
   const notRestored = [];
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const context = await browser.newContext({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36' });
+      const context = await browser.newContext({ userAgent: USER_AGENT });
       const page = await context.newPage();
       await page.addInitScript(() => addEventListener('pageshow', (e) => { window.restored = e.persisted; }));
       await page.goto(journal(collector));

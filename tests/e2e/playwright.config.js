@@ -1,5 +1,6 @@
 // Playwright drives Debian's Chromium; browsers are never downloaded.
 const { defineConfig } = require('@playwright/test');
+const { USER_AGENT, ownBrowser } = require('./browser');
 
 module.exports = defineConfig({
   testDir: '.',
@@ -12,12 +13,7 @@ module.exports = defineConfig({
   reporter: [['list'], ['json', { outputFile: process.env.PLAYWRIGHT_JSON_OUTPUT_FILE || '../../target/playwright-results.json' }]],
   use: {
     browserName: 'chromium',
-    // The collector drops headless browsers as bots; these tests play shoppers.
-    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    },
+    userAgent: USER_AGENT,
+    launchOptions: ownBrowser(['--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']),
   },
 });

@@ -4,7 +4,7 @@
 const path = require('node:path');
 const { chromium } = require('@playwright/test');
 const { test, expect, servePage } = require('./fixtures');
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const { USER_AGENT, WITHOUT_LOCAL_NETWORK_CHECKS, ownBrowser } = require('./browser');
 
 const named = (events, name) => events.filter((e) => e.name === name);
 const QUESTION = {
@@ -412,11 +412,7 @@ trigger = { pageviews_at_least = 2, url_exclude = ["/shop/checkout*"] }
     // A shop on its own origin. Chromium's local-network checks would keep a page on a
     // public name from reaching 127.0.0.1 at all, so this browser runs without them; CORS
     // is what is tested.
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-        '--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights'],
-    });
+    const browser = await chromium.launch(ownBrowser([WITHOUT_LOCAL_NETWORK_CHECKS]));
     try {
       const page = await browser.newPage({ userAgent: USER_AGENT });
       const errors = [];

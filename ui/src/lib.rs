@@ -143,7 +143,7 @@ pub fn holds(
         delay: Millis(0),
     };
     trigger.holds(&Facts {
-        engaged: Millis(at(f, 0).max(0.0) as u64),
+        engaged: Millis::from_js(at(f, 0)),
         scroll_max: at(f, 1).clamp(0.0, 100.0) as u8,
         exit_intent: at(f, 2) > 0.0,
         session_pageviews: at(f, 3).max(0.0) as u32,
@@ -177,13 +177,12 @@ pub fn allows(
     answered: bool,
     ask_again: bool,
 ) -> bool {
-    let ms = |t: f64| Millis(t.max(0.0) as u64);
     Budget::default()
         .allows(
-            ms(now),
-            ms(session_started),
+            Millis::from_js(now),
+            Millis::from_js(session_started),
             History {
-                last_shown: (last_shown >= 0.0).then(|| ms(last_shown)),
+                last_shown: (last_shown >= 0.0).then(|| Millis::from_js(last_shown)),
                 answered,
             },
             ask_again,
@@ -194,11 +193,10 @@ pub fn allows(
 /// The wait left (ms) for a prompt whose conditions have held since `since`.
 #[wasm_bindgen]
 pub fn delay_left(delay_seconds: f64, since: f64, now: f64) -> f64 {
-    let ms = |t: f64| Millis(t.max(0.0) as u64);
     prompt::delay_left(
         Millis::from_secs(delay_seconds.max(0.0) as u64),
-        ms(since),
-        ms(now),
+        Millis::from_js(since),
+        Millis::from_js(now),
     )
     .0 as f64
 }
