@@ -484,6 +484,7 @@ export function start(m, api, early, script) {
     },
     identify: function (now, t, id, options) {
       var hash = options && options.hash;
+      if (id === null) return save('user', user = null); // signed out
       if (typeof id != 'string' || !id || id.length > 256) return log('identify() ignored: userId must be a string of 1-256 characters');
       if (hash != null && (typeof hash != 'string' || hash.length > 128)) return log('identify() ignored: hash must be a string of at most 128 characters');
       save('user', user = { id: id, hash: hash || '' });
@@ -583,16 +584,18 @@ export function start(m, api, early, script) {
   }, true);
   after();
 
-  // ---- The UI stage (ui/): feedback prompts, fetched in idle time and only when the site
-  // config (inline in data-config, else served next to the endpoint) has any. It reads the
-  // engine's facts and hears every event emitted here.
+  // ---- The UI stage (ui/): feedback prompts and the loyalty and referral panels, fetched in
+  // idle time and only when the site config (inline in data-config, else served next to the
+  // endpoint) has any; the module's download starts with the script's. It reads the engine's
+  // facts and hears every event emitted here.
   var siteApi = format == 'rapport' ? new URL('sites/' + site + '/', endpoint).href : '';
   var ui = function (config) {
-    if (dead || !config || !(config.prompts || []).length) return;
+    if (dead || !config || !((config.prompts || []).length || config.loyalty || config.referral)) return;
     var base = new URL('.', script.src).href;
     (w.requestIdleCallback || setTimeout)(function () {
+      var wasm = fetch(base + 'rapport_ui_bg.wasm');
       import(base + 'rapport_ui.js').then(function (stage) {
-        return stage.default({ module_or_path: base + 'rapport_ui_bg.wasm' }).then(function () {
+        return stage.default({ module_or_path: wasm }).then(function () {
           stage.start({
             track: api.track,
             facts: function () { // null once tracking stopped (opt-out, consent withdrawn)
@@ -601,6 +604,7 @@ export function start(m, api, early, script) {
             },
             listen: function (f) { heard = f; missed.forEach(f); },
             api: siteApi,
+            ref: refParam,
             locale: attr('locale')
           }, config);
         });

@@ -38,6 +38,7 @@ pub struct SiteConfig {
     pub referral: Option<crate::programs::Referral>,
     pub loyalty: Option<crate::programs::Loyalty>,
     pub theme: Option<crate::programs::Theme>,
+    pub panels: Option<crate::programs::Panels>,
 }
 
 fn valid_origin(origin: &str) -> bool {
@@ -115,6 +116,7 @@ impl SiteConfig {
             referral: self.referral.clone(),
             loyalty: self.loyalty.clone(),
             theme: self.theme.clone(),
+            panels: self.panels.clone(),
         }
     }
 

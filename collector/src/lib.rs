@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod limit;
@@ -121,7 +122,9 @@ pub fn app(state: AppState) -> Router {
         .merge(shopper)
         .merge(ingest);
     if let Some(dir) = &state.demo_dir {
-        router = router.nest_service("/demo", ServeDir::new(dir));
+        router = router
+            .nest_service("/demo", ServeDir::new(dir))
+            .merge(demo::routes());
     }
     if let Some(dir) = &state.embed_dir {
         // Any page may load the widget, including sandboxed frames with an opaque origin,

@@ -560,7 +560,7 @@ impl PaidOrder {
         } else {
             "rejected"
         };
-        let release_at = now.saturating_add(u64::from(program.hold_days) * DAY_MS);
+        let release_at = now.saturating_add(program.hold_ms());
         sqlx::query(
             "INSERT INTO referrals (site, order_id, code, referrer, referee, status, reason, \
              release_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

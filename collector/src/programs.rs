@@ -279,6 +279,19 @@ pub struct Referral {
     /// Most rewards one referrer can earn.
     #[serde(default = "default_max_rewards")]
     pub max_rewards_per_referrer: u32,
+    /// The hold in seconds instead of days, for demos and tests that cannot wait days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_seconds: Option<u32>,
+}
+
+impl Referral {
+    /// How long a reward stays pending, in milliseconds.
+    pub fn hold_ms(&self) -> u64 {
+        match self.hold_seconds {
+            Some(s) => u64::from(s) * 1000,
+            None => u64::from(self.hold_days) * 86_400_000,
+        }
+    }
 }
 
 fn default_hold_days() -> u32 {
@@ -408,6 +421,70 @@ impl Theme {
     }
 }
 
+/// The shopper panels (loyalty points and referral): where they read and act, and how they
+/// are opened. Every URL is absolute (`https://…`) or starts with `/`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Panels {
+    /// Where "Join / sign in" takes an anonymous shopper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_url: Option<String>,
+    /// Show the launcher button with the points balance (default true). Any element of the
+    /// page with `data-rapport-panel="loyalty"` or `"referral"` opens that panel on click.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launcher: Option<bool>,
+    /// After an NPS answer of 9-10 the thank-you offers the referral panel (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nudge_promoters: Option<bool>,
+    /// Another backend with the same JSON contract (docs/loyalty-referral.md); by default
+    /// the collector's own `/v1/sites/{site}/loyalty`, `…/loyalty/redeem` and `…/referral`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeem_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_url: Option<String>,
+    /// The page a shared referral link opens, with `?ref=CODE` added (default: the origin's
+    /// home page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_url: Option<String>,
+    /// ISO 4217 code of the currency in "Every $1 spent" (default USD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+impl Panels {
+    fn check(&self, at: &str) -> Check {
+        let urls = [
+            ("sign_in_url", &self.sign_in_url),
+            ("loyalty_url", &self.loyalty_url),
+            ("redeem_url", &self.redeem_url),
+            ("referral_url", &self.referral_url),
+            ("share_url", &self.share_url),
+        ];
+        for (name, url) in urls {
+            let Some(url) = url else { continue };
+            let absolute = url.starts_with("https://") || url.starts_with("http://");
+            let rooted = url.starts_with('/') && !url.starts_with("//");
+            if !(absolute || rooted) || url.len() > 2000 || url.chars().any(char::is_whitespace) {
+                return fail(
+                    &format!("{at}.{name}"),
+                    format!("\"{url}\" must be an http(s) URL or a path starting with \"/\""),
+                );
+            }
+        }
+        if let Some(code) = &self.currency {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return fail(
+                    &format!("{at}.currency"),
+                    format!("\"{code}\" is not an ISO 4217 code like \"USD\""),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Everything a site's widget renders.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Programs {
@@ -419,6 +496,8 @@ pub struct Programs {
     pub loyalty: Option<Loyalty>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panels: Option<Panels>,
 }
 
 impl Programs {
@@ -447,6 +526,9 @@ impl Programs {
         if let Some(theme) = &self.theme {
             theme.check(&format!("{at}.theme"))?;
         }
+        if let Some(panels) = &self.panels {
+            panels.check(&format!("{at}.panels"))?;
+        }
         Ok(())
     }
 }
@@ -459,6 +541,20 @@ mod tests {
 
     fn err(extra: &str) -> String {
         Config::parse(&format!("{SITE}{extra}")).unwrap_err()
+    }
+
+    #[test]
+    fn panel_urls_and_currency_are_checked() {
+        let at = err("[site.panels]\nsign_in_url = \"javascript:alert(1)\"\n");
+        assert!(at.contains("site[0].panels.sign_in_url"), "{at}");
+        let at = err("[site.panels]\nloyalty_url = \"//evil.example/loyalty\"\n");
+        assert!(at.contains("site[0].panels.loyalty_url"), "{at}");
+        let at = err("[site.panels]\ncurrency = \"usd\"\n");
+        assert!(at.contains("site[0].panels.currency"), "{at}");
+        let fine = "[site.panels]\nsign_in_url = \"/account\"\nredeem_url = \"https://loyalty.example/redeem\"\ncurrency = \"EUR\"\n";
+        let config = Config::parse(&format!("{SITE}{fine}")).unwrap();
+        let panels = config.site("s").unwrap().programs().panels.unwrap();
+        assert_eq!(panels.currency.as_deref(), Some("EUR"));
     }
 
     #[test]

@@ -11,12 +11,13 @@ use serde_json::{json, Value};
 
 const CLUB_SECRET: &str = "sk_club_0123456789abcdef0123456789abcdef";
 const NOW_SECRET: &str = "sk_clubnow_0123456789abcdef0123456789abcd";
+const SOON_SECRET: &str = "sk_clubsoon_0123456789abcdef0123456789abc";
 
 fn secret_of(site: &str) -> &'static str {
-    if site == "club" {
-        CLUB_SECRET
-    } else {
-        NOW_SECRET
+    match site {
+        "club" => CLUB_SECRET,
+        "club-soon" => SOON_SECRET,
+        _ => NOW_SECRET,
     }
 }
 
@@ -428,6 +429,93 @@ async fn a_referral_is_held_then_earned_and_shows_in_stats(h: Harness) {
     assert_eq!(status(&h, "club-now", "fred").await["balance"], 0);
 }
 
+async fn a_hold_in_seconds_keeps_the_reward_pending_until_it_is_over(h: Harness) {
+    let code = referral(&h, "club-soon", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, answer) = order(
+        &h,
+        "club-soon",
+        paid("o-1", "fred", "fred@example.com", 1000, Some(&code)),
+    )
+    .await;
+    assert_eq!(answer["referral"]["status"], "pending", "{answer}");
+    let r = referral(&h, "club-soon", "rita").await;
+    assert_eq!(r["stats"]["rewards_pending"], 1, "{r}");
+    assert_eq!(status(&h, "club-soon", "rita").await["balance"], 0);
+    // hold_seconds = 1
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = referral(&h, "club-soon", "rita").await;
+    assert_eq!(r["stats"]["rewards_earned"], 1, "{r}");
+    assert_eq!(r["stats"]["rewards_pending"], 0, "{r}");
+    assert_eq!(status(&h, "club-soon", "rita").await["balance"], 500);
+}
+
+/// `POST /demo-api/club/<what>` with a JSON body.
+async fn demo_post(h: &Harness, what: &str, body: Value) -> (StatusCode, Value) {
+    let request = Request::post(format!("/demo-api/club/{what}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (code, body, _) = h.send(request).await;
+    (code, body)
+}
+
+async fn the_demo_shop_signs_in_and_pays_through_the_signed_webhook(h: Harness) {
+    // Without --demo-dir there are no demo routes.
+    let (code, _) = demo_post(&h, "sign-in", json!({ "email": "ana@example.com" })).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let mut h = h;
+    h.state.demo_dir = Some(std::env::temp_dir());
+
+    let (code, ana) = demo_post(&h, "sign-in", json!({ "email": "Ana+shop@Example.com" })).await;
+    assert_eq!(code, StatusCode::OK, "{ana}");
+    let customer = ana["customer"].as_str().unwrap().to_owned();
+    assert!(!customer.contains('@'), "no e-mail in the id: {customer}");
+    assert_eq!(ana["hash"], sign(CLUB_SECRET, customer.as_bytes()));
+    let (_, again) = demo_post(&h, "sign-in", json!({ "email": "ana@example.com" })).await;
+    assert_eq!(
+        again["customer"], customer,
+        "one customer per normalised e-mail"
+    );
+    let code_of_ana = referral(&h, "club", &customer).await["code"].clone();
+
+    let (code, paid) = demo_post(
+        &h,
+        "checkout",
+        json!({ "email": "bo@example.org", "amount_cents": 2400, "referral_code": code_of_ana }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{paid}");
+    assert_eq!(paid["points"], 24);
+    assert_eq!(paid["referral"]["status"], "pending");
+    let r = referral(&h, "club", &customer).await;
+    assert_eq!(r["stats"]["rewards_pending"], 1, "{r}");
+
+    let (code, refunded) = demo_post(&h, "refund", json!({ "order_id": paid["order_id"] })).await;
+    assert_eq!(code, StatusCode::OK, "{refunded}");
+    assert_eq!(refunded["referral_cancelled"], true, "{refunded}");
+
+    for (what, body, field) in [
+        ("sign-in", json!({ "email": "not-an-address" }), "email"),
+        (
+            "checkout",
+            json!({ "email": "bo@example.org", "amount_cents": 0 }),
+            "amount_cents",
+        ),
+        (
+            "checkout",
+            json!({ "email": "bo@example.org", "amount_cents": 1, "points": 500 }),
+            "points",
+        ),
+    ] {
+        let (code, body) = demo_post(&h, what, body).await;
+        assert!(code.is_client_error(), "{what}: {code} {body}");
+        assert!(body.to_string().contains(field), "{what}: {body}");
+    }
+}
+
 async fn refund_in_the_hold_period_cancels_the_reward(h: Harness) {
     let code = referral(&h, "club", "rita").await["code"]
         .as_str()
@@ -575,6 +663,8 @@ on_both_databases!(
     a_client_claiming_points_changes_nothing,
     redemptions_never_overdraw_even_concurrently,
     a_referral_is_held_then_earned_and_shows_in_stats,
+    a_hold_in_seconds_keeps_the_reward_pending_until_it_is_over,
+    the_demo_shop_signs_in_and_pays_through_the_signed_webhook,
     refund_in_the_hold_period_cancels_the_reward,
     fraud_rules_refuse_self_referrals_existing_customers_and_over_cap,
     self_referral_by_visitor_id_is_refused,

@@ -58,6 +58,17 @@ class Collector {
   }
 }
 
+/** Has the demo pages opened by `target` (a page or a browser context) send after 100 ms
+ * rather than the default 5 s batch wait. */
+async function fastBatches(target) {
+  await target.route(/\/demo\/([\w-]+\.html)?(\?.*)?$/, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace('data-endpoint="/v1/batch"', 'data-endpoint="/v1/batch" data-batch-wait="100"');
+    await route.fulfill({ response, body });
+  });
+}
+exports.fastBatches = fastBatches;
+
 exports.test = base.test.extend({
   /** TOML appended to the demo site's [[site]] table (prompts, theme, …). */
   siteConfig: ['', { option: true }],
@@ -71,11 +82,7 @@ exports.test = base.test.extend({
   },
   /** Pages whose demo files send after 100 ms rather than the default 5 s batch wait. */
   page: async ({ page }, use) => {
-    await page.route(/\/demo\/([\w-]+\.html)?$/, async (route) => {
-      const response = await route.fetch();
-      const body = (await response.text()).replace('data-endpoint="/v1/batch"', 'data-endpoint="/v1/batch" data-batch-wait="100"');
-      await route.fulfill({ response, body });
-    });
+    await fastBatches(page);
     await use(page);
   },
   /** Console messages and uncaught page errors, collected for assertions. */
@@ -92,4 +99,16 @@ exports.expect = base.expect;
 /** Serves `html` at `url` on the collector's origin, so the page and the API share an origin. */
 exports.servePage = async function servePage(page, url, html) {
   await page.route(url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: html }));
+};
+
+/** axe-core over the widget's shadow roots; resolves with the violations. */
+exports.axe = async function axe(page) {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  return page.evaluate(async () => {
+    const hosts = [...document.querySelectorAll('rapport-ui')];
+    // Colours are measured once the entrance animation (opacity) is over.
+    await Promise.all(hosts.flatMap((h) => h.shadowRoot.getAnimations().map((a) => a.finished)));
+    const result = await window.axe.run({ include: hosts }, { resultTypes: ['violations'] });
+    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+  });
 };

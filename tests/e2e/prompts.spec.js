@@ -3,7 +3,7 @@
 // text never parsed as HTML, and answers stored by the collector.
 const path = require('node:path');
 const { chromium } = require('@playwright/test');
-const { test, expect, servePage } = require('./fixtures');
+const { test, expect, servePage, axe } = require('./fixtures');
 const { USER_AGENT, WITHOUT_LOCAL_NETWORK_CHECKS, ownBrowser } = require('./browser');
 
 const named = (events, name) => events.filter((e) => e.name === name);
@@ -44,17 +44,6 @@ async function stageWatching(page) {
 }
 const box = (locator) => locator.evaluate((el) => { const r = el.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
 
-/** axe-core over the widget's shadow roots; resolves with the violations. */
-async function axe(page) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  return page.evaluate(async () => {
-    const hosts = [...document.querySelectorAll('rapport-ui')];
-    // Colours are measured once the entrance animation (opacity) is over.
-    await Promise.all(hosts.flatMap((h) => h.shadowRoot.getAnimations().map((a) => a.finished)));
-    const result = await window.axe.run({ include: hosts }, { resultTypes: ['violations'] });
-    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  });
-}
 
 test('a scroll-depth trigger shows the prompt at 60 % and not before', async ({ page, collector }) => {
   await open(page, collector, { prompts: [prompt({ display: 'popover', type: 'thumbs', trigger: { scroll_percent: 60 } })] },

@@ -9,6 +9,7 @@
 //! to wasm-bindgen's glue, so the stage is one script and one module.
 
 mod i18n;
+mod panel;
 mod view;
 
 use std::cell::RefCell;
@@ -52,8 +53,9 @@ pub fn unmount(handle: u32) {
 /// Renders a prompt card into `mount` and returns its handle. `kind`: 0 NPS, 1 CSAT, 2
 /// thumbs, 3 text, 4 choice. `display`: 0 modal, 1 popover or opened tab, 2 inline. `follow`
 /// holds the NPS follow-up questions by band (detractor, passive, promoter; empty for none).
+/// `nudge` (empty for none) invites a promoter to refer a friend on the thank-you.
 /// `done(outcome, score, text, choice)` hears: 0 dismissed before an answer, 1 answered,
-/// 2 closed after answering.
+/// 2 closed after answering, 3 the promoter took the invitation.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn card(
@@ -64,6 +66,7 @@ pub fn card(
     question: String,
     follow: Vec<String>,
     choices: Vec<String>,
+    nudge: String,
     done: Function,
 ) -> u32 {
     let ask = view::Ask {
@@ -73,6 +76,7 @@ pub fn card(
         follow,
         choices,
         strings: i18n::strings(lang),
+        nudge,
         done,
     };
     match web_sys::window().and_then(|w| w.document()) {
@@ -88,6 +92,58 @@ pub fn tab(mount: HtmlElement, lang: &str, open: Function) -> u32 {
         Some(doc) => keep(view::tab(&doc, &mount, i18n::strings(lang), open)),
         None => u32::MAX,
     }
+}
+
+/// Renders the loyalty and referral panel into `mount`. `data`: `{ open: 0 points | 1
+/// referral, state: 0 ready | 1 loading | 2 failed, status: text for the live region,
+/// signIn: URL, loyalty: null | { signedIn, balance, tier, next: [points, tier] | null,
+/// progress: '0'-'100', unit, earn: [[kind, points]], tiers: [[name, threshold]], rewards:
+/// [[id, name, cost, affordable]], activity: [[reason, points, date]], coupon: [reward,
+/// code] | null }, referral: null | { signedIn, offer, link, canShare, shares: [[name,
+/// url]], stats: [invited, ordered, pending, earned] } }`, every number already formatted.
+/// `act(name, argument)` hears what the shopper does (see `panel.rs`).
+#[wasm_bindgen]
+pub fn panel(mount: HtmlElement, lang: &str, data: JsValue, act: Function) -> u32 {
+    match web_sys::window().and_then(|w| w.document()) {
+        Some(doc) => keep(panel::panel(
+            &doc,
+            &mount,
+            i18n::strings(lang),
+            i18n::panel(lang),
+            data,
+            act,
+        )),
+        None => u32::MAX,
+    }
+}
+
+/// Renders the panels' launcher: the balance (empty for an anonymous shopper) and a
+/// celebrated `gain` (empty for none); `open()` is called on click.
+#[wasm_bindgen]
+pub fn launcher(mount: HtmlElement, lang: &str, balance: &str, gain: &str, open: Function) -> u32 {
+    match web_sys::window().and_then(|w| w.document()) {
+        Some(doc) => keep(panel::launcher(
+            &doc,
+            &mount,
+            i18n::strings(lang),
+            i18n::panel(lang),
+            balance,
+            gain,
+            open,
+        )),
+        None => u32::MAX,
+    }
+}
+
+/// The panels' words that `panels.js` places itself: [copied, share message, e-mail
+/// subject, promoters' invitation, failed].
+#[wasm_bindgen]
+pub fn panel_words(lang: &str) -> Vec<String> {
+    let p = i18n::panel(lang);
+    [p.copied, p.message, p.subject, p.nudge, p.failed]
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
 }
 
 /// The first of `candidates` (newline-separated: the configured locale, the browser's

@@ -124,7 +124,7 @@ export function start(host, config) {
       else throw e;
     }
   });
-  if (!prompts.length) return;
+  if (!prompts.length && !config.loyalty && !config.referral) return;
 
   // ---- The theme, through custom properties on the card: text on the brand colour is
   // white or near-black, whichever contrasts more; the focus ring takes the brand colour
@@ -234,8 +234,14 @@ export function start(host, config) {
     handle = card(host_[1], x.kind, x.display ? x.display == 3 ? 2 : 1 : 0, language[0], pick(question),
       ['detractor', 'passive', 'promoter'].map(function (b) { return follow[b] ? pick(follow[b]) : ''; }),
       (p.choices || []).map(pick),
+      x.kind == 0 && programs ? programs.nudge : '',
       function (outcome, score, answer, choice) {
         if (!host.facts()) return close(); // tracking stopped: nothing is stored or sent
+        if (outcome == 3) { // a promoter took the invitation to refer a friend
+          close();
+          before = null;
+          return programs.open(1);
+        }
         if (outcome == 1) {
           var answered = load('answered');
           answered[p.id] = Date.now();
@@ -259,6 +265,17 @@ export function start(host, config) {
       if (first) first.focus();
     }
   };
+  // The loyalty and referral panels (panels.js), and who hears the tracker's events.
+  var mounted = [], listeners = []; // shadow hosts on the page, each with close()
+  host.listen(function (name) {
+    listeners.forEach(function (f) {
+      try { f(name); } catch (e) { log('an event listener failed: ' + e); }
+    });
+  });
+  var programs = panels({
+    host: host, config: config, lang: lang, shadowHost: shadowHost, mounted: mounted, log: log, load: load, save: save,
+    listen: function (f) { listeners.push(f); }
+  });
   var removeTab = function (x) {
     unmount(x.tab[1]);
     x.tab[0].remove();
@@ -277,18 +294,19 @@ export function start(host, config) {
 
   // ---- The triggers, looked at every second (engaged time grows without events), on
   // every event the tracker emits, and on exit intent.
-  var exit = 0, tierNow = -1, mounted = []; // shadow hosts on the page, each with close()
+  var exit = 0, tierNow = -1;
   // The identified shopper's tier comes from the collector, the authority for points.
-  var user = load('user');
-  if (host.api && user.id && user.hash && prompts.some(function (x) { return x.t[7] >= 0; })) {
-    fetch(host.api + 'loyalty', { headers: { 'x-rapport-user': user.id, 'x-rapport-user-hash': user.hash } })
+  var user = load('user'), panelsConfig = isObject(config.panels) ? config.panels : {};
+  var loyaltyUrl = typeof panelsConfig.loyalty_url == 'string' ? panelsConfig.loyalty_url : host.api && host.api + 'loyalty';
+  if (loyaltyUrl && user.id && user.hash && prompts.some(function (x) { return x.t[7] >= 0; })) try {
+    fetch(new URL(loyaltyUrl, location.href).href, { headers: { 'x-rapport-user': user.id, 'x-rapport-user-hash': user.hash } })
       .then(function (r) { return r.ok && r.json(); })
       .then(function (b) {
         tierNow = b && b.tier ? tiers.indexOf(b.tier.id) : -1;
         evaluate();
       })
       .catch(function () { /* unknown tier: those conditions do not hold */ });
-  }
+  } catch (e) { /* a bad loyalty_url: panels.js names it */ }
   var evaluate = function () {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
@@ -335,7 +353,7 @@ export function start(host, config) {
       clearInterval(timer);
     }
   };
-  host.listen(function (name) {
+  listeners.push(function (name) {
     if (!host.facts()) return; // tracking stopped
     if (name == 'page_view') {
       // A client-side navigation: a new page for the triggers. Tabs and inline prompts are

@@ -35,6 +35,7 @@ const THANKS: &str = "2";
 const DISMISSED: u8 = 0;
 const ANSWERED: u8 = 1;
 const CLOSED: u8 = 2;
+const NUDGED: u8 = 3;
 const NUMBERS: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
 
 /// What one card asks, in the page's language.
@@ -46,6 +47,9 @@ pub struct Ask {
     pub follow: Vec<String>,
     pub choices: Vec<String>,
     pub strings: &'static Strings,
+    /// For a promoter (NPS 9-10), the thank-you offers the referral panel with this
+    /// invitation (empty for none); taking it reports outcome 3.
+    pub nudge: String,
     pub done: Function,
 }
 
@@ -55,6 +59,15 @@ pub struct Mounted {
     _listeners: Vec<EventListener>,
 }
 
+impl Mounted {
+    pub fn new(root: Element, listeners: Vec<EventListener>) -> Mounted {
+        Mounted {
+            root,
+            _listeners: listeners,
+        }
+    }
+}
+
 impl Drop for Mounted {
     fn drop(&mut self) {
         self.root.remove();
@@ -62,7 +75,13 @@ impl Drop for Mounted {
 }
 
 /// A new `tag` under `parent` with `attrs`, and `text` as its text content when given.
-fn add(doc: &Document, parent: &Element, tag: &str, attrs: &[(&str, &str)], text: &str) -> Element {
+pub fn add(
+    doc: &Document,
+    parent: &Element,
+    tag: &str,
+    attrs: &[(&str, &str)],
+    text: &str,
+) -> Element {
     let Ok(e) = doc.create_element(tag) else {
         return parent.clone();
     };
@@ -168,11 +187,27 @@ fn report(done: &Function, outcome: u8, score: u8, text: &str, choice: u8) {
     let _ = done.apply(&JsValue::NULL, &args);
 }
 
-/// Shows the thank-you, with focus on the close button.
-fn thank(card: &Element, s: &Strings) {
+/// Shows the thank-you, with focus on the close button; for a promoter with a `nudge`, the
+/// invitation to refer a friend below it.
+fn thank(card: &Element, s: &Strings, nudge: &str) {
     let _ = card.set_attribute("data-step", THANKS);
     if let Some(q) = find(card, ".q") {
         q.set_text_content(Some(s.thanks));
+    }
+    let score = selected(card);
+    if !nudge.is_empty() && (9..=10).contains(&score) {
+        if let Some(doc) = card.owner_document() {
+            add(&doc, card, "p", &[], nudge);
+            let p = crate::i18n::panel(s.lang);
+            let row = add(&doc, card, "div", &[("class", "nudge")], "");
+            add(
+                &doc,
+                &row,
+                "button",
+                &[("type", "button"), ("class", "go n")],
+                p.refer_tab,
+            );
+        }
     }
     focus(card, ".x");
 }
@@ -199,6 +234,7 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         follow,
         choices,
         strings: s,
+        nudge,
         done,
     } = ask;
     let modal = display == MODAL;
@@ -437,16 +473,18 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
                 if let (Some(at), Some(group)) = (at, target.parent_element()) {
                     check(&group, at);
                 }
+            } else if has("n") {
+                report(&done, NUDGED, NONE, "", NONE);
             } else if has("x") || has("backdrop") {
                 close(&card, &done);
             } else if has("t") {
                 // Thumbs: data-v is the score.
                 let score = target.get_attribute("data-v").and_then(|v| v.parse().ok());
                 report(&done, ANSWERED, score.unwrap_or(NONE), "", NONE);
-                thank(&card, s);
+                thank(&card, s, &nudge);
             } else if has("alt") {
                 report(&done, ANSWERED, selected(&card), "", NONE);
-                thank(&card, s);
+                thank(&card, s, &nudge);
             } else if has("s") {
                 let text = textarea(&card);
                 let score = selected(&card);
@@ -471,7 +509,7 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
                 } else {
                     report(&done, ANSWERED, score, &text, NONE);
                 }
-                thank(&card, s);
+                thank(&card, s, &nudge);
             }
         }
     };

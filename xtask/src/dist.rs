@@ -181,7 +181,7 @@ fn append_prompts(glue: &Path) -> Result {
         std::fs::read_to_string(root().join(p)).map_err(|e| format!("cannot read {p}: {e}"))
     };
     let css = read("ui/src/style.css")?;
-    let prompts = read("ui/src/prompts.js")?;
+    let prompts = read("ui/src/prompts.js")? + "\n" + &read("ui/src/panels.js")?;
     let css = serde_json::to_string(css.trim()).map_err(|e| e.to_string())?;
     if !prompts.contains("STYLE + ") {
         return Err("ui/src/prompts.js no longer uses STYLE".into());

@@ -97,6 +97,23 @@ name = { en = "$10 off" }
 cost = 100
 
 [[site]]
+id = "club-soon"
+origins = ["*"]
+secret = "sk_clubsoon_0123456789abcdef0123456789abc"
+
+[site.referral]
+offer = { en = "Give $15, get $15" }
+hold_seconds = 1
+
+[site.loyalty]
+referral_points = 500
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze" }
+threshold = 0
+
+[[site]]
 id = "club-now"
 origins = ["*"]
 secret = "sk_clubnow_0123456789abcdef0123456789abcd"

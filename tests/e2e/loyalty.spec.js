@@ -1,0 +1,240 @@
+// The loyalty and referral panels in Chromium, on the demo shop, against the real collector:
+// a referral from link to earned reward, feedback points arriving without a reload, a
+// redemption's coupon, the anonymous join state, the promoters' nudge, axe-core, and the
+// Arabic and Hebrew layouts.
+const { test, expect, axe, fastBatches } = require('./fixtures');
+
+// The collector's programs for these tests: a five-second hold, so a reward is seen pending
+// and then earned.
+const PROGRAMS = `secret = "e2e-secret-0123456789abcdef0123456789"
+[[site.prompt]]
+id = "site-feedback"
+type = "text"
+display = "tab"
+question = { en = "What could make this shop better?" }
+trigger = { url_include = ["/demo/*"] }
+
+[site.referral]
+offer = { en = "Give $15, get $15", ar = "امنح صديقك 15 دولارًا واحصل على 15 دولارًا", he = "תנו 15$, קבלו 15$" }
+hold_seconds = 5
+
+[site.loyalty]
+points_per_currency_unit = 1
+feedback_points = 50
+referral_points = 500
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze", ar = "برونزي", he = "ארד" }
+threshold = 0
+
+[[site.loyalty.tiers]]
+id = "silver"
+name = { en = "Silver", ar = "فضي", he = "כסף" }
+threshold = 1000
+
+[[site.loyalty.rewards]]
+id = "five-off"
+name = { en = "$5 off your next order", ar = "خصم 5 دولارات", he = "5$ הנחה" }
+cost = 500
+
+[site.panels]
+sign_in_url = "/demo/account.html"
+share_url = "/demo/"
+`;
+test.use({ siteConfig: PROGRAMS, permissions: ['clipboard-read', 'clipboard-write'] });
+
+const sheet = (page) => page.locator('rapport-ui .sheet');
+const launcher = (page) => page.locator('rapport-ui .launch');
+/** The panel's visible tab panel (the other one is hidden). */
+const pane = (page) => sheet(page).getByRole('tabpanel');
+/** The referral stats: invited, ordered, pending, earned. */
+const stat = (page, i) => sheet(page).locator('.stats dd').nth(i);
+
+async function signIn(page, collector, email) {
+  await page.goto(`${collector.url}/demo/account.html`);
+  await page.fill('#email', email);
+  await page.click('#sign-in button');
+  await expect(page.locator('#account-status')).toHaveText(`Signed in as ${email}.`);
+  // The launcher shows the balance once the widget has read it.
+  await expect(launcher(page).locator('.badge')).toHaveText('0');
+}
+
+/** A screenshot kept in the test's output folder (target/playwright/…) and the report. */
+async function shot(page, testInfo, name) {
+  const file = testInfo.outputPath(name);
+  await page.screenshot({ path: file });
+  await testInfo.attach(name, { path: file, contentType: 'image/png' });
+}
+
+/** Closes the panel if it is open and opens it again: it reads the backend on opening. */
+async function reopen(page) {
+  if (await sheet(page).count()) await sheet(page).getByRole('button', { name: 'Close' }).click();
+  await launcher(page).click();
+  await expect(sheet(page)).toBeVisible();
+}
+
+test('a referral goes from link to earned reward, feedback earns points, and a reward is redeemed', async ({ page, collector, browser }) => {
+  test.setTimeout(60_000);
+  await signIn(page, collector, 'ana@example.com');
+
+  // A copies her personal link.
+  await launcher(page).click();
+  await sheet(page).getByRole('tab', { name: 'Refer a friend' }).click();
+  const link = await sheet(page).locator('#link').inputValue();
+  expect(link).toMatch(new RegExp(`^${collector.url}/demo/\\?ref=[2-9A-HJ-NP-Z]{13}$`));
+  await sheet(page).getByRole('button', { name: 'Copy link' }).click();
+  await expect(sheet(page).getByRole('status')).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+
+  // B opens it in a browser of her own and buys.
+  const other = await browser.newContext();
+  await fastBatches(other);
+  const b = await other.newPage();
+  await b.goto(link);
+  await b.click('button.add[data-sku="mug-01"]');
+  await b.goto(`${collector.url}/demo/checkout.html`);
+  await b.fill('#checkout-email', 'bo@example.org');
+  await b.click('#pay');
+  await expect(b.locator('#checkout-status')).toContainText('is confirmed and earns 24 points');
+  await other.close();
+
+  // A's reward is pending through the hold, then earned, and her balance shows it.
+  await reopen(page);
+  await expect(stat(page, 1)).toHaveText('1');
+  await expect(stat(page, 2)).toHaveText('1');
+  await expect(stat(page, 3)).toHaveText('0');
+  await expect(async () => {
+    await reopen(page);
+    await expect(stat(page, 3)).toHaveText('1', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(stat(page, 2)).toHaveText('0');
+  await expect(stat(page, 0)).toHaveText('1'); // B's visit carried the code
+  await expect(launcher(page).locator('.badge')).toHaveText('500');
+  await sheet(page).getByRole('button', { name: 'Close' }).click();
+
+  // A answers the feedback prompt; the collector credits 50 points, and they appear without
+  // a reload, announced.
+  await page.getByRole('button', { name: 'Feedback' }).click();
+  await page.locator('rapport-ui textarea').fill('More glaze colours, please');
+  await page.locator('rapport-ui .card').getByRole('button', { name: 'Send' }).click();
+  await expect(launcher(page).locator('.badge')).toHaveText('550', { timeout: 15_000 });
+  await expect(page.locator('rapport-ui .gain')).toHaveText('+50 points');
+
+  // A redeems 500 points for a coupon; the balance drops to 50.
+  await launcher(page).click();
+  await sheet(page).getByRole('tab', { name: 'Points' }).click();
+  await sheet(page).getByRole('button', { name: 'Redeem: $5 off your next order' }).click();
+  await expect(sheet(page).locator('.code')).toHaveText(/^RAP-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
+  await expect(sheet(page).locator('.bal .n')).toHaveText('50');
+  await expect(launcher(page).locator('.badge')).toHaveText('50');
+  await expect(sheet(page).getByRole('button', { name: 'Redeem: $5 off your next order' })).toBeDisabled();
+  const activity = sheet(page).locator('.rows').last();
+  await expect(activity).toContainText('Reward redeemed');
+  await expect(activity).toContainText('Feedback');
+  await expect(activity).toContainText("Friend's order");
+
+  // What the widget sent: the share and the redemption as events, with no points claimed.
+  const all = await collector.waitFor((events) => events.some((e) => e.name === 'reward_redeemed'));
+  expect(all.find((e) => e.name === 'referral_shared').props.channel).toBe('copy');
+  expect(all.find((e) => e.name === 'reward_redeemed').props.reward).toBe('five-off');
+});
+
+test('an anonymous shopper sees the benefits and a way to join, and signing out hides the balance', async ({ page, collector }) => {
+  await page.goto(`${collector.url}/demo/`);
+  await expect(launcher(page)).toHaveText('★ Rewards');
+  await launcher(page).click();
+  await expect(pane(page).getByText('Join to collect points and rewards')).toBeVisible();
+  await expect(sheet(page).getByText('Leave feedback')).toBeVisible();
+  await expect(sheet(page).getByText('1,000 points')).toBeVisible(); // Silver's threshold
+  expect(await axe(page)).toEqual([]);
+  await sheet(page).getByRole('tab', { name: 'Refer a friend' }).click();
+  await expect(sheet(page).getByText('Give $15, get $15')).toBeVisible();
+  await expect(sheet(page).locator('#link')).toHaveCount(0);
+  await sheet(page).getByRole('link', { name: 'Join or sign in' }).click();
+  await expect(page).toHaveURL(`${collector.url}/demo/account.html`);
+
+  await signIn(page, collector, 'cy@example.com');
+  await page.click('#sign-out');
+  await expect(launcher(page)).toHaveText('★ Rewards');
+});
+
+test('a forged identity reads nothing: the panel shows the join state', async ({ page, collector }) => {
+  await page.goto(`${collector.url}/demo/`);
+  await page.evaluate(() => rapport.identify('shopper-0000000000000000', { hash: 'ab'.repeat(32) }));
+  await launcher(page).click();
+  await expect(pane(page).getByText('Join to collect points and rewards')).toBeVisible();
+  await expect(launcher(page).locator('.badge')).toHaveCount(0);
+});
+
+test('axe-core finds no violations in the signed-in points and referral panels', async ({ page, collector }) => {
+  await signIn(page, collector, 'dee@example.com');
+  await launcher(page).click();
+  await expect(sheet(page).locator('.bal .n')).toHaveText('0');
+  expect(await axe(page)).toEqual([]);
+  // Keyboard: arrow keys move between the tabs; Escape closes and gives focus back.
+  await page.keyboard.press('ArrowRight');
+  await expect(sheet(page).getByRole('tab', { name: 'Refer a friend' })).toBeFocused();
+  await expect(sheet(page).locator('#link')).toBeVisible();
+  expect(await axe(page)).toEqual([]);
+  await page.keyboard.press('Escape');
+  await expect(sheet(page)).toHaveCount(0);
+  await expect(launcher(page)).toBeFocused();
+});
+
+test('a promoter is invited to refer a friend after the NPS answer', async ({ page, collector }) => {
+  await signIn(page, collector, 'eve@example.com');
+  // The collector's programs plus an NPS prompt due at once.
+  await page.route(/\/v1\/sites\/demo\/config$/, async (route) => {
+    const response = await route.fetch();
+    const config = await response.json();
+    config.prompts = [{ id: 'nps', type: 'nps', display: 'popover', question: { en: 'Would you recommend us?' }, trigger: { engaged_seconds: 0 } }];
+    await route.fulfill({ response, json: config });
+  });
+  await page.goto(`${collector.url}/demo/`);
+  const c = page.locator('rapport-ui .card');
+  await c.getByRole('radio', { name: '9' }).click();
+  await c.getByRole('button', { name: 'Send' }).click();
+  await expect(c).toContainText('Glad you like us! Invite a friend: Give $15, get $15');
+  await c.getByRole('button', { name: 'Refer a friend' }).click();
+  await expect(sheet(page).getByRole('tab', { name: 'Refer a friend' })).toHaveAttribute('aria-selected', 'true');
+  await expect(sheet(page).locator('#link')).toBeVisible();
+  await expect(c).toHaveCount(0);
+});
+
+for (const [lang, title, refer] of [['ar', 'المكافآت', 'ادعُ صديقًا'], ['he', 'הטבות', 'הזמינו חבר']]) {
+  test(`${lang}: the panels are mirrored right to left`, async ({ page, collector }, testInfo) => {
+    await page.setViewportSize({ width: 1000, height: 760 });
+    await signIn(page, collector, `${lang}@example.com`);
+    await page.route(/\/demo\/$/, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace('<html lang="en">', `<html lang="${lang}" dir="rtl">`)
+        .replace('data-site="demo"', `data-site="demo" data-locale="${lang}"`);
+      await route.fulfill({ response, body });
+    });
+    await page.goto(`${collector.url}/demo/`);
+    const open = page.locator('rapport-ui .launch');
+    await expect(open).toContainText(title);
+    // The launcher and the panel sit at the start edge: the right.
+    const launchBox = await open.boundingBox();
+    expect(launchBox.x + launchBox.width).toBeGreaterThan(960);
+    await open.click();
+    const s = sheet(page);
+    await expect(s.locator('.bal .n')).toHaveText('0');
+    const sheetBox = await s.boundingBox();
+    expect(sheetBox.x).toBeGreaterThan(500);
+    expect(await s.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+    // The first tab is on the right, the close button on the left.
+    const points = await s.getByRole('tab').first().boundingBox();
+    const referTab = await s.getByRole('tab', { name: refer }).boundingBox();
+    expect(points.x).toBeGreaterThan(referTab.x);
+    const close = await s.locator('.x').boundingBox();
+    expect(close.x - sheetBox.x).toBeLessThan(40);
+    expect(await axe(page)).toEqual([]);
+    await shot(page, testInfo, `panel-${lang}-points.png`);
+    await s.getByRole('tab', { name: refer }).click();
+    await expect(s.locator('#link')).toBeVisible();
+    expect(await axe(page)).toEqual([]);
+    await shot(page, testInfo, `panel-${lang}-referral.png`);
+  });
+}
