@@ -238,3 +238,74 @@ for (const [lang, title, refer] of [['ar', 'المكافآت', 'ادعُ صدي�
     await shot(page, testInfo, `panel-${lang}-referral.png`);
   });
 }
+
+for (const reducedMotion of ['no-preference', 'reduce']) {
+  test(`points from an order arrive without a reload, celebrated ${reducedMotion == 'reduce' ? 'without' : 'with'} motion (${reducedMotion})`, async ({ page, collector }) => {
+    await page.emulateMedia({ reducedMotion });
+    await signIn(page, collector, 'fay@example.com');
+    await page.goto(`${collector.url}/demo/product.html?sku=towel-02`);
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.goto(`${collector.url}/demo/checkout.html`);
+    await expect(page.locator('#checkout-email')).toHaveValue('fay@example.com');
+    await page.click('#pay');
+    await expect(page.locator('#checkout-status')).toContainText('earns 16 points');
+    // The purchase event has the widget look again; the server credited the order.
+    const gain = page.locator('rapport-ui .gain');
+    await expect(gain).toHaveText('+16 points', { timeout: 10_000 });
+    await expect(gain).toHaveAttribute('role', 'status');
+    await expect(launcher(page).locator('.badge')).toHaveText('16');
+    const animations = await gain.evaluate((el) => el.getAnimations().length);
+    expect(animations).toBe(reducedMotion == 'reduce' ? 0 : 1);
+    // The celebration ends by itself.
+    await expect(gain).toHaveText('', { timeout: 6000 });
+  });
+}
+
+test('the share buttons carry the personal link and a prefilled message; Web Share is used where the browser has it', async ({ page, collector }) => {
+  await page.addInitScript(() => {
+    window.__shared = [];
+    navigator.share = (data) => { window.__shared.push(data); return Promise.resolve(); };
+  });
+  await signIn(page, collector, 'gil@example.com');
+  await launcher(page).click();
+  await sheet(page).getByRole('tab', { name: 'Refer a friend' }).click();
+  const link = await sheet(page).locator('#link').inputValue();
+  const message = "I think you'll like this shop. Here's a welcome gift for your first order:";
+  const href = (name) => sheet(page).getByRole('link', { name, exact: true }).getAttribute('href');
+  const whatsapp = new URL(await href('WhatsApp'));
+  expect(whatsapp.host).toBe('wa.me');
+  expect(whatsapp.searchParams.get('text')).toBe(`${message} ${link}`);
+  expect(new URL(await href('Telegram')).searchParams.get('url')).toBe(link);
+  expect(new URL(await href('X')).searchParams.get('url')).toBe(link);
+  expect(new URL(await href('Facebook')).searchParams.get('u')).toBe(link);
+  expect(new URL(await href('LINE')).searchParams.get('text')).toContain(link);
+  const mail = new URL(await href('Email'));
+  expect(mail.protocol).toBe('mailto:');
+  expect(mail.searchParams.get('body')).toContain(link);
+  for (const name of ['WhatsApp', 'LINE', 'Telegram', 'X', 'Facebook']) {
+    await expect(sheet(page).getByRole('link', { name, exact: true })).toHaveAttribute('target', '_blank');
+  }
+  await sheet(page).getByRole('button', { name: 'Share', exact: true }).click();
+  await expect.poll(() => page.evaluate(() => window.__shared)).toEqual([{ title: 'A gift for your first order', text: message, url: link }]);
+  const all = await collector.waitFor((events) => events.some((e) => e.name === 'referral_shared'));
+  expect(all.filter((e) => e.name === 'referral_shared').map((e) => e.props.channel)).toEqual(['web_share']);
+});
+
+test('hostile host CSS does not reach the panel', async ({ page, collector }) => {
+  const measure = async () => {
+    await launcher(page).click();
+    await expect(pane(page)).toBeVisible();
+    await page.waitForTimeout(300); // the entrance animation is over
+    const shape = await sheet(page).evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      return [r.width, r.height, s.fontSize, s.fontFamily, s.backgroundColor, s.position];
+    });
+    await sheet(page).getByRole('button', { name: 'Close' }).click();
+    return shape;
+  };
+  await page.goto(`${collector.url}/demo/`);
+  const clean = await measure();
+  await page.addStyleTag({ content: '* { font: 40px/3 monospace !important; color: red !important; background: yellow !important; display: inline !important; padding: 30px !important; } rapport-ui { display: none !important; }' });
+  expect(await measure()).toEqual(clean);
+});
