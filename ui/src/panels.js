@@ -172,29 +172,30 @@ function panels(c) {
       sheetEl.close = close;
       c.mounted.push(sheetEl);
     }
+    refresh(); // shows "Loading…" until what is missing has arrived
     render();
     var first = sheetEl.shadowRoot.querySelector('[role=tab][aria-selected=true]') || sheetEl.shadowRoot.querySelector('.x');
     if (first) first.focus();
     host.track('panel_opened', { panel: which ? 'referral' : 'loyalty' });
-    refresh();
   };
 
   // ---- Reading: on start, on opening, after events that may earn points, when the page
   // comes back, and when the shopper signs in or out.
+  // The referral is read only for the open panel; the launcher needs just the balance.
   var refresh = function () {
-    var u = user();
-    who = u ? u.id : '';
+    var u = user(), id = u ? u.id : '', wantsReferral = !!(sheetEl && offerText && urls.r);
+    if (id != who) l = r = coupon = null; // another shopper, or none: nothing of the last one
+    who = id;
     if (!u || !(urls.l || urls.r)) {
-      l = r = coupon = null;
       state.state = 0;
       placeLauncher();
       return render();
     }
-    if (!l && !r) {
+    if (sheetEl && (program && urls.l && !l || wantsReferral && !r)) {
       state.state = 1;
       render();
     }
-    Promise.all([program && urls.l ? read(urls.l, u) : null, offerText && urls.r ? read(urls.r, u) : null]).then(function (got) {
+    Promise.all([program && urls.l ? read(urls.l, u) : null, wantsReferral ? read(urls.r, u) : r]).then(function (got) {
       if (who != u.id) return; // signed out or in as someone else meanwhile
       var before = c.load('points'), gain = 0;
       l = got[0];
@@ -211,7 +212,7 @@ function panels(c) {
       }
       render();
     }).catch(function () {
-      state.state = l || r ? state.state : 2;
+      state.state = l || r ? 0 : 2;
       render();
     });
   };
