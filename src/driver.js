@@ -130,7 +130,10 @@ export function start(m, api, early, script) {
       if (!('user_id' in props)) props.user_id = user.id;
       // The hash proves the identity to the collector (feedback points); it goes only where
       // it is needed, not on every event.
-      if (user.hash && name == 'feedback_submitted' && !('user_hash' in props)) props.user_hash = user.hash;
+      if (user.hash && name == 'feedback_submitted' && !('user_hash' in props)) {
+        props.user_hash = user.hash;
+        if (user.exp) props.user_expires = user.exp;
+      }
     }
     var event = {
       id: uuid(), name: name, ts: now, visitor_id: visit.v, session_id: visit.s,
@@ -486,8 +489,10 @@ export function start(m, api, early, script) {
       var hash = options && options.hash;
       if (id === null) return save('user', user = null); // signed out
       if (typeof id != 'string' || !id || id.length > 256) return log('identify() ignored: userId must be a string of 1-256 characters');
+      var exp = options && options.expires;
       if (hash != null && (typeof hash != 'string' || hash.length > 128)) return log('identify() ignored: hash must be a string of at most 128 characters');
-      save('user', user = { id: id, hash: hash || '' });
+      if (exp != null && !(exp > 0 && exp % 1 == 0)) return log('identify() ignored: expires must be unix seconds');
+      save('user', user = { id: id, hash: hash || '', exp: exp });
     }
   };
 
@@ -594,6 +599,7 @@ export function start(m, api, early, script) {
     var base = new URL('.', script.src).href;
     (w.requestIdleCallback || setTimeout)(function () {
       var wasm = fetch(base + 'rapport_ui_bg.wasm');
+      wasm.catch(function () { /* reported with the import below */ });
       import(base + 'rapport_ui.js').then(function (stage) {
         return stage.default({ module_or_path: wasm }).then(function () {
           stage.start({

@@ -30,7 +30,7 @@
 
   // A signed-in shopper: the shop's server computed the hash; the page hands it to Rapport.
   var account = read('account', null);
-  if (account && window.rapport) window.rapport.identify(account.customer, { hash: account.hash });
+  if (account && window.rapport) window.rapport.identify(account.customer, { hash: account.hash, expires: account.expires });
 
   var cart = read('cart', []).filter(function (sku) { return PRODUCTS[sku]; });
   var count = function () {
@@ -81,9 +81,9 @@
       e.preventDefault();
       var email = $('email').value;
       post('sign-in', { email: email }).then(function (b) {
-        account = { email: email, customer: b.customer, hash: b.hash };
+        account = { email: email, customer: b.customer, hash: b.hash, expires: b.expires };
         write('account', account);
-        window.rapport.identify(b.customer, { hash: b.hash });
+        window.rapport.identify(b.customer, { hash: b.hash, expires: b.expires });
         $('account-status').textContent = 'Signed in as ' + email + '.';
         state();
       }).catch(function (err) { $('account-status').textContent = 'Could not sign in: ' + err.message; });

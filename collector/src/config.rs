@@ -32,6 +32,14 @@ pub struct SiteConfig {
     /// The site's HMAC secret, shared with the site's server only: it signs shopper ids and
     /// webhooks. Never served.
     pub secret: Option<String>,
+    /// Shopper identities expire: `identify()` hashes then cover `"<expires>.<id>"` (unix
+    /// seconds), sent as `x-rapport-user-expires`, at most this far ahead; plain hashes are
+    /// refused. Without it a hash covers the id alone and does not expire.
+    pub identity_max_age_seconds: Option<u64>,
+    /// The demo shop's server routes (`/demo-api/{site}/…`, with `--demo-dir`) serve this
+    /// site. Never set it for a real site: those routes sign in and pay for anyone.
+    #[serde(default)]
+    pub demo: bool,
     /// Feedback prompts (`[[site.prompt]]`).
     #[serde(default, rename = "prompt")]
     pub prompts: Vec<crate::programs::Prompt>,
@@ -91,6 +99,9 @@ impl Config {
             }
             if site.secret.as_deref().is_some_and(|s| s.len() < 32) {
                 return Err(format!("{at}.secret: use at least 32 random characters"));
+            }
+            if site.identity_max_age_seconds == Some(0) {
+                return Err(format!("{at}.identity_max_age_seconds: must be above 0"));
             }
             site.programs().check(&at)?;
         }

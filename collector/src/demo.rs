@@ -1,8 +1,10 @@
 //! The demo shop's server side, mounted only with `--demo-dir` (`cargo xtask demo` and the
-//! browser tests). It plays the part a site's own server plays in production:
+//! browser tests), and only for sites marked `demo = true`. It plays the part a site's own
+//! server plays in production:
 //!
 //! - `POST /demo-api/{site}/sign-in` `{"email"}` signs a shopper in and answers
-//!   `{"customer", "hash"}`, the pair the page hands to `rapport.identify`;
+//!   `{"customer", "hash"}` (and `"expires"` where identities expire), what the page hands
+//!   to `rapport.identify`;
 //! - `POST /demo-api/{site}/checkout` `{"email", "amount_cents", "referral_code"?,
 //!   "visitor_id"?}` pays an order by sending the signed order webhook to this collector;
 //! - `POST /demo-api/{site}/refund` `{"order_id"}` refunds one the same way.
@@ -28,15 +30,31 @@ pub fn routes() -> Router<AppState> {
         .route("/demo-api/{site}/refund", post(refund))
 }
 
+/// The secret of a site marked `demo = true`; any other site is unknown here.
 fn site_secret<'a>(state: &'a AppState, site: &str) -> Result<&'a str, AppError> {
-    known_site(state, site)?
+    let config = known_site(state, site)?;
+    if !config.demo {
+        return Err(AppError::NotFound(format!(
+            "site: \"{site}\" is not a demo site"
+        )));
+    }
+    config
         .secret
         .as_deref()
         .ok_or_else(|| AppError::NotFound("site: no secret is configured".into()))
 }
 
-/// The JSON body, or a 400 that names what is wrong (an unknown field, a missing one).
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
+/// The JSON body, or a 400 that names what is wrong (an unknown field, a missing one). Only
+/// `application/json`: a form on another site cannot send that without a preflight, which
+/// these routes do not answer.
+fn parse<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, AppError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(AppError::UnsupportedMediaType);
+    }
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("body: {e}")))
 }
 
@@ -71,13 +89,22 @@ struct SignIn {
 async fn sign_in(
     State(state): State<AppState>,
     Path(site): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let body: SignIn = parse(&body)?;
+    let body: SignIn = parse(&headers, &body)?;
     let secret = site_secret(&state, &site)?;
     let customer = customer(secret, &email(&body.email)?);
-    let hash = loyalty::sign(secret, customer.as_bytes());
-    Ok(Json(json!({ "customer": customer, "hash": hash })))
+    // A site whose identities expire gets an expiring one, as its server would issue.
+    let max_age = known_site(&state, &site)?.identity_max_age_seconds;
+    Ok(Json(match max_age {
+        Some(age) => {
+            let expires = crate::now_ms() / 1000 + age;
+            let hash = loyalty::sign(secret, format!("{expires}.{customer}").as_bytes());
+            json!({ "customer": customer, "hash": hash, "expires": expires })
+        }
+        None => json!({ "customer": customer, "hash": loyalty::sign(secret, customer.as_bytes()) }),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -104,9 +131,10 @@ async fn send(state: AppState, site: String, event: Value) -> Result<Json<Value>
 async fn checkout(
     State(state): State<AppState>,
     Path(site): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let body: Checkout = parse(&body)?;
+    let body: Checkout = parse(&headers, &body)?;
     let email = email(&body.email)?;
     if body.amount_cents == 0 || body.amount_cents > 100_000_000 {
         return Err(AppError::bad_request("amount_cents: must be 1-100000000"));
@@ -141,9 +169,10 @@ struct Refund {
 async fn refund(
     State(state): State<AppState>,
     Path(site): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let body: Refund = parse(&body)?;
+    let body: Refund = parse(&headers, &body)?;
     send(
         state,
         site,

@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_TYPE,
             header::HeaderName::from_static(loyalty::USER_HEADER),
             header::HeaderName::from_static(loyalty::USER_HASH_HEADER),
+            header::HeaderName::from_static(loyalty::USER_EXPIRES_HEADER),
             header::HeaderName::from_static(loyalty::VISITOR_HEADER),
             header::HeaderName::from_static(loyalty::IDEMPOTENCY_HEADER),
         ]);

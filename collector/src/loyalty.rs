@@ -35,6 +35,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 pub const USER_HEADER: &str = "x-rapport-user";
 pub const USER_HASH_HEADER: &str = "x-rapport-user-hash";
+pub const USER_EXPIRES_HEADER: &str = "x-rapport-user-expires";
 pub const VISITOR_HEADER: &str = "x-rapport-visitor";
 pub const SIGNATURE_HEADER: &str = "x-rapport-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -118,19 +119,49 @@ fn signed_in<'a, P>(
     Ok((config, customer, program))
 }
 
+/// Whether `hash` proves `user` at `now` (unix seconds). Plain: HMAC(secret, user). With
+/// `identity_max_age_seconds`: HMAC(secret, "<expires>.<user>"), `expires` in the future and
+/// at most the maximum age ahead. A site uses one form only, so neither passes for the other.
+pub fn identity_valid(
+    site: &SiteConfig,
+    secret: &str,
+    user: &str,
+    hash: &str,
+    expires: Option<&str>,
+    now: u64,
+) -> bool {
+    if user.is_empty() || user.len() > 256 {
+        return false;
+    }
+    match (site.identity_max_age_seconds, expires) {
+        (None, None) => verify(secret, user.as_bytes(), hash),
+        (Some(max_age), Some(expires)) => {
+            let Ok(at) = expires.parse::<u64>() else {
+                return false;
+            };
+            let fresh = at > now && at - now <= max_age;
+            fresh && verify(secret, format!("{at}.{user}").as_bytes(), hash)
+        }
+        _ => false,
+    }
+}
+
 fn shopper(site: &SiteConfig, headers: &HeaderMap) -> Result<String, AppError> {
     let secret = secret(site)?;
-    let denied = || {
-        AppError::Unauthorized(format!(
-            "sign in: send {USER_HEADER} with a valid {USER_HASH_HEADER}"
-        ))
-    };
-    let user = header(headers, USER_HEADER).filter(|u| !u.is_empty() && u.len() <= 256);
-    let hash = header(headers, USER_HASH_HEADER);
-    match (user, hash) {
-        (Some(user), Some(hash)) if verify(secret, user.as_bytes(), hash) => Ok(user.to_owned()),
-        _ => Err(denied()),
+    let user = header(headers, USER_HEADER).unwrap_or("");
+    let hash = header(headers, USER_HASH_HEADER).unwrap_or("");
+    let expires = header(headers, USER_EXPIRES_HEADER);
+    if identity_valid(site, secret, user, hash, expires, now_ms() / 1000) {
+        return Ok(user.to_owned());
     }
+    let expiring = if site.identity_max_age_seconds.is_some() {
+        format!(" and {USER_EXPIRES_HEADER} (unix seconds, not past)")
+    } else {
+        String::new()
+    };
+    Err(AppError::Unauthorized(format!(
+        "sign in: send {USER_HEADER} with a valid {USER_HASH_HEADER}{expiring}"
+    )))
 }
 
 /// `lower(trim(email))` with the `+tag` removed, and for Gmail without dots in the local
@@ -299,7 +330,14 @@ pub async fn award_feedback(
         else {
             continue;
         };
-        if !site.prompts.iter().any(|p| p.id == prompt) || !verify(secret, user.as_bytes(), hash) {
+        let expires = match event.props.get("user_expires") {
+            Some(rapport_core::PropValue::Num(n)) => Some(n.as_str().to_owned()),
+            Some(rapport_core::PropValue::Str(s)) => Some(s.clone()),
+            _ => None,
+        };
+        // Checked at arrival: an identity valid when the answer reached the collector.
+        let valid = identity_valid(site, secret, user, hash, expires.as_deref(), ts / 1000);
+        if !site.prompts.iter().any(|p| p.id == prompt) || !valid {
             continue;
         }
         let key = format!("feedback:{prompt}:{user}:{}", ts / period_ms);

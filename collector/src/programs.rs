@@ -273,13 +273,15 @@ impl Prompt {
 pub struct Referral {
     /// e.g. "Give $15, get $15".
     pub offer: Text,
-    /// Days a reward stays pending before it is earned (a refund in that time cancels it).
-    #[serde(default = "default_hold_days")]
-    pub hold_days: u32,
+    /// Days a reward stays pending before it is earned (a refund in that time cancels it);
+    /// 14 by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_days: Option<u32>,
     /// Most rewards one referrer can earn.
     #[serde(default = "default_max_rewards")]
     pub max_rewards_per_referrer: u32,
-    /// The hold in seconds instead of days, for demos and tests that cannot wait days.
+    /// The hold in seconds instead of days, for demos and tests that cannot wait days (not
+    /// with `hold_days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_seconds: Option<u32>,
 }
@@ -289,14 +291,12 @@ impl Referral {
     pub fn hold_ms(&self) -> u64 {
         match self.hold_seconds {
             Some(s) => u64::from(s) * 1000,
-            None => u64::from(self.hold_days) * 86_400_000,
+            None => u64::from(self.hold_days.unwrap_or(DEFAULT_HOLD_DAYS)) * 86_400_000,
         }
     }
 }
 
-fn default_hold_days() -> u32 {
-    14
-}
+const DEFAULT_HOLD_DAYS: u32 = 14;
 
 fn default_max_rewards() -> u32 {
     20
@@ -466,7 +466,9 @@ impl Panels {
             let Some(url) = url else { continue };
             let absolute = url.starts_with("https://") || url.starts_with("http://");
             let rooted = url.starts_with('/') && !url.starts_with("//");
-            if !(absolute || rooted) || url.len() > 2000 || url.chars().any(char::is_whitespace) {
+            // A backslash would let "/\\evil.example" leave the site in browsers.
+            let odd = url.contains('\\') || url.chars().any(char::is_whitespace);
+            if !(absolute || rooted) || url.len() > 2000 || odd {
                 return fail(
                     &format!("{at}.{name}"),
                     format!("\"{url}\" must be an http(s) URL or a path starting with \"/\""),
@@ -519,6 +521,12 @@ impl Programs {
         }
         if let Some(referral) = &self.referral {
             referral.offer.check(&format!("{at}.referral.offer"))?;
+            if referral.hold_days.is_some() && referral.hold_seconds.is_some() {
+                return fail(
+                    &format!("{at}.referral.hold_seconds"),
+                    "set either hold_days or hold_seconds, not both",
+                );
+            }
         }
         if let Some(loyalty) = &self.loyalty {
             loyalty.check(&format!("{at}.loyalty"))?;
@@ -549,8 +557,13 @@ mod tests {
         assert!(at.contains("site[0].panels.sign_in_url"), "{at}");
         let at = err("[site.panels]\nloyalty_url = \"//evil.example/loyalty\"\n");
         assert!(at.contains("site[0].panels.loyalty_url"), "{at}");
+        let at = err("[site.panels]\nredeem_url = '/\\evil.example/redeem'\n");
+        assert!(at.contains("site[0].panels.redeem_url"), "{at}");
         let at = err("[site.panels]\ncurrency = \"usd\"\n");
         assert!(at.contains("site[0].panels.currency"), "{at}");
+        let both =
+            "[site.referral]\noffer = { en = \"Give $15\" }\nhold_days = 3\nhold_seconds = 60\n";
+        assert!(err(both).contains("site[0].referral.hold_seconds"));
         let fine = "[site.panels]\nsign_in_url = \"/account\"\nredeem_url = \"https://loyalty.example/redeem\"\ncurrency = \"EUR\"\n";
         let config = Config::parse(&format!("{SITE}{fine}")).unwrap();
         let panels = config.site("s").unwrap().programs().panels.unwrap();

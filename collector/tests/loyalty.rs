@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 const CLUB_SECRET: &str = "sk_club_0123456789abcdef0123456789abcdef";
 const NOW_SECRET: &str = "sk_clubnow_0123456789abcdef0123456789abcd";
 const SOON_SECRET: &str = "sk_clubsoon_0123456789abcdef0123456789abc";
+const EXPIRING_SECRET: &str = "sk_clubexp_0123456789abcdef0123456789abcd";
 
 fn secret_of(site: &str) -> &'static str {
     match site {
@@ -234,6 +235,84 @@ fn feedback(n: u128, prompt: &str, user: Option<(&str, String)>) -> Value {
         "pageview_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d83",
         "returning": true, "url": "https://shop.example/", "props": props,
     })
+}
+
+/// An expiring identity for the `club-expiring` site: the hash covers "<expires>.<id>".
+fn expiring(user: &str, expires: u64) -> (String, String) {
+    let hash = sign(EXPIRING_SECRET, format!("{expires}.{user}").as_bytes());
+    (hash, expires.to_string())
+}
+
+async fn loyalty_as(
+    h: &Harness,
+    site: &str,
+    user: &str,
+    hash: &str,
+    expires: Option<&str>,
+) -> StatusCode {
+    let mut request = Request::get(format!("/v1/sites/{site}/loyalty"))
+        .header(loyalty::USER_HEADER, user)
+        .header(loyalty::USER_HASH_HEADER, hash);
+    if let Some(expires) = expires {
+        request = request.header(loyalty::USER_EXPIRES_HEADER, expires);
+    }
+    h.send(request.body(Body::empty()).unwrap()).await.0
+}
+
+async fn expiring_identities_are_refused_once_expired(h: Harness) {
+    let now = rapport_collector::now_ms() / 1000;
+    let (hash, at) = expiring("ivy", now + 600);
+    assert_eq!(
+        loyalty_as(&h, "club-expiring", "ivy", &hash, Some(&at)).await,
+        StatusCode::OK
+    );
+    // Expired, further ahead than the maximum age, another expiry than signed, no expiry at
+    // all, and a plain hash: all refused.
+    let (past, past_at) = expiring("ivy", now - 1);
+    let (far, far_at) = expiring("ivy", now + 3601);
+    let plain = sign(EXPIRING_SECRET, b"ivy");
+    let later = (now + 900).to_string();
+    for (hash, expires) in [
+        (&past, Some(past_at.as_str())),
+        (&far, Some(far_at.as_str())),
+        (&hash, Some(later.as_str())),
+        (&hash, None),
+        (&plain, None),
+    ] {
+        let code = loyalty_as(&h, "club-expiring", "ivy", hash, expires).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "{hash} {expires:?}");
+    }
+    // A site with plain identities refuses the expiring form.
+    let plain_club = sign(CLUB_SECRET, format!("{at}.ivy").as_bytes());
+    assert_eq!(
+        loyalty_as(&h, "club", "ivy", &plain_club, Some(&at)).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Feedback points follow the same rule, as of the answer's arrival.
+    let answer = |n: u128, user: &str, (hash, expires): (String, String)| {
+        let mut event = feedback(n, "nps-expiring", Some((user, hash)));
+        event["props"]["user_expires"] = expires.parse::<u64>().unwrap().into();
+        event
+    };
+    let events = [
+        answer(1, "ivy", expiring("ivy", now + 600)),
+        answer(2, "jo", expiring("jo", now - 5)),
+    ];
+    let batch = json!({ "site": "club-expiring", "sent_at": lib_now(), "events": events });
+    let (code, body) = h.post("text/plain", batch.to_string()).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let read = |user: &str| {
+        let (hash, expires) = expiring(user, now + 600);
+        Request::get("/v1/sites/club-expiring/loyalty")
+            .header(loyalty::USER_HEADER, user)
+            .header(loyalty::USER_HASH_HEADER, hash)
+            .header(loyalty::USER_EXPIRES_HEADER, expires)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(h.send(read("ivy")).await.1["balance"], 50);
+    assert_eq!(h.send(read("jo")).await.1["balance"], 0);
 }
 
 async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
@@ -468,6 +547,22 @@ async fn the_demo_shop_signs_in_and_pays_through_the_signed_webhook(h: Harness) 
     assert_eq!(code, StatusCode::NOT_FOUND);
     let mut h = h;
     h.state.demo_dir = Some(std::env::temp_dir());
+    // Only for sites marked demo, and only as JSON (a form on another site cannot post it).
+    let other = Request::post("/demo-api/club-now/sign-in")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({ "email": "ana@example.com" }).to_string(),
+        ))
+        .unwrap();
+    let (code, body, _) = h.send(other).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    let form = Request::post("/demo-api/club/checkout")
+        .header("content-type", "text/plain")
+        .body(Body::from(
+            json!({ "email": "eve@example.com", "amount_cents": 100 }).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(h.send(form).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let (code, ana) = demo_post(&h, "sign-in", json!({ "email": "Ana+shop@Example.com" })).await;
     assert_eq!(code, StatusCode::OK, "{ana}");
@@ -664,6 +759,7 @@ on_both_databases!(
     redemptions_never_overdraw_even_concurrently,
     a_referral_is_held_then_earned_and_shows_in_stats,
     a_hold_in_seconds_keeps_the_reward_pending_until_it_is_over,
+    expiring_identities_are_refused_once_expired,
     the_demo_shop_signs_in_and_pays_through_the_signed_webhook,
     refund_in_the_hold_period_cancels_the_reward,
     fraud_rules_refuse_self_referrals_existing_customers_and_over_cap,

@@ -2,11 +2,14 @@
 // a referral from link to earned reward, feedback points arriving without a reload, a
 // redemption's coupon, the anonymous join state, the promoters' nudge, axe-core, and the
 // Arabic and Hebrew layouts.
+const crypto = require('node:crypto');
 const { test, expect, axe, fastBatches } = require('./fixtures');
 
 // The collector's programs for these tests: a five-second hold, so a reward is seen pending
 // and then earned.
 const PROGRAMS = `secret = "e2e-secret-0123456789abcdef0123456789"
+demo = true
+identity_max_age_seconds = 3600
 [[site.prompt]]
 id = "site-feedback"
 type = "text"
@@ -43,6 +46,7 @@ sign_in_url = "/demo/account.html"
 share_url = "/demo/"
 `;
 test.use({ siteConfig: PROGRAMS, permissions: ['clipboard-read', 'clipboard-write'] });
+const SECRET = PROGRAMS.match(/^secret = "(.*)"$/m)[1];
 
 const sheet = (page) => page.locator('rapport-ui .sheet');
 const launcher = (page) => page.locator('rapport-ui .launch');
@@ -74,7 +78,7 @@ async function reopen(page) {
   await expect(sheet(page)).toBeVisible();
 }
 
-test('a referral goes from link to earned reward, feedback earns points, and a reward is redeemed', async ({ page, collector, browser }) => {
+test('a referral goes from link to earned reward, feedback earns points, and a reward is redeemed', async ({ page, collector, browser, consoleLog }) => {
   test.setTimeout(60_000);
   await signIn(page, collector, 'ana@example.com');
 
@@ -84,7 +88,8 @@ test('a referral goes from link to earned reward, feedback earns points, and a r
   const link = await sheet(page).locator('#link').inputValue();
   expect(link).toMatch(new RegExp(`^${collector.url}/demo/\\?ref=[2-9A-HJ-NP-Z]{13}$`));
   await sheet(page).getByRole('button', { name: 'Copy link' }).click();
-  await expect(sheet(page).getByRole('status')).toHaveText('Copied');
+  await expect(sheet(page).locator('.live')).toHaveText('Copied');
+  await expect(page.locator('rapport-ui [role=status]').filter({ hasText: 'Copied' })).toHaveCount(1); // announced
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
 
   // B opens it in a browser of her own and buys.
@@ -138,6 +143,8 @@ test('a referral goes from link to earned reward, feedback earns points, and a r
   const all = await collector.waitFor((events) => events.some((e) => e.name === 'reward_redeemed'));
   expect(all.find((e) => e.name === 'referral_shared').props.channel).toBe('copy');
   expect(all.find((e) => e.name === 'reward_redeemed').props.reward).toBe('five-off');
+  expect(consoleLog.pageErrors).toEqual([]);
+  expect(consoleLog.rapport()).toEqual([]);
 });
 
 test('an anonymous shopper sees the benefits and a way to join, and signing out hides the balance', async ({ page, collector }) => {
@@ -159,12 +166,23 @@ test('an anonymous shopper sees the benefits and a way to join, and signing out 
   await expect(launcher(page)).toHaveText('★ Rewards');
 });
 
-test('a forged identity reads nothing: the panel shows the join state', async ({ page, collector }) => {
+test('a forged or expired identity reads nothing: the panel shows the join state', async ({ page, collector, consoleLog }) => {
   await page.goto(`${collector.url}/demo/`);
-  await page.evaluate(() => rapport.identify('shopper-0000000000000000', { hash: 'ab'.repeat(32) }));
-  await launcher(page).click();
-  await expect(pane(page).getByText('Join to collect points and rewards')).toBeVisible();
-  await expect(launcher(page).locator('.badge')).toHaveCount(0);
+  const id = 'shopper-0000000000000000';
+  const expired = Math.floor(Date.now() / 1000) - 60;
+  const signed = (expires) => crypto.createHmac('sha256', SECRET).update(`${expires}.${id}`).digest('hex');
+  for (const identity of [{ hash: 'ab'.repeat(32), expires: expired + 600 }, { hash: signed(expired), expires: expired }]) {
+    await page.evaluate(([user, options]) => rapport.identify(user, options), [id, identity]);
+    await launcher(page).click();
+    await expect(pane(page).getByText('Join to collect points and rewards')).toBeVisible();
+    await expect(launcher(page).locator('.badge')).toHaveCount(0);
+    await sheet(page).getByRole('button', { name: 'Close' }).click();
+  }
+  // The same shopper with a fresh signature is let in.
+  const fresh = expired + 3000;
+  await page.evaluate(([user, options]) => rapport.identify(user, options), [id, { hash: signed(fresh), expires: fresh }]);
+  await expect(launcher(page).locator('.badge')).toHaveText('0');
+  expect(consoleLog.pageErrors).toEqual([]);
 });
 
 test('axe-core finds no violations in the signed-in points and referral panels', async ({ page, collector }) => {
@@ -221,6 +239,7 @@ for (const [lang, title, refer] of [['ar', 'المكافآت', 'ادعُ صدي�
     await open.click();
     const s = sheet(page);
     await expect(s.locator('.bal .n')).toHaveText('0');
+    await expect(s.locator('#link')).toBeAttached(); // both panels have been read
     const sheetBox = await s.boundingBox();
     expect(sheetBox.x).toBeGreaterThan(500);
     expect(await s.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
@@ -252,7 +271,8 @@ for (const reducedMotion of ['no-preference', 'reduce']) {
     // The purchase event has the widget look again; the server credited the order.
     const gain = page.locator('rapport-ui .gain');
     await expect(gain).toHaveText('+16 points', { timeout: 10_000 });
-    await expect(gain).toHaveAttribute('role', 'status');
+    // Announced through the launcher's own live region, which stays in place.
+    await expect(page.locator('rapport-ui [role=status]').filter({ hasText: '+16 points' })).toHaveCount(1);
     await expect(launcher(page).locator('.badge')).toHaveText('16');
     const animations = await gain.evaluate((el) => el.getAnimations().length);
     expect(animations).toBe(reducedMotion == 'reduce' ? 0 : 1);

@@ -31,17 +31,28 @@ thread_local! {
     static MOUNTED: RefCell<Vec<Option<view::Mounted>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Keeps `handle` in the first free slot; its number is the handle JavaScript holds.
 fn keep(handle: view::Mounted) -> u32 {
     MOUNTED.with(|m| {
         let mut m = m.borrow_mut();
-        m.push(Some(handle));
-        m.len() as u32 - 1
+        match m.iter().position(Option::is_none) {
+            Some(free) => {
+                m[free] = Some(handle);
+                free as u32
+            }
+            None => {
+                m.push(Some(handle));
+                m.len() as u32 - 1
+            }
+        }
     })
 }
 
-/// Unmounts what [`card`] or [`tab`] mounted.
+/// Unmounts what [`card`], [`tab`], [`panel`] or [`launcher`] mounted. `undefined` or
+/// `null` unmounts nothing.
 #[wasm_bindgen]
-pub fn unmount(handle: u32) {
+pub fn unmount(handle: Option<u32>) {
+    let Some(handle) = handle else { return };
     let taken = MOUNTED.with(|m| {
         m.borrow_mut()
             .get_mut(handle as usize)
@@ -95,12 +106,13 @@ pub fn tab(mount: HtmlElement, lang: &str, open: Function) -> u32 {
 }
 
 /// Renders the loyalty and referral panel into `mount`. `data`: `{ open: 0 points | 1
-/// referral, state: 0 ready | 1 loading | 2 failed, status: text for the live region,
-/// signIn: URL, loyalty: null | { signedIn, balance, tier, next: [points, tier] | null,
-/// progress: '0'-'100', unit, earn: [[kind, points]], tiers: [[name, threshold]], rewards:
-/// [[id, name, cost, affordable]], activity: [[reason, points, date]], coupon: [reward,
-/// code] | null }, referral: null | { signedIn, offer, link, canShare, shares: [[name,
-/// url]], stats: [invited, ordered, pending, earned] } }`, every number already formatted.
+/// referral, status: the last confirmation (shown; `panels.js` announces it), signIn: URL,
+/// loyalty: null | { state: 0 ready | 1 loading | 2 failed, signedIn, balance, tier, next:
+/// [points, tier] | null, progress: '0'-'100', unit, earn: [[kind, points]], tiers: [[name,
+/// threshold]], rewards: [[id, name, cost, affordable]], activity: [[reason, points, date]],
+/// coupon: [reward, code] | null }, referral: null | { state, signedIn, offer, link,
+/// canShare, shares: [[name, url]], stats: [invited, joined, pending, earned] } }`, every
+/// number already formatted.
 /// `act(name, argument)` hears what the shopper does (see `panel.rs`).
 #[wasm_bindgen]
 pub fn panel(mount: HtmlElement, lang: &str, data: JsValue, act: Function) -> u32 {
@@ -117,18 +129,25 @@ pub fn panel(mount: HtmlElement, lang: &str, data: JsValue, act: Function) -> u3
     }
 }
 
-/// Renders the panels' launcher: the balance (empty for an anonymous shopper) and a
-/// celebrated `gain` (empty for none); `open()` is called on click.
+/// Renders the panels' launcher: the balance (empty for an anonymous shopper), a
+/// celebrated `gain` (empty for none) and whether the panel is open; `open()` is called on
+/// click.
 #[wasm_bindgen]
-pub fn launcher(mount: HtmlElement, lang: &str, balance: &str, gain: &str, open: Function) -> u32 {
+pub fn launcher(
+    mount: HtmlElement,
+    lang: &str,
+    balance: &str,
+    gain: &str,
+    expanded: bool,
+    open: Function,
+) -> u32 {
     match web_sys::window().and_then(|w| w.document()) {
         Some(doc) => keep(panel::launcher(
             &doc,
             &mount,
             i18n::strings(lang),
             i18n::panel(lang),
-            balance,
-            gain,
+            (balance, gain, expanded),
             open,
         )),
         None => u32::MAX,
@@ -136,11 +155,11 @@ pub fn launcher(mount: HtmlElement, lang: &str, balance: &str, gain: &str, open:
 }
 
 /// The panels' words that `panels.js` places itself: [copied, share message, e-mail
-/// subject, promoters' invitation, failed].
+/// subject, promoters' invitation, failed, "{n} points"].
 #[wasm_bindgen]
 pub fn panel_words(lang: &str) -> Vec<String> {
     let p = i18n::panel(lang);
-    [p.copied, p.message, p.subject, p.nudge, p.failed]
+    [p.copied, p.message, p.subject, p.nudge, p.failed, p.points]
         .iter()
         .map(|w| w.to_string())
         .collect()

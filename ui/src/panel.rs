@@ -376,13 +376,7 @@ pub fn panel(
     let close = button(doc, &sheet, "x", "close", "x", "×");
     let _ = close.set_attribute("aria-label", s.close);
     let status = text(&data, "status");
-    add(
-        doc,
-        &sheet,
-        "p",
-        &[("class", "live"), ("role", "status")],
-        &status,
-    );
+    add(doc, &sheet, "p", &[("class", "live")], &status);
 
     let l = get(&data, "loyalty");
     let r = get(&data, "referral");
@@ -426,11 +420,11 @@ pub fn panel(
             let _ = tab.set_attribute("tabindex", if on { "0" } else { "-1" });
         }
     }
-    let state = get(&data, "state").as_f64().unwrap_or(0.0);
     for (i, section) in [&l, &r].into_iter().enumerate() {
         if !section.is_truthy() {
             continue;
         }
+        let state = get(section, "state").as_f64().unwrap_or(0.0);
         let (id, tab) = if i == 0 {
             ("pane0", "tab0")
         } else {
@@ -544,8 +538,7 @@ pub fn launcher(
     mount: &Element,
     s: &'static Strings,
     p: &'static Panel,
-    balance: &str,
-    gain: &str,
+    (balance, gain, expanded): (&str, &str, bool),
     open: Function,
 ) -> Mounted {
     let w = add(
@@ -567,25 +560,40 @@ pub fn launcher(
             ("type", "button"),
             ("class", "launch"),
             ("aria-haspopup", "dialog"),
+            ("aria-expanded", if expanded { "true" } else { "false" }),
         ],
         "",
     );
     add(doc, &b, "span", &[("aria-hidden", "true")], "★ ");
     add(doc, &b, "span", &[], p.title);
     if !balance.is_empty() {
-        let badge = add(doc, &b, "span", &[("class", "badge")], balance);
-        let _ = badge.set_attribute("aria-label", &fill(p.points, &[("n", balance)]));
+        // Seen: the number; heard: "500 points".
+        add(
+            doc,
+            &b,
+            "span",
+            &[("class", "badge"), ("aria-hidden", "true")],
+            balance,
+        );
+        add(
+            doc,
+            &b,
+            "span",
+            &[("class", "sr")],
+            &fill(p.points, &[("n", balance)]),
+        );
     }
-    let live = add(
+    // The celebration, seen; `panels.js` announces it in the shadow root's live region.
+    let bubble = add(
         doc,
         &w,
         "span",
-        &[("role", "status"), ("class", "gain")],
+        &[("class", "gain"), ("aria-hidden", "true")],
         "",
     );
     if !gain.is_empty() {
-        live.set_text_content(Some(&fill(p.points, &[("n", gain)])));
-        let _ = live.set_attribute("data-on", "");
+        bubble.set_text_content(Some(&fill(p.points, &[("n", gain)])));
+        let _ = bubble.set_attribute("data-on", "");
     }
     Mounted::new(
         w,

@@ -230,11 +230,11 @@ export function start(host, config) {
         } catch (e) { log('closing a prompt failed: ' + e); }
       });
     };
-    var follow = p.follow_up || {};
+    var follow = p.follow_up || {}, nudge = x.kind == 0 && programs ? programs.nudge(language[0]) : '';
     handle = card(host_[1], x.kind, x.display ? x.display == 3 ? 2 : 1 : 0, language[0], pick(question),
       ['detractor', 'passive', 'promoter'].map(function (b) { return follow[b] ? pick(follow[b]) : ''; }),
       (p.choices || []).map(pick),
-      x.kind == 0 && programs ? programs.nudge : '',
+      nudge,
       function (outcome, score, answer, choice) {
         if (!host.facts()) return close(); // tracking stopped: nothing is stored or sent
         if (outcome == 3) { // a promoter took the invitation to refer a friend
@@ -250,7 +250,9 @@ export function start(host, config) {
           host.track('feedback_submitted', props({
             score: score, text: answer, choice: choice, choice_text: choice == null ? null : p.choices[choice].en
           }));
-          setTimeout(close, THANKS_MS); // the thank-you closes itself
+          // The thank-you closes itself, unless it invites a promoter to refer a friend:
+          // that stays until the shopper takes it or closes the card.
+          if (!(nudge && score >= 9)) setTimeout(close, THANKS_MS);
         } else {
           if (!outcome) host.track('prompt_dismissed', props());
           close();
@@ -265,17 +267,19 @@ export function start(host, config) {
       if (first) first.focus();
     }
   };
-  // The loyalty and referral panels (panels.js), and who hears the tracker's events.
-  var mounted = [], listeners = []; // shadow hosts on the page, each with close()
-  host.listen(function (name) {
-    listeners.forEach(function (f) {
-      try { f(name); } catch (e) { log('an event listener failed: ' + e); }
+  // The loyalty and referral panels (panels.js). They read the identified shopper's tier
+  // from the backend, the authority for points, for loyalty_tier conditions.
+  var mounted = [], listeners = [], programs = null, tierNow; // mounted: shadow hosts on the page, each with close()
+  try {
+    programs = panels({
+      host: host, config: config, lang: lang, shadowHost: shadowHost, mounted: mounted, log: log, load: load, save: save,
+      listen: function (f) { listeners.push(f); },
+      tier: function (id) {
+        tierNow = id == null ? -1 : tiers.indexOf(id);
+        setTimeout(evaluate);
+      }
     });
-  });
-  var programs = panels({
-    host: host, config: config, lang: lang, shadowHost: shadowHost, mounted: mounted, log: log, load: load, save: save,
-    listen: function (f) { listeners.push(f); }
-  });
+  } catch (e) { log('the rewards panels stopped: ' + e); }
   var removeTab = function (x) {
     unmount(x.tab[1]);
     x.tab[0].remove();
@@ -294,19 +298,8 @@ export function start(host, config) {
 
   // ---- The triggers, looked at every second (engaged time grows without events), on
   // every event the tracker emits, and on exit intent.
-  var exit = 0, tierNow = -1;
-  // The identified shopper's tier comes from the collector, the authority for points.
-  var user = load('user'), panelsConfig = isObject(config.panels) ? config.panels : {};
-  var loyaltyUrl = typeof panelsConfig.loyalty_url == 'string' ? panelsConfig.loyalty_url : host.api && host.api + 'loyalty';
-  if (loyaltyUrl && user.id && user.hash && prompts.some(function (x) { return x.t[7] >= 0; })) try {
-    fetch(new URL(loyaltyUrl, location.href).href, { headers: { 'x-rapport-user': user.id, 'x-rapport-user-hash': user.hash } })
-      .then(function (r) { return r.ok && r.json(); })
-      .then(function (b) {
-        tierNow = b && b.tier ? tiers.indexOf(b.tier.id) : -1;
-        evaluate();
-      })
-      .catch(function () { /* unknown tier: those conditions do not hold */ });
-  } catch (e) { /* a bad loyalty_url: panels.js names it */ }
+  var exit = 0;
+  if (tierNow == null) tierNow = -1; // unknown until the panels have read it
   var evaluate = function () {
     try {
       var f = host.facts(), now = Date.now(), seen = load('seen'), budget = load('budget'), answered = load('answered');
@@ -371,6 +364,12 @@ export function start(host, config) {
       save('seen', seen);
     }
     setTimeout(evaluate);
+  });
+  // Every listener is in place: now the tracker's events, the missed ones first, reach them.
+  host.listen(function (name) {
+    listeners.forEach(function (f) {
+      try { f(name); } catch (e) { log('an event listener failed: ' + e); }
+    });
   });
   // Exit intent (desktop): the pointer leaves the document through the top edge.
   d.addEventListener('mouseout', function (e) {

@@ -58,6 +58,7 @@ secret = "sk_test_0123456789abcdef0123456789abcdef"
 id = "club"
 origins = ["*"]
 secret = "sk_club_0123456789abcdef0123456789abcdef"
+demo = true
 
 [[site.prompt]]
 id = "nps-club"
@@ -95,6 +96,26 @@ threshold = 1000
 id = "ten-off"
 name = { en = "$10 off" }
 cost = 100
+
+[[site]]
+id = "club-expiring"
+origins = ["*"]
+secret = "sk_clubexp_0123456789abcdef0123456789abcd"
+identity_max_age_seconds = 3600
+
+[[site.prompt]]
+id = "nps-expiring"
+type = "nps"
+question = { en = "How likely are you to recommend us?" }
+trigger = { engaged_seconds = 30 }
+
+[site.loyalty]
+feedback_points = 50
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = { en = "Bronze" }
+threshold = 0
 
 [[site]]
 id = "club-soon"
