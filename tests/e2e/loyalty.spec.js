@@ -329,3 +329,23 @@ test('hostile host CSS does not reach the panel', async ({ page, collector }) =>
   await page.addStyleTag({ content: '* { font: 40px/3 monospace !important; color: red !important; background: yellow !important; display: inline !important; padding: 30px !important; } rapport-ui { display: none !important; }' });
   expect(await measure()).toEqual(clean);
 });
+
+test('th: the panels speak Thai, with room for its tall marks', async ({ page, collector }) => {
+  await signIn(page, collector, 'th@example.com');
+  await page.route(/\/demo\/$/, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace('data-site="demo"', 'data-site="demo" data-locale="th"');
+    await route.fulfill({ response, body });
+  });
+  await page.goto(`${collector.url}/demo/`);
+  await expect(launcher(page)).toContainText('รางวัล');
+  await launcher(page).click();
+  const s = sheet(page);
+  await expect(s.getByRole('tab', { name: 'คะแนน' })).toBeVisible();
+  await expect(s.getByText('คะแนนของคุณ')).toBeVisible();
+  await expect(s.locator('#link')).toBeAttached(); // both panels have been read
+  // Thai lines get the taller line height, so marks above and below are not cut.
+  const lineHeight = await s.evaluate((el) => parseFloat(getComputedStyle(el).lineHeight) / parseFloat(getComputedStyle(el).fontSize));
+  expect(lineHeight).toBeGreaterThanOrEqual(1.75);
+  expect(await axe(page)).toEqual([]);
+});
