@@ -126,6 +126,7 @@ export function start(m, api, early, script) {
   var emit = function (name, props, now) {
     var a = attribution && attribution.p, k;
     for (k in a) if (!(k in props)) props[k] = a[k];
+    user = load('user'); // another tab may have signed someone else in, or out
     if (user) {
       if (!('user_id' in props)) props.user_id = user.id;
       // The hash proves the identity to the collector (feedback points); it goes only where
@@ -488,7 +489,7 @@ export function start(m, api, early, script) {
     identify: function (now, t, id, options) {
       var hash = options && options.hash;
       if (id === null) return save('user', user = null); // signed out
-      if (typeof id != 'string' || !id || id.length > 256) return log('identify() ignored: userId must be a string of 1-256 characters');
+      if (typeof id != 'string' || !/^[!-~]{1,256}$/.test(id)) return log('identify() ignored: userId must be 1-256 printable ASCII characters without spaces');
       var exp = options && options.expires;
       if (hash != null && (typeof hash != 'string' || hash.length > 128)) return log('identify() ignored: hash must be a string of at most 128 characters');
       if (exp != null && !(exp > 0 && exp % 1 == 0)) return log('identify() ignored: expires must be unix seconds');

@@ -100,8 +100,13 @@ impl Config {
             if site.secret.as_deref().is_some_and(|s| s.len() < 32) {
                 return Err(format!("{at}.secret: use at least 32 random characters"));
             }
-            if site.identity_max_age_seconds == Some(0) {
-                return Err(format!("{at}.identity_max_age_seconds: must be above 0"));
+            if site
+                .identity_max_age_seconds
+                .is_some_and(|age| age == 0 || age > 366 * 86_400)
+            {
+                return Err(format!(
+                    "{at}.identity_max_age_seconds: must be 1 to 31622400 (a year)"
+                ));
             }
             site.programs().check(&at)?;
         }

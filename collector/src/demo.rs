@@ -99,8 +99,8 @@ async fn sign_in(
     let max_age = known_site(&state, &site)?.identity_max_age_seconds;
     Ok(Json(match max_age {
         Some(age) => {
-            let expires = crate::now_ms() / 1000 + age;
-            let hash = loyalty::sign(secret, format!("{expires}.{customer}").as_bytes());
+            let expires = (crate::now_ms() / 1000).saturating_add(age);
+            let hash = loyalty::sign(secret, &loyalty::identity_message(expires, &customer));
             json!({ "customer": customer, "hash": hash, "expires": expires })
         }
         None => json!({ "customer": customer, "hash": loyalty::sign(secret, customer.as_bytes()) }),

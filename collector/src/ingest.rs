@@ -190,6 +190,17 @@ pub async fn post_batch(
             rejected: Some(rejected),
         });
     }
+    // The identity proof of a feedback answer is checked below and never stored: the events
+    // API and the dashboard show stored properties, and a copied hash would sign that shopper
+    // in. The answers that carry one are kept aside, whole, for the award.
+    let mut proven = Vec::new();
+    for event in &mut accepted {
+        if event.props.get("user_hash").is_some() {
+            proven.push(event.clone());
+            event.props.remove("user_hash");
+            event.props.remove("user_expires");
+        }
+    }
     let rows: Vec<NewEvent> = accepted
         .iter()
         .map(|event| NewEvent {
@@ -205,10 +216,10 @@ pub async fn post_batch(
     // Only events stored now can earn, in the period of their arrival: a resent copy, or a
     // client clock set back, earns nothing more. Awards are idempotent besides.
     let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
-    let awards: Vec<_> = rows
+    let awards: Vec<_> = proven
         .iter()
-        .filter(|r| inserted.contains(&r.event.id.to_string()))
-        .map(|r| (r.event, received_at))
+        .filter(|event| inserted.contains(&event.id.to_string()))
+        .map(|event| (event, received_at))
         .collect();
     crate::loyalty::award_feedback(&state.db, config, &awards)
         .await

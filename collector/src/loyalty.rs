@@ -119,9 +119,16 @@ fn signed_in<'a, P>(
     Ok((config, customer, program))
 }
 
+/// What an expiring identity signs: a purpose prefix, the expiry and the id. The prefix
+/// keeps a plain hash (of a bare id) from passing for an expiring one.
+pub fn identity_message(expires: u64, user: &str) -> Vec<u8> {
+    format!("rapport-identity.{expires}.{user}").into_bytes()
+}
+
 /// Whether `hash` proves `user` at `now` (unix seconds). Plain: HMAC(secret, user). With
-/// `identity_max_age_seconds`: HMAC(secret, "<expires>.<user>"), `expires` in the future and
-/// at most the maximum age ahead. A site uses one form only, so neither passes for the other.
+/// `identity_max_age_seconds`: HMAC(secret, [`identity_message`]), `expires` in the future
+/// and at most the maximum age ahead (plus the webhook tolerance, for the site server's clock).
+/// A site uses one form only.
 pub fn identity_valid(
     site: &SiteConfig,
     secret: &str,
@@ -139,8 +146,8 @@ pub fn identity_valid(
             let Ok(at) = expires.parse::<u64>() else {
                 return false;
             };
-            let fresh = at > now && at - now <= max_age;
-            fresh && verify(secret, format!("{at}.{user}").as_bytes(), hash)
+            let fresh = at > now && at - now <= max_age.saturating_add(WEBHOOK_TOLERANCE_SECS);
+            fresh && verify(secret, &identity_message(at, user), hash)
         }
         _ => false,
     }

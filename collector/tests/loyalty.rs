@@ -239,7 +239,7 @@ fn feedback(n: u128, prompt: &str, user: Option<(&str, String)>) -> Value {
 
 /// An expiring identity for the `club-expiring` site: the hash covers "<expires>.<id>".
 fn expiring(user: &str, expires: u64) -> (String, String) {
-    let hash = sign(EXPIRING_SECRET, format!("{expires}.{user}").as_bytes());
+    let hash = sign(EXPIRING_SECRET, &loyalty::identity_message(expires, user));
     (hash, expires.to_string())
 }
 
@@ -269,7 +269,13 @@ async fn expiring_identities_are_refused_once_expired(h: Harness) {
     // Expired, further ahead than the maximum age, another expiry than signed, no expiry at
     // all, and a plain hash: all refused.
     let (past, past_at) = expiring("ivy", now - 1);
-    let (far, far_at) = expiring("ivy", now + 3601);
+    // 3600 s plus the 300 s allowed for the site server's clock.
+    let (far, far_at) = expiring("ivy", now + 3901);
+    let (skewed, skewed_at) = expiring("ivy", now + 3800);
+    assert_eq!(
+        loyalty_as(&h, "club-expiring", "ivy", &skewed, Some(&skewed_at)).await,
+        StatusCode::OK
+    );
     let plain = sign(EXPIRING_SECRET, b"ivy");
     let later = (now + 900).to_string();
     for (hash, expires) in [
@@ -283,7 +289,7 @@ async fn expiring_identities_are_refused_once_expired(h: Harness) {
         assert_eq!(code, StatusCode::UNAUTHORIZED, "{hash} {expires:?}");
     }
     // A site with plain identities refuses the expiring form.
-    let plain_club = sign(CLUB_SECRET, format!("{at}.ivy").as_bytes());
+    let plain_club = sign(CLUB_SECRET, &loyalty::identity_message(now + 600, "ivy"));
     assert_eq!(
         loyalty_as(&h, "club", "ivy", &plain_club, Some(&at)).await,
         StatusCode::UNAUTHORIZED
@@ -344,6 +350,16 @@ async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
         .map(|a| a["reason"].clone())
         .collect();
     assert_eq!(reasons, [json!("feedback"), json!("feedback")]);
+    // The proof is checked, never stored: what the events API shows cannot sign anyone in.
+    let stored = h.stored("club").await;
+    assert_eq!(stored.len(), 6);
+    for event in stored {
+        let props = &event["props"];
+        assert!(
+            props.get("user_hash").is_none() && props.get("user_expires").is_none(),
+            "{event}"
+        );
+    }
 }
 
 /// The dashboard's referral funnel and points: from events (links shared, referred

@@ -162,6 +162,12 @@ impl Props {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// Removes `key`, returning its value if it was there.
+    pub fn remove(&mut self, key: &str) -> Option<PropValue> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(at).1)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

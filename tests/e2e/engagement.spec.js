@@ -297,6 +297,8 @@ test('attribution is not taken from a framed page', async ({ page, collector }) 
 });
 
 test('data-rapport-event clicks and identify() become events with their props', async ({ page, collector, consoleLog }) => {
+  const sent = [];
+  page.on('request', (r) => { if (r.url().includes('/v1/batch')) sent.push(...JSON.parse(r.postData()).events); });
   await page.goto(journal(collector));
   await collector.waitFor((all) => named(all, 'page_view').length === 1);
   await page.evaluate(() => rapport.identify('cust-42', { hash: 'a1b2c3' }));
@@ -306,10 +308,14 @@ test('data-rapport-event clicks and identify() become events with their props', 
     named(events, 'feedback_submitted').length === 1);
   const shared = named(all, 'story_shared')[0];
   expect(shared.props).toMatchObject({ story: 'mug-making', channel: 'button', user_id: 'cust-42' });
-  // The identity proof goes only where the collector checks it.
+  // The identity proof goes only where the collector checks it, and is not stored.
   expect(shared.props.user_hash).toBeUndefined();
-  expect(named(all, 'feedback_submitted')[0].props).toMatchObject({ user_id: 'cust-42', user_hash: 'a1b2c3' });
-  expect(consoleLog.rapport()).toEqual([]);
+  expect(named(sent, 'feedback_submitted')[0].props).toMatchObject({ user_id: 'cust-42', user_hash: 'a1b2c3' });
+  expect(named(all, 'feedback_submitted')[0].props).toMatchObject({ user_id: 'cust-42' });
+  expect(named(all, 'feedback_submitted')[0].props.user_hash).toBeUndefined();
+  // A userId the identity headers could not carry is refused with a message naming it.
+  await page.evaluate(() => rapport.identify('José Núñez', { hash: 'a1b2c3' }));
+  await expect.poll(() => consoleLog.rapport().map((m) => m.text)).toEqual([expect.stringContaining('userId must be 1-256 printable ASCII')]);
 });
 
 test('bad optional settings name their attribute and track nothing', async ({ page, collector, consoleLog }) => {

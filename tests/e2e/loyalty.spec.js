@@ -170,7 +170,7 @@ test('a forged or expired identity reads nothing: the panel shows the join state
   await page.goto(`${collector.url}/demo/`);
   const id = 'shopper-0000000000000000';
   const expired = Math.floor(Date.now() / 1000) - 60;
-  const signed = (expires) => crypto.createHmac('sha256', SECRET).update(`${expires}.${id}`).digest('hex');
+  const signed = (expires) => crypto.createHmac('sha256', SECRET).update(`rapport-identity.${expires}.${id}`).digest('hex');
   for (const identity of [{ hash: 'ab'.repeat(32), expires: expired + 600 }, { hash: signed(expired), expires: expired }]) {
     await page.evaluate(([user, options]) => rapport.identify(user, options), [id, identity]);
     await launcher(page).click();
@@ -182,6 +182,16 @@ test('a forged or expired identity reads nothing: the panel shows the join state
   const fresh = expired + 3000;
   await page.evaluate(([user, options]) => rapport.identify(user, options), [id, { hash: signed(fresh), expires: fresh }]);
   await expect(launcher(page).locator('.badge')).toHaveText('0');
+  // A renewed signature for the same shopper (another tab, a new page render) keeps what the
+  // panel shows: it is read again with the new headers, not wiped and reloaded.
+  await launcher(page).click();
+  await expect(sheet(page).locator('#link')).toBeAttached();
+  await sheet(page).locator('.bal .n').evaluate((el) => { el.dataset.mark = 'kept'; });
+  const renewed = fresh + 60;
+  await page.evaluate(([user, options]) => rapport.identify(user, options), [id, { hash: signed(renewed), expires: renewed }]);
+  await expect.poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('rapport:user')).exp)).toBe(renewed);
+  await page.waitForTimeout(1500); // the panels look at the identity every second
+  await expect(sheet(page).locator('.bal .n[data-mark=kept]')).toHaveText('0');
   expect(consoleLog.pageErrors).toEqual([]);
 });
 
@@ -233,6 +243,7 @@ for (const [lang, title, refer] of [['ar', 'المكافآت', 'ادعُ صدي�
     await page.goto(`${collector.url}/demo/`);
     const open = page.locator('rapport-ui .launch');
     await expect(open).toContainText(title);
+    await expect(open.locator('.badge')).toHaveText('0'); // the balance is in: no more re-rendering
     // The launcher and the panel sit at the start edge: the right.
     const launchBox = await open.boundingBox();
     expect(launchBox.x + launchBox.width).toBeGreaterThan(960);

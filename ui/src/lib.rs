@@ -155,14 +155,23 @@ pub fn launcher(
 }
 
 /// The panels' words that `panels.js` places itself: [copied, share message, e-mail
-/// subject, promoters' invitation, failed, "{n} points"].
+/// subject, promoters' invitation, failed, "{n} points", not redeemed, not copied].
 #[wasm_bindgen]
 pub fn panel_words(lang: &str) -> Vec<String> {
     let p = i18n::panel(lang);
-    [p.copied, p.message, p.subject, p.nudge, p.failed, p.points]
-        .iter()
-        .map(|w| w.to_string())
-        .collect()
+    [
+        p.copied,
+        p.message,
+        p.subject,
+        p.nudge,
+        p.failed,
+        p.points,
+        p.not_redeemed,
+        p.not_copied,
+    ]
+    .iter()
+    .map(|w| w.to_string())
+    .collect()
 }
 
 /// The first of `candidates` (newline-separated: the configured locale, the browser's

@@ -43,7 +43,8 @@ function panels(c) {
   };
   var urls = { l: address('loyalty_url', 'loyalty'), r: address('referral_url', 'referral'), redeem: address('redeem_url', 'loyalty/redeem') };
   var signIn = address('sign_in_url'), shareUrl = address('share_url') || location.origin + '/';
-  var words = panel_words(lang); // [copied, share message, e-mail subject, nudge, failed]
+  // [copied, share message, e-mail subject, nudge, failed, "{n} points", not redeemed, not copied]
+  var words = panel_words(lang);
   var number, unit;
   try {
     number = new Intl.NumberFormat(lang);
@@ -57,10 +58,12 @@ function panels(c) {
     try { return new Date(ms).toLocaleDateString(lang, { day: 'numeric', month: 'short' }); } catch (e) { return ''; }
   };
 
-  // ---- What the backend said, and the panel's own state. `who` is the shopper the data
-  // belongs to; `seq` orders the reads, so an older answer never overwrites a newer one.
-  var state = { open: 0, status: '' }, l = null, r = null, lState = 0, rState = 0, coupon = null, who = '', seq = 0, keys = {};
-  // An identity as a whole: a new signature for the same id is a new sign-in.
+  // ---- What the backend said, and the panel's own state. `who` is the shopper (the id) the
+  // data belongs to; `signed` the whole identity, whose renewal (a new hash for the same id)
+  // only changes the headers. Each resource numbers its reads, so an older answer never
+  // overwrites a newer one.
+  var state = { open: 0, status: '' }, l = null, r = null, lState = 0, rState = 0, coupon = null, who = '', signed = '', keys = {};
+  var lSeq = 0, lApplied = 0, rSeq = 0, rApplied = 0, gainNow = 0;
   var identity = function (u) { return u ? [u.id, u.hash, u.exp].join(' ') : ''; };
   var user = function () {
     var u = c.load('user');
@@ -170,9 +173,15 @@ function panels(c) {
     if (again && !again.disabled) again.focus();
     else if (key) root.querySelector('.x').focus();
   };
-  var placeLauncher = function (gain) {
+  // Says `text` through a live region: emptied first and filled in a later task, so a
+  // region just created, or the same words again, are still announced.
+  var announce = function (live, text) {
+    live.textContent = '';
+    setTimeout(function () { live.textContent = text; }, 150);
+  };
+  var placeLauncher = function () {
     if (settings.launcher === false || !host.facts()) return;
-    var balance = l ? n(l.balance) : '', plus = gain ? '+' + n(gain) : '', shape = [balance, plus, !!sheetEl].join(' ');
+    var balance = l ? n(l.balance) : '', plus = gainNow ? '+' + n(gainNow) : '', shape = [balance, plus, !!sheetEl].join(' ');
     if (launchEl && launchShown == shape) return;
     launchShown = shape;
     if (!launchEl) {
@@ -196,7 +205,17 @@ function panels(c) {
       else open(state.open, launchEl);
     }));
     if (had) launchEl.shadowRoot.querySelector('button').focus(); // focus stays on the launcher
-    if (plus) launchEl.live.textContent = words[5].replace('{n}', plus);
+  };
+  // The balance grew: "+N points" on the launcher for a few seconds, announced.
+  var celebrate = function (gain) {
+    gainNow = gain;
+    placeLauncher();
+    if (launchEl) announce(launchEl.live, words[5].replace('{n}', '+' + n(gain)));
+    clearTimeout(gainTimer);
+    gainTimer = setTimeout(guard(function () {
+      gainNow = 0;
+      placeLauncher();
+    }), 4000);
   };
   var close = function () {
     if (!sheetEl) return;
@@ -237,56 +256,57 @@ function panels(c) {
   // comes back, and when the shopper signs in or out. The referral is read only for the open
   // panel; the launcher needs just the balance.
   var refresh = function () {
-    var u = user(), id = identity(u), mine = ++seq;
+    var u = user(), id = u ? u.id : '';
     if (id != who) {
       // Another shopper, or none: nothing of the last one stays, on screen or stored.
       l = r = coupon = null;
       lState = rState = 0;
       state.status = '';
       keys = {};
+      lApplied = lSeq;
+      rApplied = rSeq;
+      if (c.tier) c.tier(null);
       if (!id) c.save('points', {});
     }
     who = id;
+    signed = identity(u);
     var wantsLoyalty = !!(u && program && urls.l), wantsReferral = !!(u && sheetEl && offerText && urls.r);
     if (!wantsLoyalty && !wantsReferral) {
-      if (c.tier) c.tier(null);
       placeLauncher();
       return render();
     }
     if (wantsLoyalty && !l) lState = 1;
     if (wantsReferral && !r) rState = 1;
     render();
-    // Each read on its own: one failing leaves the other shown.
-    var settle = function (promise, apply) {
-      return promise.then(guard(function (body) {
-        if (mine == seq && who == id) apply(body, 0);
-      }), guard(function () {
-        if (mine == seq && who == id) apply(undefined, 2);
-      }));
-    };
-    Promise.all([
-      wantsLoyalty && settle(read(urls.l, u), function (body, failed) {
-        if (failed) return (lState = l ? 0 : 2);
-        var before = c.load('points'), gain = 0;
+    var reads = [];
+    if (wantsLoyalty) {
+      var ln = ++lSeq;
+      reads.push(read(urls.l, u).then(guard(function (body) {
+        if (who != id || ln <= lApplied) return; // another shopper, or a newer answer is in
+        lApplied = ln;
+        var before = c.load('points');
         l = body;
         lState = 0;
         if (c.tier) c.tier(l && isObject(l.tier) ? l.tier.id : null);
-        if (l) {
-          if (before.c == u.id && l.balance > before.b) gain = l.balance - before.b;
-          c.save('points', { c: u.id, b: l.balance });
-        }
-        placeLauncher(gain);
-        if (gain) {
-          clearTimeout(gainTimer);
-          gainTimer = setTimeout(guard(function () { placeLauncher(); }), 4000);
-        }
-      }),
-      wantsReferral && settle(read(urls.r, u), function (body, failed) {
-        if (failed) return (rState = r ? 0 : 2);
+        if (l) c.save('points', { c: id, b: l.balance });
+        if (l && before.c == id && l.balance > before.b) celebrate(l.balance - before.b);
+        else placeLauncher();
+      }), guard(function () {
+        if (who == id && ln == lSeq && !l) lState = 2; // the latest read failed, with nothing to show
+      })));
+    }
+    if (wantsReferral) {
+      var rn = ++rSeq;
+      reads.push(read(urls.r, u).then(guard(function (body) {
+        if (who != id || rn <= rApplied) return;
+        rApplied = rn;
         r = body;
         rState = 0;
-      })
-    ]).then(guard(render));
+      }), guard(function () {
+        if (who == id && rn == rSeq && !r) rState = 2;
+      })));
+    }
+    Promise.all(reads).then(guard(render));
   };
   var act = guard(function (name, arg) {
     if (name == 'close') close();
@@ -303,7 +323,7 @@ function panels(c) {
   // What the panel says: shown in it, and announced.
   var say = function (text) {
     state.status = text;
-    if (sheetEl) sheetEl.live.textContent = text;
+    if (sheetEl) announce(sheetEl.live, text);
     render();
   };
   var copy = function (text) {
@@ -323,38 +343,41 @@ function panels(c) {
       try { ok = d.execCommand('copy'); } catch (e) { /* not allowed */ }
       field.remove();
       if (ok) done();
-      else say(words[4]);
+      else say(words[7]);
     });
     if (nav.clipboard) nav.clipboard.writeText(text).then(guard(done), fallback);
     else fallback();
   };
-  // One key per reward until the backend answers, so a retried or doubled click spends once.
+  // One key per reward until the backend has decided (an answer other than 5xx), so a
+  // retried or doubled click spends once.
   var redeem = function (id) {
     var u = user(), reward = l && list(l.rewards).filter(function (x) { return isObject(x) && isObject(x.reward) && String(x.reward.id) == id; })[0];
-    if (!u || identity(u) != who || !reward || !urls.redeem) return;
+    if (!u || u.id != who || !reward || !urls.redeem) return;
     var key = keys[id] = keys[id] || (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now());
     var mine = who;
+    var failed = guard(function () {
+      if (who != mine) return;
+      say(words[6]);
+      refresh();
+    });
     fetch(urls.redeem, {
       method: 'POST',
       headers: headers(u, { 'content-type': 'application/json', 'idempotency-key': key }),
       body: JSON.stringify({ reward: id })
     }).then(function (res) {
+      if (who != mine) return; // signed out or in as someone else meanwhile
+      if (res.status < 500) delete keys[id];
       return res.json().then(guard(function (body) {
-        if (who != mine) return; // signed out or in as someone else meanwhile
-        delete keys[id];
-        if (!res.ok || !isObject(body) || typeof body.coupon != 'string') throw res.status;
+        if (who != mine) return;
+        if (!res.ok || !isObject(body) || typeof body.coupon != 'string') return failed();
         coupon = [pick(reward.reward.name), body.coupon];
         host.track('reward_redeemed', { reward: id });
-        c.save('points', { c: u.id, b: body.balance });
+        c.save('points', { c: mine, b: body.balance });
         focusNext = 'code';
         say(body.coupon);
         refresh();
-      }));
-    }).catch(guard(function () {
-      if (who != mine) return;
-      say(words[4]);
-      refresh();
-    }));
+      }), failed);
+    }).catch(failed);
   };
 
   // Elements of the page open a panel: data-rapport-panel="loyalty" or "referral".
@@ -376,7 +399,7 @@ function panels(c) {
       d.removeEventListener('visibilitychange', onVisible);
       return;
     }
-    if (identity(user()) != who) refresh();
+    if (identity(user()) != signed) refresh();
   }), 1000);
   c.listen(function (name) {
     // Answers and orders may earn points once the backend has them: look again shortly.
@@ -384,6 +407,7 @@ function panels(c) {
       [1500, 4000, 10000].forEach(function (ms) { setTimeout(guard(refresh), ms); });
     }
   });
+  placeLauncher(); // before any reading, so its live region exists when points arrive
   refresh();
   return {
     open: guard(open),

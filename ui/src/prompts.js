@@ -238,9 +238,10 @@ export function start(host, config) {
       function (outcome, score, answer, choice) {
         if (!host.facts()) return close(); // tracking stopped: nothing is stored or sent
         if (outcome == 3) { // a promoter took the invitation to refer a friend
+          var back = before;
+          before = null; // the panel takes focus, and gives it back to what had it before the card
           close();
-          before = null;
-          return programs.open(1);
+          return programs.open(1, back);
         }
         if (outcome == 1) {
           var answered = load('answered');
@@ -276,7 +277,7 @@ export function start(host, config) {
       listen: function (f) { listeners.push(f); },
       tier: function (id) {
         tierNow = id == null ? -1 : tiers.indexOf(id);
-        setTimeout(evaluate);
+        setTimeout(function () { evaluate(); }); // defined below
       }
     });
   } catch (e) { log('the rewards panels stopped: ' + e); }

@@ -191,13 +191,19 @@ fn report(done: &Function, outcome: u8, score: u8, text: &str, choice: u8) {
 /// invitation to refer a friend below it.
 fn thank(card: &Element, s: &Strings, nudge: &str) {
     let _ = card.set_attribute("data-step", THANKS);
-    if let Some(q) = find(card, ".q") {
-        q.set_text_content(Some(s.thanks));
-    }
     let score = selected(card);
-    if !nudge.is_empty() && (9..=10).contains(&score) {
+    let nudged = !nudge.is_empty() && (9..=10).contains(&score);
+    if let Some(q) = find(card, ".q") {
+        // The invitation joins the thanks in the live heading, so it is announced too.
+        let mut text = String::from(s.thanks);
+        if nudged {
+            text.push(' ');
+            text.push_str(nudge);
+        }
+        q.set_text_content(Some(&text));
+    }
+    if nudged {
         if let Some(doc) = card.owner_document() {
-            add(&doc, card, "p", &[], nudge);
             let p = crate::i18n::panel(s.lang);
             let row = add(&doc, card, "div", &[("class", "nudge")], "");
             add(
