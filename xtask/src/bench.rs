@@ -25,7 +25,7 @@ pub fn run(args: &[String]) -> Result {
 /// Ingest throughput and latency on SQLite and PostgreSQL, beside the raw insert ceiling;
 /// written to `target/bench/collector.json`.
 fn collector() -> Result {
-    install::ensure_all()?;
+    install::ensure_bench_tools()?;
     let pg = Postgres::start()?;
     step("collector ingest benchmark (server profile)");
     let mut c = cmd(
@@ -46,7 +46,7 @@ fn collector() -> Result {
 
 /// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium.
 fn peers() -> Result {
-    install::ensure_all()?;
+    install::ensure_bench_tools()?;
     let embed = dist::run()?;
     let bench = root().join("bench");
     step("benchmark peers: npm ci in bench/ (pinned versions)");

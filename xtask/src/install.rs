@@ -20,15 +20,19 @@ pub fn ensure_build_tools() -> Result {
     ensure_npm()
 }
 
-/// Everything: build tools, the browser and PostgreSQL for tests, and trunk for
-/// `trunk serve`.
-pub fn ensure_all() -> Result {
+/// What the benchmarks need: the build tools, Chromium and PostgreSQL; not the WebDriver or
+/// trunk, which would only lengthen a first run on a fresh machine.
+pub fn ensure_bench_tools() -> Result {
     ensure_build_tools()?;
-    ensure_debian(&[
-        ("chromium", "chromium"),
-        ("chromedriver", "chromium-driver"),
-    ])?;
-    ensure_postgres()?;
+    ensure_debian(&[("chromium", "chromium")])?;
+    ensure_postgres()
+}
+
+/// Everything: build tools, the browser and PostgreSQL for tests, the WebDriver for
+/// wasm-bindgen-test, and trunk for `trunk serve`.
+pub fn ensure_all() -> Result {
+    ensure_bench_tools()?;
+    ensure_debian(&[("chromedriver", "chromium-driver")])?;
     ensure_trunk()
 }
 
