@@ -47,6 +47,9 @@ pub struct AppState {
     pub embed_dir: Option<PathBuf>,
     /// Ingest requests allowed per client.
     pub rate_limit: RateLimit,
+    /// When set, the site data (`…/events`, `…/stats`) answers only requests with
+    /// `Authorization: Bearer <token>`. The dashboard asks for it once per browser tab.
+    pub read_token: Option<std::sync::Arc<str>>,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             demo_dir: None,
             embed_dir: None,
             rate_limit: RateLimit::default(),
+            read_token: None,
         }
     }
 }
@@ -116,8 +120,15 @@ pub fn app(state: AppState) -> Router {
             get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
         )
         .route("/readyz", get(readyz))
-        .route("/v1/sites/{site}/events", get(recent_events))
-        .route("/v1/sites/{site}/stats", get(site_stats))
+        .merge(
+            Router::new()
+                .route("/v1/sites/{site}/events", get(recent_events))
+                .route("/v1/sites/{site}/stats", get(site_stats))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    require_read_token,
+                )),
+        )
         // Server to server, signed with the site secret.
         .route("/v1/sites/{site}/orders", post(loyalty::order_webhook))
         .merge(shopper)
@@ -143,6 +154,36 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(limit::client_addr))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// With a read token configured, site data needs `Authorization: Bearer <token>` (compared in
+/// constant time); otherwise it is open, as on a collector that only listens on loopback.
+async fn require_read_token(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(token) = &state.read_token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let same = given.len() == token.len()
+            && given
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return AppError::Unauthorized(
+                "authorization: send Authorization: Bearer <the collector's read token>".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn dashboard() -> Html<&'static str> {

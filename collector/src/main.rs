@@ -28,6 +28,11 @@ struct Args {
     /// Serve this folder (the built widget) under /embed/.
     #[arg(long, env = "RAPPORT_EMBED_DIR")]
     embed_dir: Option<PathBuf>,
+    /// Required for the site data (events and stats) and thus the dashboard's numbers, as
+    /// `Authorization: Bearer <token>`; at least 16 characters. Set it on any collector
+    /// reachable beyond loopback.
+    #[arg(long, env = "RAPPORT_READ_TOKEN")]
+    read_token: Option<String>,
     /// Ingest requests one client address may send at once.
     #[arg(long, env = "RAPPORT_RATE_LIMIT_BURST", default_value_t = 120)]
     rate_limit_burst: u32,
@@ -45,6 +50,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if args.read_token.as_ref().is_some_and(|t| t.len() < 16) {
+        eprintln!("rapport-collector: --read-token: use at least 16 characters");
+        std::process::exit(2);
+    }
     let config = match rapport_collector::Config::load(&args.config) {
         Ok(config) => config,
         Err(e) => {
@@ -94,6 +103,7 @@ async fn main() -> std::process::ExitCode {
         demo_dir: args.demo_dir,
         embed_dir: args.embed_dir,
         rate_limit,
+        read_token: args.read_token.map(std::sync::Arc::from),
     };
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)

@@ -11,8 +11,41 @@ use serde_json::{json, Value};
 
 on_both_databases!(
     stats_match_the_hand_computed_numbers,
-    stats_reject_bad_ranges
+    stats_reject_bad_ranges,
+    a_read_token_guards_the_site_data
 );
+
+/// With `--read-token`, events and stats answer only with the token; ingest and the
+/// widget's own endpoints stay open.
+async fn a_read_token_guards_the_site_data(h: Harness) {
+    let mut h = h;
+    h.state.read_token = Some("read-token-0123456789".into());
+    for path in ["/v1/sites/demo/events", "/v1/sites/demo/stats"] {
+        for auth in [
+            None,
+            Some("Bearer wrong-token-0123456789"),
+            Some("read-token-0123456789"),
+        ] {
+            let mut request = Request::get(path);
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            let (status, body, _) = h.send(request.body(Body::empty()).unwrap()).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {auth:?}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().starts_with("authorization"),
+                "{body}"
+            );
+        }
+        let request = Request::get(path).header("authorization", "Bearer read-token-0123456789");
+        let (status, body, _) = h.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let config = Request::get("/v1/sites/demo/config")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(config).await.0, StatusCode::OK);
+}
 
 const DAY: u64 = 86_400_000;
 

@@ -94,3 +94,30 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
   expect(new URL(page.url()).searchParams.get('from')).toBe(to);
   expect(consoleLog.pageErrors).toEqual([]);
 });
+
+test.describe('with a read token', () => {
+  const TOKEN = 'dashboard-token-0123456789';
+  test.use({ collectorArgs: ['--read-token', TOKEN] });
+
+  test('the site data needs the token; the dashboard asks for it once per tab', async ({ page, collector }) => {
+    const stats = await fetch(`${collector.url}/v1/sites/demo/stats`);
+    expect(stats.status).toBe(401);
+    expect((await fetch(`${collector.url}/v1/sites/demo/events`)).status).toBe(401);
+    await page.goto(`${collector.url}/`);
+    const form = page.locator('#token-form');
+    await expect(form).toBeVisible();
+    await expect(page.locator('[data-metric="visitors"]')).toHaveText('–');
+    await page.fill('#token', 'not-the-token-000000');
+    await form.getByRole('button', { name: 'Unlock' }).click();
+    await expect(form).toBeVisible();
+    await page.fill('#token', TOKEN);
+    await form.getByRole('button', { name: 'Unlock' }).click();
+    await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+    await expect(page.locator('[data-metric="visitors"]')).toHaveText('0');
+    await expect(form).toBeHidden();
+    // The same tab keeps it across a reload.
+    await page.reload();
+    await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+    await expect(form).toBeHidden();
+  });
+});

@@ -10,7 +10,7 @@ const collectorBin = process.env.RAPPORT_COLLECTOR_BIN || path.join(root, 'targe
 const embedDir = process.env.RAPPORT_EMBED_DIR || path.join(root, 'dist/embed');
 
 /** Starts the collector and resolves with its base URL once it prints the listening line. */
-function startCollector(dir, siteConfig = '') {
+function startCollector(dir, siteConfig = '', extraArgs = []) {
   // Test pages come from the collector's own origin, whose port is only known after start.
   const config = path.join(dir, 'rapport.toml');
   fs.writeFileSync(config, `[[site]]\nid = "demo"\norigins = ["*"]\n${siteConfig}`);
@@ -20,6 +20,7 @@ function startCollector(dir, siteConfig = '') {
     '--database-url', `sqlite://${path.join(dir, 'rapport.db')}`,
     '--demo-dir', path.join(root, 'www'),
     '--embed-dir', embedDir,
+    ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -72,9 +73,11 @@ exports.fastBatches = fastBatches;
 exports.test = base.test.extend({
   /** TOML appended to the demo site's [[site]] table (prompts, theme, …). */
   siteConfig: ['', { option: true }],
-  collector: async ({ siteConfig }, use) => {
+  /** More command-line arguments for the collector. */
+  collectorArgs: [[], { option: true }],
+  collector: async ({ siteConfig, collectorArgs }, use) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-'));
-    const { child, url } = await startCollector(dir, siteConfig);
+    const { child, url } = await startCollector(dir, siteConfig, collectorArgs);
     await use(new Collector(url));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
