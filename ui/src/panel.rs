@@ -13,7 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Event, HtmlElement, KeyboardEvent};
 
 use crate::i18n::{fill, Panel, Strings};
-use crate::view::{add, Mounted};
+use crate::view::{add, root, Mounted};
 
 fn get(o: &JsValue, key: &str) -> JsValue {
     Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
@@ -350,17 +350,7 @@ pub fn panel(
     data: JsValue,
     on: Function,
 ) -> Mounted {
-    let w = add(
-        doc,
-        mount,
-        "div",
-        &[
-            ("class", "w"),
-            ("dir", if s.rtl { "rtl" } else { "ltr" }),
-            ("lang", s.lang),
-        ],
-        "",
-    );
+    let w = root(doc, mount, s, "w");
     let sheet = add(
         doc,
         &w,
@@ -541,17 +531,7 @@ pub fn launcher(
     (balance, gain, expanded): (&str, &str, bool),
     open: Function,
 ) -> Mounted {
-    let w = add(
-        doc,
-        mount,
-        "div",
-        &[
-            ("class", "w"),
-            ("dir", if s.rtl { "rtl" } else { "ltr" }),
-            ("lang", s.lang),
-        ],
-        "",
-    );
+    let w = root(doc, mount, s, "w");
     let b = add(
         doc,
         &w,

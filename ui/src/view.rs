@@ -95,6 +95,19 @@ pub fn add(
     e
 }
 
+/// The root of a card, tab or panel under `mount`: `class`, and the strings' language and
+/// direction, which everything inside inherits.
+pub fn root(doc: &Document, mount: &Element, s: &Strings, class: &str) -> Element {
+    let dir = if s.rtl { "rtl" } else { "ltr" };
+    add(
+        doc,
+        mount,
+        "div",
+        &[("class", class), ("dir", dir), ("lang", s.lang)],
+        "",
+    )
+}
+
 fn band(score: u8) -> usize {
     match score {
         0..=6 => 0,
@@ -251,17 +264,7 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
         INLINE => "w inline",
         _ => "w pop",
     };
-    let w = add(
-        doc,
-        mount,
-        "div",
-        &[
-            ("class", class),
-            ("dir", if s.rtl { "rtl" } else { "ltr" }),
-            ("lang", s.lang),
-        ],
-        "",
-    );
+    let w = root(doc, mount, s, class);
     if modal {
         add(doc, &w, "div", &[("class", "backdrop")], "");
     }
@@ -545,17 +548,7 @@ pub fn card(doc: &Document, mount: &Element, ask: Ask) -> Mounted {
 
 /// Renders the side tab that opens a prompt; `open()` is called on click.
 pub fn tab(doc: &Document, mount: &Element, s: &'static Strings, open: Function) -> Mounted {
-    let w = add(
-        doc,
-        mount,
-        "div",
-        &[
-            ("class", "w"),
-            ("dir", if s.rtl { "rtl" } else { "ltr" }),
-            ("lang", s.lang),
-        ],
-        "",
-    );
+    let w = root(doc, mount, s, "w");
     let button = add(
         doc,
         &w,
