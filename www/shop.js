@@ -113,7 +113,9 @@
     $('checkout').addEventListener('submit', function (e) {
       e.preventDefault();
       pay.disabled = true;
-      post('checkout', { email: $('checkout-email').value, amount_cents: total, referral_code: read('ref', '') || null })
+      // The visitor id lets the collector refuse a referral to oneself from the same browser.
+      var visitor = window.rapport && window.rapport.visitor ? window.rapport.visitor() : '';
+      post('checkout', { email: $('checkout-email').value, amount_cents: total, referral_code: read('ref', '') || null, visitor_id: visitor || null })
         .then(function (b) {
           if (window.rapport) window.rapport.track('purchase', { total: total / 100, order_id: b.order_id });
           cart = [];
@@ -121,7 +123,8 @@
           localStorage.removeItem('shop:ref');
           count();
           $('checkout-status').textContent = 'Thank you! Order ' + b.order_id + ' is confirmed' +
-            (b.points ? ' and earns ' + b.points + ' points' + (account ? '' : ' once you sign in with this e-mail') : '') + '.';
+            (b.points ? ' and earns ' + b.points + ' points' + (account ? '' : ' once you sign in with this e-mail') : '') + '.' +
+            (b.referral && b.referral.status == 'rejected' ? ' The referral earns nothing (' + b.referral.reason + ').' : '');
         })
         .catch(function (err) {
           pay.disabled = false;

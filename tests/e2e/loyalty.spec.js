@@ -360,3 +360,24 @@ test('th: the panels speak Thai, with room for its tall marks', async ({ page, c
   expect(lineHeight).toBeGreaterThanOrEqual(1.75);
   expect(await axe(page)).toEqual([]);
 });
+
+test('buying through one\'s own link from the same browser earns no referral reward', async ({ page, collector }) => {
+  await signIn(page, collector, 'hal@example.com');
+  await launcher(page).click();
+  await sheet(page).getByRole('tab', { name: 'Refer a friend' }).click();
+  const link = await sheet(page).locator('#link').inputValue();
+  await sheet(page).getByRole('button', { name: 'Close' }).click();
+  // Signed out, with another e-mail, but the same browser: the visitor id gives it away.
+  await page.click('#sign-out');
+  await page.goto(link);
+  await page.click('button.add[data-sku="coffee-03"]');
+  await page.goto(`${collector.url}/demo/checkout.html`);
+  await page.fill('#checkout-email', 'someone.else@example.net');
+  await page.click('#pay');
+  await expect(page.locator('#checkout-status')).toContainText('The referral earns nothing (self_referral).');
+  await signIn(page, collector, 'hal@example.com');
+  await launcher(page).click();
+  await sheet(page).getByRole('tab', { name: 'Refer a friend' }).click();
+  await expect(stat(page, 1)).toHaveText('0');
+  await expect(stat(page, 2)).toHaveText('0');
+});
