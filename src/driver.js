@@ -530,9 +530,6 @@ export function start(m, api, early, script) {
     });
   });
   api._stop = function () { dead = true; schedule(-1); };
-  // The visitor id, for the site's server to send with an order (the self-referral rule);
-  // '' once tracking stopped.
-  api.visitor = function () { return dead ? '' : visit.v; };
   if (nav.onLine === false) m.online(false);
 
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {

@@ -53,6 +53,15 @@
       load();
     }
   };
+  // The visitor id, for the site's server to send with an order (the self-referral rule);
+  // '' while tracking is off, here or (opted out) in another tab. The tracker keeps it in
+  // rapport:visit, so it is there before the tracker loads on every page but the first.
+  api.visitor = function () {
+    try {
+      return !off && consented && !localStorage.getItem('rapport:opt_out') &&
+        JSON.parse(localStorage.getItem('rapport:visit')).v || '';
+    } catch (e) { return ''; }
+  };
   w.rapport = api;
 
   if (!script || !script.src) return fail('load rapport.js with a <script src> tag');

@@ -31,7 +31,7 @@ struct Args {
     /// Required for the site data (events and stats) and thus the dashboard's numbers, as
     /// `Authorization: Bearer <token>`; at least 16 characters. Set it on any collector
     /// reachable beyond loopback.
-    #[arg(long, env = "RAPPORT_READ_TOKEN")]
+    #[arg(long, env = "RAPPORT_READ_TOKEN", hide_env_values = true)]
     read_token: Option<String>,
     /// Ingest requests one client address may send at once.
     #[arg(long, env = "RAPPORT_RATE_LIMIT_BURST", default_value_t = 120)]
@@ -50,8 +50,9 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    if args.read_token.as_ref().is_some_and(|t| t.len() < 16) {
-        eprintln!("rapport-collector: --read-token: use at least 16 characters");
+    let printable = |t: &String| t.len() >= 16 && t.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if args.read_token.as_ref().is_some_and(|t| !printable(t)) {
+        eprintln!("rapport-collector: --read-token: use at least 16 printable ASCII characters, no spaces");
         std::process::exit(2);
     }
     let config = match rapport_collector::Config::load(&args.config) {

@@ -24,20 +24,23 @@ async fn a_read_token_guards_the_site_data(h: Harness) {
         for auth in [
             None,
             Some("Bearer wrong-token-0123456789"),
-            Some("read-token-0123456789"),
+            Some("Bearer read-token-012345678"), // one character short
+            Some("read-token-0123456789"),       // no scheme
         ] {
             let mut request = Request::get(path);
             if let Some(auth) = auth {
                 request = request.header("authorization", auth);
             }
-            let (status, body, _) = h.send(request.body(Body::empty()).unwrap()).await;
+            let (status, body, headers) = h.send(request.body(Body::empty()).unwrap()).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} {auth:?}: {body}");
+            assert_eq!(headers["www-authenticate"], "Bearer");
             assert!(
                 body["error"].as_str().unwrap().starts_with("authorization"),
                 "{body}"
             );
         }
-        let request = Request::get(path).header("authorization", "Bearer read-token-0123456789");
+        // The scheme is case-insensitive.
+        let request = Request::get(path).header("authorization", "bearer read-token-0123456789");
         let (status, body, _) = h.send(request.body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }

@@ -373,6 +373,7 @@ test('buying through one\'s own link from the same browser earns no referral rew
   await page.click('button.add[data-sku="coffee-03"]');
   await page.goto(`${collector.url}/demo/checkout.html`);
   await page.fill('#checkout-email', 'someone.else@example.net');
+  expect(await page.evaluate(() => rapport.visitor())).toMatch(/^[0-9a-f-]{36}$/);
   await page.click('#pay');
   await expect(page.locator('#checkout-status')).toContainText('The referral earns nothing (self_referral).');
   await signIn(page, collector, 'hal@example.com');

@@ -25,7 +25,7 @@ pub fn run(args: &[String]) -> Result {
 /// Ingest throughput and latency on SQLite and PostgreSQL, beside the raw insert ceiling;
 /// written to `target/bench/collector.json`.
 fn collector() -> Result {
-    install::ensure_bench_tools()?;
+    install::ensure_postgres()?; // the benchmark itself is a cargo bench
     let pg = Postgres::start()?;
     step("collector ingest benchmark (server profile)");
     let mut c = cmd(

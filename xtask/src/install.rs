@@ -20,24 +20,24 @@ pub fn ensure_build_tools() -> Result {
     ensure_npm()
 }
 
-/// What the benchmarks need: the build tools, Chromium and PostgreSQL; not the WebDriver or
-/// trunk, which would only lengthen a first run on a fresh machine.
+/// What the side-by-side benchmark needs: the build tools and Chromium; not the WebDriver
+/// or trunk, which would only lengthen a first run on a fresh machine.
 pub fn ensure_bench_tools() -> Result {
     ensure_build_tools()?;
-    ensure_debian(&[("chromium", "chromium")])?;
-    ensure_postgres()
+    ensure_debian(&[("chromium", "chromium")])
 }
 
 /// Everything: build tools, the browser and PostgreSQL for tests, the WebDriver for
 /// wasm-bindgen-test, and trunk for `trunk serve`.
 pub fn ensure_all() -> Result {
     ensure_bench_tools()?;
+    ensure_postgres()?;
     ensure_debian(&[("chromedriver", "chromium-driver")])?;
     ensure_trunk()
 }
 
 /// Debian's server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin.
-fn ensure_postgres() -> Result {
+pub fn ensure_postgres() -> Result {
     if crate::postgres::bin_dir().is_some() {
         step("postgresql: present");
         return Ok(());
