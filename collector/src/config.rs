@@ -145,14 +145,7 @@ impl SiteConfig {
         match (&self.write_key, given) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(key), Some(given)) => {
-                key.len() == given.len()
-                    && key
-                        .bytes()
-                        .zip(given.bytes())
-                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                        == 0
-            }
+            (Some(key), Some(given)) => crate::loyalty::same_secret(key, given),
         }
     }
 }

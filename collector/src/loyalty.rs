@@ -81,6 +81,14 @@ pub fn sign(secret: &str, message: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Whether `given` equals the configured `secret` (a write key, the read token), through an
+/// HMAC of each checked in constant time: neither the content nor the length of the secret
+/// shows in the timing.
+pub fn same_secret(secret: &str, given: &str) -> bool {
+    const PURPOSE: &[u8] = b"rapport-secret-compare";
+    verify(given, PURPOSE, &sign(secret, PURPOSE))
+}
+
 /// Checks `signature` (hex) in constant time.
 pub fn verify(secret: &str, message: &[u8], signature: &str) -> bool {
     let Ok(bytes) = hex::decode(signature.trim()) else {

@@ -4,7 +4,7 @@
 //! and hands over a plain object (documented on [`crate::panel`]); this module turns it into
 //! DOM, in one shadow root, with every text set as text content. What the shopper does comes
 //! back through `act(name, argument)`: `close`, `tab` (0 points, 1 referral), `redeem`
-//! (reward id), `copy` (text), `share`, `retry`. `panels.js` renders again when the data
+//! (reward id), `copy` (text), `share`, `open` (a share link's name), `retry`. `panels.js` renders again when the data
 //! changes, and puts focus back on the element with the same `data-k`.
 
 use gloo_events::{EventListener, EventListenerOptions};
@@ -80,7 +80,7 @@ fn rows(doc: &Document, parent: &Element, heading: &str, items: &[(String, Strin
     }
 }
 
-/// The ways to earn and the tiers: what both signed-in and anonymous shoppers see.
+/// The ways to earn: what both signed-in and anonymous shoppers see.
 fn earning(doc: &Document, pane: &Element, p: &Panel, l: &JsValue) {
     let unit = text(l, "unit");
     let earn: Vec<(String, String)> = list(l, "earn")

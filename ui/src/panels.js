@@ -9,10 +9,10 @@
 // callbacks, promise continuations) runs inside `guard`.
 
 /**
- * `c`: { host, config, lang, shadowHost(parent) -> [element, mount], mounted, listen(f),
- * tier(id | null), log, load, save }.
+ * `c`: { host, config, lang, shadowHost(parent) -> [element, mount] (listed for closing
+ * when tracking stops), unplace(element), listen(f), tier(id | null), log, load, save }.
  * Returns null when the config has neither program, else { open(0 points | 1 referral,
- * opener) -> opened, nudge(language) -> the promoters' invitation or '', loyaltyUrl }.
+ * opener) -> opened, nudge(language) -> the promoters' invitation or '' }.
  */
 function panels(c) {
   var host = c.host, config = c.config, d = document, nav = navigator, lang = c.lang;
@@ -166,8 +166,8 @@ function panels(c) {
     shown = text;
     var key = focusNext || focusKey(), root = sheetEl.shadowRoot;
     focusNext = null;
-    if (sheetHandle != null) unmount(sheetHandle);
-    sheetHandle = null;
+    unmount(sheetHandle);
+    sheetHandle = null; // not a stale number if rendering throws
     sheetHandle = panel(root.firstChild, lang, now, act);
     var again = key && root.querySelector('[data-k="' + CSS.escape(key) + '"]');
     if (again && !again.disabled) again.focus();
@@ -189,16 +189,14 @@ function panels(c) {
       launchEl = h[0];
       launchEl.live = announcer(h);
       launchEl.close = function () {
-        if (launchHandle != null) unmount(launchHandle);
+        unmount(launchHandle);
         launchHandle = null;
-        launchEl.remove();
-        c.mounted.splice(c.mounted.indexOf(launchEl), 1);
+        c.unplace(launchEl);
         launchEl = null;
       };
-      c.mounted.push(launchEl);
     }
     var had = !!launchEl.shadowRoot.activeElement;
-    if (launchHandle != null) unmount(launchHandle);
+    unmount(launchHandle);
     launchHandle = null;
     launchHandle = launcher(launchEl.shadowRoot.firstChild, lang, balance, plus, !!sheetEl, guard(function () {
       if (sheetEl) close();
@@ -220,10 +218,9 @@ function panels(c) {
   var close = function () {
     if (!sheetEl) return;
     var inside = sheetEl.shadowRoot.activeElement;
-    if (sheetHandle != null) unmount(sheetHandle);
+    unmount(sheetHandle);
     sheetHandle = null;
-    sheetEl.remove();
-    c.mounted.splice(c.mounted.indexOf(sheetEl), 1);
+    c.unplace(sheetEl);
     sheetEl = shown = null;
     placeLauncher(); // aria-expanded
     // Focus goes back to what opened the panel; the launcher is rendered anew as the balance
@@ -241,7 +238,6 @@ function panels(c) {
       sheetEl = h[0];
       sheetEl.live = announcer(h);
       sheetEl.close = close;
-      c.mounted.push(sheetEl);
     }
     refresh(); // shows "Loading…" until what is missing has arrived
     render();

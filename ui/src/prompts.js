@@ -182,13 +182,21 @@ export function start(host, config) {
     return function (t) { return t[language[1]] || t[language[0]] || t.en; };
   };
 
-  // ---- Showing: each card and tab in its own shadow root, styled by the one sheet.
+  // ---- Showing: each card, tab and panel in its own shadow root, styled by the one sheet.
+  // `mounted` lists them, each with a close() that tracking stopping calls.
+  var mounted = [];
   var shadowHost = function (parent) {
     var el = d.createElement('rapport-ui'), root = el.attachShadow({ mode: 'open' }), mount = d.createElement('div');
     root.adoptedStyleSheets = [sheet];
     root.appendChild(mount);
     parent.appendChild(el);
+    mounted.push(el);
     return [el, mount];
+  };
+  var unplace = function (el) {
+    el.remove();
+    var at = mounted.indexOf(el);
+    if (at >= 0) mounted.splice(at, 1);
   };
   var show = function (x, visitor, opener) {
     var p = x.p, parent;
@@ -207,8 +215,8 @@ export function start(host, config) {
       return o;
     };
     var before = opener || d.activeElement, host_ = shadowHost(parent), handle, closed = 0;
-    mounted.push(x.el = host_[0]);
-    host_[0].close = function () { closed = 1; unmount(handle); host_[0].remove(); x.open = 0; };
+    x.el = host_[0];
+    host_[0].close = function () { closed = 1; unmount(handle); unplace(host_[0]); x.open = 0; };
     x.open = x.shown = 1;
     if (x.display == 3) x.placed = 1;
     if (x.display < 2) save('budget', { t: Date.now() });
@@ -219,9 +227,8 @@ export function start(host, config) {
         try {
           var inside = host_[0].shadowRoot.activeElement;
           unmount(handle);
-          host_[0].remove();
+          unplace(host_[0]);
           x.open = 0;
-          mounted.splice(mounted.indexOf(host_[0]), 1);
           if (x.display == 2 && x.answered && x.tab) removeTab(x);
           // Focus goes back where it was (the tab's button, or what had it before the card)
           // when the card had it: a modal or tab always, a popover or inline card if the
@@ -270,10 +277,10 @@ export function start(host, config) {
   };
   // The loyalty and referral panels (panels.js). They read the identified shopper's tier
   // from the backend, the authority for points, for loyalty_tier conditions.
-  var mounted = [], listeners = [], programs = null, tierNow; // mounted: shadow hosts on the page, each with close()
+  var listeners = [], programs = null, tierNow;
   try {
     programs = panels({
-      host: host, config: config, lang: lang, shadowHost: shadowHost, mounted: mounted, log: log, load: load, save: save,
+      host: host, config: config, lang: lang, shadowHost: shadowHost, unplace: unplace, log: log, load: load, save: save,
       listen: function (f) { listeners.push(f); },
       tier: function (id) {
         tierNow = id == null ? -1 : tiers.indexOf(id);
@@ -283,13 +290,11 @@ export function start(host, config) {
   } catch (e) { log('the rewards panels stopped: ' + e); }
   var removeTab = function (x) {
     unmount(x.tab[1]);
-    x.tab[0].remove();
-    mounted.splice(mounted.indexOf(x.tab[0]), 1);
+    unplace(x.tab[0]);
     x.tab = 0;
   };
   var placeTab = function (x, visitor) {
     var host_ = shadowHost(d.body);
-    mounted.push(host_[0]);
     host_[0].close = function () { removeTab(x); };
     x.placed = 1;
     x.tab = [host_[0], tab(host_[1], lang, function () {
