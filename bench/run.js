@@ -305,6 +305,9 @@ function report(r) {
   add();
   add(`One run of \`cargo xtask bench\` on ${r.machine}, ${r.date}. Chromium ${r.chromium}, headless.`);
   add(`Loads: ${RUNS} per configuration and CPU rate, configurations in alternation; the last ${SCROLL_RUNS} loads of each then scroll for ${SCROLL_MS / 1000} s. Medians, with min–max.`);
+  if (SCROLL_RUNS < 10) {
+    add(`Scrolls: ${SCROLL_RUNS} per configuration and rate, not the 10 asked for: ten would take ${(LOAD_CONFIGS.length * RATES.length * 10 * SCROLL_MS) / 1000} s of scrolling alone, more than the 15 minutes the whole command has on this machine, and pages scrolled side by side to save the time doubled the baseline's script time per event in a trial. \`BENCH_SCROLL_RUNS=10 cargo xtask bench\` runs them all (about ${Math.round(((10 - SCROLL_RUNS) * LOAD_CONFIGS.length * RATES.length * SCROLL_MS) / 60000)} minutes more).`);
+  }
   add('Every script is served from loopback and its vendor requests are answered in the browser; nothing leaves the machine.');
   add();
   add('## Payload (bytes; gzip -9 and brotli 11, each file compressed on its own)');
