@@ -132,6 +132,12 @@ async fn http_run(url: &str, bodies: Vec<String>) -> Run {
     run
 }
 
+async fn empty(url: &str) {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query("TRUNCATE events").execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
 async fn raw_run(url: &str, bodies: &[String]) -> Run {
     let db = Db::connect(url).await.unwrap();
     let batches: Vec<(u64, Vec<rapport_core::Event>)> = bodies
@@ -184,6 +190,11 @@ async fn main() {
     let mut results = Vec::new();
     for (run_id, (name, http_url, raw_url)) in backends.into_iter().enumerate() {
         let raw = raw_run(&raw_url, &batches(count, 2 * run_id as u32 + 1)).await;
+        if raw_url == http_url {
+            // One PostgreSQL database: the HTTP run starts from an empty table, as the
+            // SQLite one does from its own file.
+            empty(&raw_url).await;
+        }
         let http = http_run(&http_url, batches(count, 2 * run_id as u32 + 2)).await;
         for (path, run) in [
             ("raw insert (same driver)", &raw),

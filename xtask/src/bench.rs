@@ -12,10 +12,10 @@ pub fn run(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         None => {
             collector()?;
-            peers()
+            peers(true)
         }
         Some("collector") => collector(),
-        Some("peers") => peers(),
+        Some("peers") => peers(false),
         Some(other) => Err(format!(
             "unknown benchmark `{other}`; available: collector, peers"
         )),
@@ -44,8 +44,10 @@ fn collector() -> Result {
     exec(&mut c)
 }
 
-/// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium.
-fn peers() -> Result {
+/// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium;
+/// `with_collector` when the ingest figures were made in this same run (an older file is
+/// left out of the results rather than reported as this run's).
+fn peers(with_collector: bool) -> Result {
     install::ensure_bench_tools()?;
     let embed = dist::run()?;
     let bench = root().join("bench");
@@ -58,9 +60,12 @@ fn peers() -> Result {
     exec(&mut npm)?;
     step("side-by-side benchmarks in Chromium (bench/run.js)");
     let mut node = cmd("node", &["bench/run.js"]);
-    node.env("RAPPORT_EMBED_DIR", &embed).env(
-        "RAPPORT_COLLECTOR_JSON",
-        root().join("target/bench/collector.json"),
-    );
+    node.env("RAPPORT_EMBED_DIR", &embed);
+    if with_collector {
+        node.env(
+            "RAPPORT_COLLECTOR_JSON",
+            root().join("target/bench/collector.json"),
+        );
+    }
     exec(&mut node)
 }
