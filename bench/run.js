@@ -158,7 +158,7 @@ function serve(req, res) {
         const s = (sink[tool] = sink[tool] || { requests: 0, bytes: 0, events: 0 });
         s.requests += 1;
         s.bytes += Buffer.byteLength(`${req.method} ${req.url} HTTP/1.1\r\n`) + 2
-          + req.rawHeaders.reduce((n, h, i) => n + Buffer.byteLength(h) + 2, 0) + body.length;
+          + req.rawHeaders.reduce((n, h) => n + Buffer.byteLength(h) + 2, 0) + body.length;
         let text = body.toString('latin1');
         if (body[0] === 0x1f && body[1] === 0x8b) text = zlib.gunzipSync(body).toString(); // gzip
         s.events += (text.match(/bench_event/g) || []).length + (req.method === 'GET' ? (decodeURIComponent(req.url).match(/bench_event/g) || []).length : 0);
@@ -392,7 +392,7 @@ function report(r) {
   add();
   add('## Rapport UI stage: fetch, instantiation and mount of a prompt');
   add();
-  add('From the start of the `rapport_ui.js` request to the card in the DOM (a prompt due at once, inline config).');
+  add('From the start of the UI stage\'s first request (its wasm, then `rapport_ui.js`) to the card in the DOM (a prompt due at once, inline config).');
   add();
   add('| CPU | ms to the card | of which both files fetched | long tasks during the page load |');
   add('|---|---|---|---|');
