@@ -12,9 +12,9 @@
 // Environment: RAPPORT_EMBED_DIR (dist/embed), BENCH_RUNS (loads per configuration and CPU
 // rate, 10), BENCH_SCROLL_RUNS (how many of those loads go on to a 10 s scroll, 3: ten would
 // be 5 configurations × 2 rates × 10 × 10 s = 1,000 s of scrolling alone, more than the
-// 15 minutes the whole command has on two cores; scrolling pages side by side to save that
-// time doubled the baseline's script time per event in a trial, so they scroll one at a
-// time), RAPPORT_COLLECTOR_JSON (the ingest results).
+// 15 minutes the whole command has on two cores; scrolling five pages side by side to save
+// that time multiplied the baseline's script time per event by two to four in a trial, so
+// they scroll one at a time), RAPPORT_COLLECTOR_JSON (the ingest results).
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
@@ -331,7 +331,7 @@ function report(r) {
   add(`One run of \`cargo xtask bench\` on ${r.machine}, ${r.date}. Chromium ${r.chromium}, headless.`);
   add(`Loads: ${RUNS} per configuration and CPU rate, configurations in alternation; the last ${SCROLL_RUNS} loads of each then scroll for ${SCROLL_MS / 1000} s. Medians, with min–max.`);
   if (SCROLL_RUNS < 10) {
-    add(`Scrolls: ${SCROLL_RUNS} per configuration and rate, not the 10 asked for: ten would take ${(LOAD_CONFIGS.length * RATES.length * 10 * SCROLL_MS) / 1000} s of scrolling alone, more than the 15 minutes the whole command has on this machine, and pages scrolled side by side to save the time doubled the baseline's script time per event in a trial. \`BENCH_SCROLL_RUNS=10 cargo xtask bench\` runs them all (about ${Math.round(((10 - SCROLL_RUNS) * LOAD_CONFIGS.length * RATES.length * SCROLL_MS) / 60000)} minutes more).`);
+    add(`Scrolls: ${SCROLL_RUNS} per configuration and rate, not the 10 asked for: ten would take ${(LOAD_CONFIGS.length * RATES.length * 10 * SCROLL_MS) / 1000} s of scrolling alone, more than the 15 minutes the whole command has on this machine, and pages scrolled side by side to save the time multiplied the baseline's script time per event by two to four in a trial. \`BENCH_SCROLL_RUNS=10 cargo xtask bench\` runs them all (about ${Math.round(((10 - SCROLL_RUNS) * LOAD_CONFIGS.length * RATES.length * SCROLL_MS) / 60000)} minutes more).`);
   }
   add('Every script, and every request a script makes, is served from loopback; the browser resolves no other host name, so nothing leaves the machine.');
   add();
