@@ -16,11 +16,15 @@ pub struct Rejected {
 }
 
 /// `200` (and `202` for bots): how many events were stored or already stored, and which
-/// were refused.
+/// were refused. `accepted + rejected.len()` is the batch's size.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IngestResponse {
+    /// Valid events: stored now, or stored before for this site (see `duplicates`).
     pub accepted: usize,
     pub rejected: Vec<Rejected>,
+    /// Indexes of accepted events whose id this site had already stored (a retried batch,
+    /// or a repeat within the batch): nothing new was stored for them.
+    pub duplicates: Vec<usize>,
 }
 
 /// Every 4xx and 5xx body.

@@ -6,14 +6,22 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use rapport_core::Event;
+use rapport_core::{Event, PropValue, Props};
 use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
+/// Which database is behind the pool, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Clone)]
 pub struct Db {
     pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
 }
 
 /// One stored event, as the API returns it.
@@ -40,10 +48,70 @@ pub struct NewEvent<'a> {
     pub ts: u64,
 }
 
-/// Columns per event row, and rows per INSERT statement (13 × 500 parameters stays under
+/// Columns per event row, and rows per INSERT statement (20 × 500 parameters stays under
 /// both SQLite's and PostgreSQL's limits).
-const COLUMNS: usize = 13;
+const COLUMNS: usize = 20;
 const INSERT_CHUNK: usize = 500;
+
+/// What the metrics read from an event, in typed columns, so the stats are aggregated in the
+/// database without reading `props`. Numbers are whole and never negative; values outside
+/// what a browser produces (only in rows stored before ingest bounded them) are clamped, so
+/// no aggregate can overflow.
+#[derive(Debug, Default, PartialEq)]
+pub struct Measures {
+    pub path: String,
+    pub engaged_ms: Option<i64>,
+    pub scroll_depth: Option<i64>,
+    pub score: Option<i64>,
+    pub feedback_type: Option<String>,
+    pub referred: bool,
+}
+
+/// A property as a whole number: a non-negative JSON number, truncated, at most `max`.
+fn whole(props: &Props, key: &str, max: u64) -> Option<i64> {
+    match props.get(key)? {
+        PropValue::Num(n) => {
+            let v = n.as_str().parse::<f64>().ok().filter(|v| *v >= 0.0)?;
+            Some(as_i64((v as u64).min(max)))
+        }
+        _ => None,
+    }
+}
+
+impl Measures {
+    pub fn of(name: &str, url: &str, props: &Props) -> Measures {
+        use rapport_core::validate::MAX_ENGAGED_MS;
+        let text = |key: &str| match props.get(key) {
+            Some(PropValue::Str(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let mut m = Measures {
+            path: path_of(url),
+            referred: text("referral_code").is_some(),
+            ..Measures::default()
+        };
+        match name {
+            "page_engagement" => {
+                m.engaged_ms = whole(props, "engaged_ms", MAX_ENGAGED_MS);
+                m.scroll_depth = whole(props, "scroll_max", 100);
+            }
+            "scroll_milestone" => m.scroll_depth = whole(props, "depth", 100),
+            "feedback_submitted" => {
+                m.score = whole(props, "score", u64::from(u32::MAX));
+                m.feedback_type = text("type");
+            }
+            _ => {}
+        }
+        m
+    }
+}
+
+/// The URL's path, without origin, query or fragment.
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/").to_owned()
+}
 
 fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
@@ -82,6 +150,11 @@ impl Db {
                 });
             }
         }
+        let backend = if sqlite {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 16 })
@@ -100,7 +173,48 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        let db = Db { pool, backend };
+        db.measure_old_rows().await?;
+        Ok(db)
+    }
+
+    /// Fills the measure columns of rows stored before they existed (migration 0003), a
+    /// thousand at a time; a no-op once every row is measured.
+    async fn measure_old_rows(&self) -> Result<(), sqlx::Error> {
+        loop {
+            let rows = sqlx::query(
+                "SELECT site, id, name, url, props FROM events WHERE measured = 0 LIMIT 1000",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tx = self.pool.begin().await?;
+            for row in &rows {
+                let (site, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                let (name, url): (String, String) = (row.try_get(2)?, row.try_get(3)?);
+                let props: Props =
+                    serde_json::from_str(&row.try_get::<String, _>(4)?).unwrap_or_default();
+                let m = Measures::of(&name, &url, &props);
+                sqlx::query(
+                    "UPDATE events SET path = $1, engaged_ms = $2, scroll_depth = $3, \
+                     score = $4, feedback_type = $5, referred = $6, measured = 1 \
+                     WHERE site = $7 AND id = $8",
+                )
+                .bind(m.path)
+                .bind(m.engaged_ms)
+                .bind(m.scroll_depth)
+                .bind(m.score)
+                .bind(m.feedback_type)
+                .bind(i64::from(m.referred))
+                .bind(site)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// Closes every connection; later queries fail (and the API answers 503).
@@ -115,10 +229,9 @@ impl Db {
             .map(|_| ())
     }
 
-    /// Stores a batch in one transaction: all of it or none. Ids already stored are skipped,
-    /// so a retried batch is stored once.
-    /// Stores the events whose ids are not stored yet, in one transaction, and returns the
-    /// ids it stored now.
+    /// Stores the events whose ids are not stored yet for `site`, in one transaction (all of
+    /// them or none), and returns the ids it stored now. Ids are unique per site: the same id
+    /// at another site is another event.
     pub async fn insert_events(
         &self,
         site: &str,
@@ -131,7 +244,8 @@ impl Db {
         for chunk in events.chunks(INSERT_CHUNK) {
             let mut sql = String::from(
                 "INSERT INTO events (id, site, name, ts, client_ts, received_at, visitor_id, \
-                 session_id, pageview_id, is_returning, url, referrer, props) VALUES ",
+                 session_id, pageview_id, is_returning, url, referrer, props, path, engaged_ms, \
+                 scroll_depth, score, feedback_type, referred, measured) VALUES ",
             );
             for row in 0..chunk.len() {
                 sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -144,11 +258,12 @@ impl Db {
                 }
                 sql.push(')');
             }
-            sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            sql.push_str(" ON CONFLICT (site, id) DO NOTHING RETURNING id");
             let mut query = sqlx::query(&sql);
             for new in chunk {
                 let e = new.event;
                 let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
+                let m = Measures::of(&e.name, &e.url, &e.props);
                 query = query
                     .bind(e.id.to_string())
                     .bind(site)
@@ -162,7 +277,14 @@ impl Db {
                     .bind(i64::from(e.returning))
                     .bind(&e.url)
                     .bind(e.referrer.as_deref())
-                    .bind(props);
+                    .bind(props)
+                    .bind(m.path)
+                    .bind(m.engaged_ms)
+                    .bind(m.scroll_depth)
+                    .bind(m.score)
+                    .bind(m.feedback_type)
+                    .bind(i64::from(m.referred))
+                    .bind(1_i64);
             }
             for row in query.fetch_all(&mut *tx).await? {
                 inserted.push(row.try_get::<String, _>(0)?);
@@ -170,38 +292,6 @@ impl Db {
         }
         tx.commit().await?;
         Ok(inserted)
-    }
-
-    /// Every event of `site` with `from_ms <= ts < to_ms`, for the metrics.
-    pub async fn rows_between(
-        &self,
-        site: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<crate::stats::Row>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT name, ts, visitor_id, session_id, pageview_id, is_returning, url, props \
-             FROM events WHERE site = $1 AND ts >= $2 AND ts < $3",
-        )
-        .bind(site)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(crate::stats::Row {
-                    name: row.try_get(0)?,
-                    ts: row.try_get(1)?,
-                    visitor_id: row.try_get(2)?,
-                    session_id: row.try_get(3)?,
-                    pageview_id: row.try_get(4)?,
-                    returning: row.try_get::<i64, _>(5)? != 0,
-                    url: row.try_get(6)?,
-                    props: props_column(row, 7)?,
-                })
-            })
-            .collect()
     }
 
     /// The newest events of a site, newest first.

@@ -145,6 +145,7 @@ pub async fn post_batch(
             Json(IngestResponse {
                 accepted: 0,
                 rejected: Vec::new(),
+                duplicates: Vec::new(),
             }),
         )
             .into_response();
@@ -173,10 +174,14 @@ pub async fn post_batch(
     }
     let received_at = now_ms();
     let mut accepted = Vec::with_capacity(envelope.events.len());
+    let mut indexes = Vec::with_capacity(envelope.events.len());
     let mut rejected = Vec::new();
     for (index, value) in envelope.events.into_iter().enumerate() {
         match check_event(value, envelope.sent_at) {
-            Ok(event) => accepted.push(event),
+            Ok(event) => {
+                accepted.push(event);
+                indexes.push(index);
+            }
             Err(reason) => rejected.push(Rejected {
                 index,
                 reason,
@@ -213,9 +218,18 @@ pub async fn post_batch(
         .insert_events(&envelope.site, received_at, &rows)
         .await
         .map_err(AppError::Unavailable)?;
+    // An id stored now is stored once: its first copy in the batch is new, any other copy
+    // is a duplicate, as is every event whose id the site had already.
+    let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+    let mut unclaimed = inserted.clone();
+    let duplicates: Vec<usize> = accepted
+        .iter()
+        .zip(&indexes)
+        .filter(|(event, _)| !unclaimed.remove(&event.id.to_string()))
+        .map(|(_, &index)| index)
+        .collect();
     // Only events stored now can earn, in the period of their arrival: a resent copy, or a
     // client clock set back, earns nothing more. Awards are idempotent besides.
-    let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
     let awards: Vec<_> = proven
         .iter()
         .filter(|event| inserted.contains(&event.id.to_string()))
@@ -227,6 +241,7 @@ pub async fn post_batch(
     Ok(Json(IngestResponse {
         accepted: rows.len(),
         rejected,
+        duplicates,
     })
     .into_response())
 }

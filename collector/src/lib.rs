@@ -281,7 +281,11 @@ async fn site_stats(
     let date = |field: &str, value: &Option<String>, default: i64| match value {
         None => Ok(default),
         Some(text) => stats::parse_date(text).ok_or_else(|| {
-            AppError::bad_request(format!("{field}: \"{text}\" is not a date like 2026-11-22"))
+            AppError::bad_request(format!(
+                "{field}: \"{text}\" is not a date from {} to {}, like 2026-11-22",
+                stats::FIRST_DATE,
+                stats::LAST_DATE
+            ))
         }),
     };
     let today = stats::day_of(now_ms() as i64);
@@ -295,16 +299,9 @@ async fn site_stats(
             "from: the range may cover at most 366 days",
         ));
     }
-    let rows = state
-        .db
-        .rows_between(
-            &site,
-            stats::day_start_ms(from),
-            stats::day_start_ms(to + 1),
-        )
+    let mut stats = stats::stats(&state.db, &site, from, to)
         .await
         .map_err(AppError::Unavailable)?;
-    let mut stats = stats::stats(&site, from, to, &rows);
     if config.referral.is_some() || config.loyalty.is_some() {
         // Rewards whose hold period is over count as earned. Releasing them is the same
         // write the shoppers' own reads make; if it fails, the stats still answer, with

@@ -179,21 +179,44 @@ fn shopper(site: &SiteConfig, headers: &HeaderMap) -> Result<String, AppError> {
     )))
 }
 
-/// `lower(trim(email))` with the `+tag` removed, and for Gmail without dots in the local
-/// part: two spellings of one mailbox compare equal.
+/// One mailbox, however it is spelled, as mail providers resolve it: lowercase, the
+/// domain without its trailing dots (`gmail.com.` is `gmail.com`), `googlemail.com` as
+/// `gmail.com`, the `+tag` removed, and for Gmail no dots in the local part.
 pub fn normalize_email(email: &str) -> String {
     let email = email.trim().to_lowercase();
     let Some((local, domain)) = email.rsplit_once('@') else {
         return email;
     };
+    let domain = domain.trim_end_matches('.');
+    let domain = if domain == "googlemail.com" {
+        "gmail.com"
+    } else {
+        domain
+    };
     let local = local.split('+').next().unwrap_or(local);
-    let local = if domain == "gmail.com" || domain == "googlemail.com" {
+    let local = if domain == "gmail.com" {
         local.replace('.', "")
     } else {
         local.to_owned()
     };
     format!("{local}@{domain}")
 }
+
+/// The ledger's idempotency key of a redemption. The customer id and the shopper's key are
+/// both free text, so the customer id goes in with its length in characters: `a` with key
+/// `b:c` (`redeem:1:a:b:c`) and `a:b` with key `c` (`redeem:3:a:b:c`) cannot meet.
+///
+/// The other keys are unambiguous as they are: `order:`, `order_refund:` and `referral:`
+/// carry one free part after a fixed prefix, and `feedback:{prompt}:{customer}:{period}` has
+/// a prompt id that cannot contain `:` and a period of digits on either side of the customer.
+/// Migration 0003 rewrote earlier redemption keys into this form.
+pub fn redeem_key(customer: &str, key: &str) -> String {
+    format!("redeem:{}:{customer}:{key}", customer.chars().count())
+}
+
+/// The largest order amount the webhook takes, in minor units: 10^12 cents is ten billion
+/// in the currency, far beyond any real order, and keeps every points sum within 64 bits.
+pub const MAX_AMOUNT_CENTS: u64 = 1_000_000_000_000;
 
 /// `n` characters from an alphabet without look-alikes (no 0/O, 1/I/L): 5 bits each.
 fn random_code(n: usize) -> String {
@@ -453,6 +476,11 @@ pub async fn order_webhook(
         } => {
             check_id("order_id", &order_id)?;
             check_id("customer_id", &customer_id)?;
+            if amount_cents > MAX_AMOUNT_CENTS {
+                return Err(AppError::bad_request(format!(
+                    "amount_cents: must be at most {MAX_AMOUNT_CENTS}"
+                )));
+            }
             let paid = PaidOrder {
                 order_id,
                 customer: customer_id,
@@ -511,7 +539,11 @@ impl PaidOrder {
             .loyalty
             .as_ref()
             .map_or(0, |l| l.points_per_currency_unit);
-        let points = (self.amount_cents / 100).saturating_mul(per_unit.into());
+        // Within 64 bits: the amount is bounded at the door and the rate in the config.
+        let points = (self.amount_cents / 100)
+            .checked_mul(per_unit.into())
+            .and_then(|p| i64::try_from(p).ok())
+            .ok_or_else(|| sqlx::Error::Protocol("order points out of range".into()))?;
         ensure_account(&mut *tx, &site.id, &self.customer).await?;
         if points > 0 {
             let detail = json!({ "order_id": self.order_id });
@@ -520,7 +552,7 @@ impl PaidOrder {
                 &mut *tx,
                 &site.id,
                 &self.customer,
-                as_i64(points),
+                points,
                 "order",
                 &key,
                 &detail,
@@ -921,7 +953,7 @@ pub async fn redeem(
         .iter()
         .find(|r| r.id == request.reward)
         .ok_or_else(|| AppError::NotFound(format!("reward: \"{}\" is unknown", request.reward)))?;
-    let idem_key = format!("redeem:{customer}:{key}");
+    let idem_key = redeem_key(&customer, key);
     let db = &state.db;
     let unavailable = AppError::Unavailable;
     ensure_account(&db.pool, &site, &customer)
@@ -932,7 +964,8 @@ pub async fn redeem(
         .await
         .map_err(unavailable)?;
     let earlier = sqlx::query(
-        "SELECT detail FROM ledger WHERE site = $1 AND idem_key = $2 AND customer = $3",
+        "SELECT detail FROM ledger WHERE site = $1 AND idem_key = $2 AND customer = $3 \
+         AND reason = 'redeem'",
     )
     .bind(&site)
     .bind(&idem_key)
@@ -963,7 +996,7 @@ pub async fn redeem(
     }
     let coupon = format!("RAP-{}-{}", random_code(4), random_code(4));
     let detail = json!({ "reward": reward.id, "coupon": coupon, "cost": cost });
-    credit(
+    let debited = credit(
         &mut *tx,
         &site,
         &customer,
@@ -975,6 +1008,14 @@ pub async fn redeem(
     )
     .await
     .map_err(unavailable)?;
+    // A coupon only for a debit this request wrote. The lookup above found no entry with this
+    // key under the account lock, so a conflict here is another customer's entry: refuse.
+    if !debited {
+        tx.rollback().await.map_err(unavailable)?;
+        return Err(AppError::Conflict(format!(
+            "{IDEMPOTENCY_HEADER}: already used for another redemption; send a new key"
+        )));
+    }
     tx.commit().await.map_err(unavailable)?;
     let mut answer = detail;
     answer["balance"] = (available - cost).into();

@@ -345,10 +345,21 @@ fn default_feedback_period() -> u32 {
     30
 }
 
+/// The most points one unit of currency may earn.
+pub const MAX_POINTS_PER_UNIT: u32 = 10_000;
+
 impl Loyalty {
     fn check(&self, at: &str) -> Check {
         if self.feedback_period_days == 0 || self.feedback_period_days > 3650 {
             return fail(&format!("{at}.feedback_period_days"), "must be 1-3650");
+        }
+        // With orders bounded at 10^12 cents, an order earns at most 10^14 points: the
+        // ledger's 64-bit sums hold tens of thousands of such orders per customer.
+        if self.points_per_currency_unit > MAX_POINTS_PER_UNIT {
+            return fail(
+                &format!("{at}.points_per_currency_unit"),
+                format!("must be at most {MAX_POINTS_PER_UNIT}"),
+            );
         }
         if self.tiers.first().map(|t| t.threshold) != Some(0) {
             return fail(

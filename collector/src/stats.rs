@@ -1,9 +1,15 @@
-//! The metrics site owners watch, computed from stored events. `docs/metrics.md` states each
-//! definition; this file is the one implementation of them.
-
-use std::collections::{BTreeMap, HashMap, HashSet};
+//! The metrics site owners watch, aggregated in the database from stored events.
+//! `docs/metrics.md` states each definition; the SQL here is the one implementation of them.
+//!
+//! The queries read only the typed columns filled at ingest (`db::Measures`), never
+//! `props`, and return one row per day (or one for the range): the collector's memory does
+//! not grow with the stored events. Every sum is a 64-bit integer over values bounded at
+//! ingest, and every mean is computed in floating point by the database.
 
 use serde::Serialize;
+use sqlx::Row;
+
+use crate::db::{Backend, Db};
 
 /// Events that are measurement, not the shopper doing something.
 const PASSIVE_EVENTS: &[&str] = &["page_view", "page_engagement", "scroll_milestone"];
@@ -13,19 +19,6 @@ pub const KEY_EVENTS: &[&str] = &["feedback_submitted", "referral_shared", "purc
 pub const ENGAGED_SESSION_MS: u64 = 10_000;
 pub const SCROLL_THRESHOLDS: [u64; 5] = [25, 50, 75, 90, 100];
 const DAY_MS: i64 = 86_400_000;
-
-/// One stored event, as much of it as the metrics need.
-#[derive(Clone, Debug)]
-pub struct Row {
-    pub name: String,
-    pub ts: i64,
-    pub visitor_id: String,
-    pub session_id: String,
-    pub pageview_id: String,
-    pub returning: bool,
-    pub url: String,
-    pub props: serde_json::Value,
-}
 
 #[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
@@ -125,242 +118,281 @@ pub struct Stats {
     pub programs: Programs,
 }
 
-fn pct(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
-}
-
-fn prop_u64(props: &serde_json::Value, key: &str) -> Option<u64> {
-    props
-        .get(key)
-        .and_then(|v| v.as_f64())
-        .filter(|v| *v >= 0.0)
-        .map(|v| v as u64)
-}
-
-/// The URL's path, without origin or query.
-fn path_of(url: &str) -> String {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    path.split(['?', '#']).next().unwrap_or("/").to_owned()
-}
-
-#[derive(Default)]
-struct SessionAcc {
-    first: i64,
-    last: i64,
-    pageviews: HashSet<String>,
-    key_event: bool,
-}
-
-/// The metrics of `rows` (any order).
-pub fn metrics(rows: &[&Row]) -> Metrics {
-    let mut visitors: HashMap<&str, (bool, bool)> = HashMap::new(); // (returning, interacted)
-    let mut sessions: HashMap<&str, SessionAcc> = HashMap::new();
-    let mut pageviews: HashSet<&str> = HashSet::new();
-    // Engaged time and deepest scroll per pageview: running totals, so keep the maximum.
-    let mut engaged: HashMap<&str, u64> = HashMap::new();
-    let mut scroll: HashMap<&str, u64> = HashMap::new();
-    let mut pageview_session: HashMap<&str, &str> = HashMap::new();
-    let mut feedback = Feedback {
-        nps_distribution: vec![0; 11],
-        ..Feedback::default()
-    };
-    let (mut nps_answers, mut promoters, mut detractors) = (0u64, 0u64, 0u64);
-    let (mut csat_sum, mut csat_answers) = (0u64, 0u64);
-
-    for row in rows {
-        let visitor = visitors.entry(&row.visitor_id).or_default();
-        visitor.0 |= row.returning;
-        let session = sessions
-            .entry(&row.session_id)
-            .or_insert_with(|| SessionAcc {
-                first: row.ts,
-                last: row.ts,
-                ..SessionAcc::default()
-            });
-        session.first = session.first.min(row.ts);
-        session.last = session.last.max(row.ts);
-        pageview_session.insert(&row.pageview_id, &row.session_id);
-        if !PASSIVE_EVENTS.contains(&row.name.as_str()) {
-            visitor.1 = true;
-        }
-        if KEY_EVENTS.contains(&row.name.as_str()) {
-            session.key_event = true;
-        }
-        match row.name.as_str() {
-            "page_view" => {
-                pageviews.insert(&row.pageview_id);
-                session.pageviews.insert(row.pageview_id.clone());
-            }
-            "page_engagement" => {
-                if let Some(ms) = prop_u64(&row.props, "engaged_ms") {
-                    let e = engaged.entry(&row.pageview_id).or_default();
-                    *e = (*e).max(ms);
-                }
-                if let Some(depth) = prop_u64(&row.props, "scroll_max") {
-                    let s = scroll.entry(&row.pageview_id).or_default();
-                    *s = (*s).max(depth.min(100));
-                }
-            }
-            "scroll_milestone" => {
-                if let Some(depth) = prop_u64(&row.props, "depth") {
-                    let s = scroll.entry(&row.pageview_id).or_default();
-                    *s = (*s).max(depth.min(100));
-                }
-            }
-            "feedback_submitted" => {
-                feedback.responses += 1;
-                let score = prop_u64(&row.props, "score");
-                match (row.props.get("type").and_then(|t| t.as_str()), score) {
-                    (Some("nps"), Some(score)) if score <= 10 => {
-                        nps_answers += 1;
-                        feedback.nps_distribution[score as usize] += 1;
-                        if score >= 9 {
-                            promoters += 1;
-                        } else if score <= 6 {
-                            detractors += 1;
-                        }
-                    }
-                    (Some("csat"), Some(score)) if (1..=5).contains(&score) => {
-                        csat_sum += score;
-                        csat_answers += 1;
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-
-    let mut session_engaged: HashMap<&str, u64> = HashMap::new();
-    for (pageview, ms) in &engaged {
-        if let Some(session) = pageview_session.get(pageview) {
-            *session_engaged.entry(session).or_default() += ms;
-        }
-    }
-    let session_count = sessions.len() as u64;
-    let bounced = sessions
-        .iter()
-        .filter(|(id, s)| {
-            let engaged_ms = session_engaged.get(*id).copied().unwrap_or(0);
-            s.pageviews.len() < 2 && engaged_ms < ENGAGED_SESSION_MS && !s.key_event
-        })
-        .count() as u64;
-    let visitor_count = visitors.len() as u64;
-    let returning = visitors.values().filter(|v| v.0).count() as u64;
-    let interacting = visitors.values().filter(|v| v.1).count() as u64;
-    let pageview_count = pageviews.len() as u64;
-    let mean = |sum: u64| (session_count > 0).then(|| sum as f64 / session_count as f64);
-
-    feedback.nps = (nps_answers > 0)
-        .then(|| (promoters as f64 - detractors as f64) * 100.0 / nps_answers as f64);
-    feedback.csat_average = (csat_answers > 0).then(|| csat_sum as f64 / csat_answers as f64);
-    Metrics {
-        visitors: visitor_count,
-        new_visitors: visitor_count - returning,
-        returning_visitors: returning,
-        returning_share: pct(returning, visitor_count),
-        sessions: session_count,
-        pageviews: pageview_count,
-        pages_per_session: (session_count > 0)
-            .then(|| pageview_count as f64 / session_count as f64),
-        avg_session_engaged_ms: mean(session_engaged.values().sum()),
-        avg_session_span_ms: mean(sessions.values().map(|s| (s.last - s.first) as u64).sum()),
-        bounce_rate: pct(bounced, session_count),
-        engagement_rate: pct(interacting, visitor_count),
-        scroll_reach: SCROLL_THRESHOLDS
-            .iter()
-            .map(|&t| {
-                let reached = pageviews
-                    .iter()
-                    .filter(|pv| scroll.get(*pv).is_some_and(|&d| d >= t))
-                    .count() as u64;
-                pct(reached, pageview_count).unwrap_or(0.0)
-            })
-            .collect(),
-        feedback,
-    }
-}
-
 /// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
 pub fn day_of(ts: i64) -> i64 {
     ts.div_euclid(DAY_MS)
 }
 
 pub fn day_start_ms(day: i64) -> i64 {
-    day * DAY_MS
+    day.saturating_mul(DAY_MS)
 }
 
-/// `YYYY-MM-DD` of an epoch day.
+/// `YYYY-MM-DD` of an epoch day (the nearest representable day beyond the calendar's ends).
 pub fn date_of(day: i64) -> String {
-    let date = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(day);
-    date.date().to_string()
+    let epoch = time::OffsetDateTime::UNIX_EPOCH.date();
+    // Beyond ±10^7 days (27,000 years) no date exists; the clamp keeps Duration in range.
+    let date = epoch
+        .checked_add(time::Duration::days(day.clamp(-10_000_000, 10_000_000)))
+        .unwrap_or(if day < 0 {
+            time::Date::MIN
+        } else {
+            time::Date::MAX
+        });
+    date.to_string()
 }
 
-/// Epoch day of `YYYY-MM-DD`.
+/// The first and last day a stats request may name: the Unix epoch and the end of 9999.
+pub const FIRST_DATE: &str = "1970-01-01";
+pub const LAST_DATE: &str = "9999-12-31";
+
+/// Epoch day of `YYYY-MM-DD`, for a real date from [`FIRST_DATE`] to [`LAST_DATE`].
 pub fn parse_date(text: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
+    if text.len() != 10 || !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let date = time::Date::parse(text, &format).ok()?;
-    Some((date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days())
+    let day = (date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days();
+    (0..=2_932_896).contains(&day).then_some(day)
+}
+
+fn pct(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// The metrics of a bucket with no events.
+fn empty() -> Metrics {
+    Metrics {
+        scroll_reach: vec![0.0; SCROLL_THRESHOLDS.len()],
+        feedback: Feedback {
+            nps_distribution: vec![0; 11],
+            ..Feedback::default()
+        },
+        ..Metrics::default()
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The events of one site in `[$2, $3)` ms, with their bucket: the UTC day, or 0 for the
+/// whole range.
+fn events(by_day: bool) -> String {
+    let day = if by_day {
+        "CAST(ts / 86400000 AS BIGINT)"
+    } else {
+        "CAST(0 AS BIGINT)"
+    };
+    format!(
+        "SELECT {day} AS day, name, ts, visitor_id, session_id, pageview_id, is_returning, \
+         engaged_ms, scroll_depth, score, feedback_type, referred \
+         FROM events WHERE site = $1 AND ts >= $2 AND ts < $3"
+    )
+}
+
+fn u(row: &sqlx::any::AnyRow, i: usize) -> Result<u64, sqlx::Error> {
+    Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+}
+
+/// Visitors, pageviews, feedback and the referral counts, per bucket.
+fn visitors_sql(by_day: bool) -> String {
+    let nps: String = (0..=10)
+        .map(|k| {
+            format!(
+                ", CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' \
+                 AND score = {k} THEN 1 ELSE 0 END) AS BIGINT)"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT day, CAST(COUNT(DISTINCT visitor_id) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN is_returning <> 0 THEN visitor_id END) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN name NOT IN ({passive}) THEN visitor_id END) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN name = 'page_view' THEN pageview_id END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
+              AND score BETWEEN 1 AND 5 THEN score ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
+              AND score BETWEEN 1 AND 5 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'referral_shared' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN referred <> 0 THEN visitor_id END) AS BIGINT){nps} \
+         FROM ({events}) e GROUP BY day",
+        passive = list(PASSIVE_EVENTS),
+        events = events(by_day),
+    )
+}
+
+/// Sessions per bucket: count, mean span, mean engaged time (Σ over its pageviews of their
+/// largest `engaged_ms`) and bounces.
+fn sessions_sql(by_day: bool) -> String {
+    format!(
+        "SELECT s.day, CAST(COUNT(*) AS BIGINT), \
+         AVG(CAST(s.last_ts - s.first_ts AS DOUBLE PRECISION)), \
+         AVG(CAST(p.engaged AS DOUBLE PRECISION)), \
+         CAST(SUM(CASE WHEN p.views < 2 AND p.engaged < {engaged} AND s.keyed = 0 \
+              THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM (SELECT day, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts, \
+               MAX(CASE WHEN name IN ({key}) THEN 1 ELSE 0 END) AS keyed \
+               FROM ({events}) e GROUP BY day, session_id) s \
+         JOIN (SELECT day, session_id, CAST(SUM(COALESCE(engaged, 0)) AS BIGINT) AS engaged, \
+               CAST(SUM(viewed) AS BIGINT) AS views \
+               FROM (SELECT day, session_id, pageview_id, MAX(engaged_ms) AS engaged, \
+                     MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
+                     FROM ({events}) e GROUP BY day, session_id, pageview_id) v \
+               GROUP BY day, session_id) p \
+         ON p.day = s.day AND p.session_id = s.session_id \
+         GROUP BY s.day",
+        engaged = ENGAGED_SESSION_MS,
+        key = list(KEY_EVENTS),
+        events = events(by_day),
+    )
+}
+
+/// Pageviews per bucket that reached each scroll threshold (their deepest scroll).
+fn scroll_sql(by_day: bool) -> String {
+    let reached: String = SCROLL_THRESHOLDS
+        .iter()
+        .map(|t| format!(", CAST(SUM(CASE WHEN depth >= {t} THEN 1 ELSE 0 END) AS BIGINT)"))
+        .collect();
+    format!(
+        "SELECT day{reached} FROM (SELECT day, pageview_id, MAX(scroll_depth) AS depth, \
+         MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
+         FROM ({events}) e GROUP BY day, pageview_id) v WHERE viewed = 1 GROUP BY day",
+        events = events(by_day),
+    )
+}
+
+/// The metrics of each bucket that has events, by bucket, and the referral counts of each.
+async fn buckets(
+    db: &Db,
+    site: &str,
+    from_ms: i64,
+    to_ms: i64,
+    by_day: bool,
+) -> Result<std::collections::BTreeMap<i64, (Metrics, ReferralFunnel)>, sqlx::Error> {
+    let mut out = std::collections::BTreeMap::new();
+    let run = |sql: String| {
+        let site = site.to_owned();
+        async move {
+            sqlx::query(&sql)
+                .bind(site)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&db.pool)
+                .await
+        }
+    };
+    for row in run(visitors_sql(by_day)).await? {
+        let day: i64 = row.try_get(0)?;
+        let (m, funnel): &mut (Metrics, ReferralFunnel) = out
+            .entry(day)
+            .or_insert_with(|| (empty(), ReferralFunnel::default()));
+        m.visitors = u(&row, 1)?;
+        m.returning_visitors = u(&row, 2)?;
+        m.new_visitors = m.visitors.saturating_sub(m.returning_visitors);
+        m.returning_share = pct(m.returning_visitors, m.visitors);
+        m.engagement_rate = pct(u(&row, 3)?, m.visitors);
+        m.pageviews = u(&row, 4)?;
+        m.feedback.responses = u(&row, 5)?;
+        let (csat_sum, csat_answers) = (u(&row, 6)?, u(&row, 7)?);
+        m.feedback.csat_average = (csat_answers > 0).then(|| csat_sum as f64 / csat_answers as f64);
+        funnel.links_shared = u(&row, 8)?;
+        funnel.referred_visitors = u(&row, 9)?;
+        let dist = (0..=10)
+            .map(|k| u(&row, 10 + k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let answers: u64 = dist.iter().sum();
+        let promoters = dist[9] + dist[10];
+        let detractors: u64 = dist[..=6].iter().sum();
+        m.feedback.nps =
+            (answers > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64);
+        m.feedback.nps_distribution = dist;
+    }
+    for row in run(sessions_sql(by_day)).await? {
+        let day: i64 = row.try_get(0)?;
+        let (m, _) = out
+            .entry(day)
+            .or_insert_with(|| (empty(), ReferralFunnel::default()));
+        m.sessions = u(&row, 1)?;
+        m.avg_session_span_ms = row.try_get(2)?;
+        m.avg_session_engaged_ms = row.try_get(3)?;
+        m.bounce_rate = pct(u(&row, 4)?, m.sessions);
+        m.pages_per_session = (m.sessions > 0).then(|| m.pageviews as f64 / m.sessions as f64);
+    }
+    for row in run(scroll_sql(by_day)).await? {
+        let day: i64 = row.try_get(0)?;
+        let (m, _) = out
+            .entry(day)
+            .or_insert_with(|| (empty(), ReferralFunnel::default()));
+        m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
+            .map(|i| Ok(pct(u(&row, 1 + i)?, m.pageviews).unwrap_or(0.0)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    }
+    Ok(out)
+}
+
+/// The ten most viewed paths, most first, ties by path (byte order).
+async fn top_pages(
+    db: &Db,
+    site: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<TopPage>, sqlx::Error> {
+    let collate = match db.backend {
+        Backend::Postgres => " COLLATE \"C\"",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT path, CAST(COUNT(DISTINCT pageview_id) AS BIGINT) AS views FROM events \
+         WHERE site = $1 AND ts >= $2 AND ts < $3 AND name = 'page_view' \
+         GROUP BY path ORDER BY views DESC, path{collate} LIMIT 10"
+    );
+    sqlx::query(&sql)
+        .bind(site)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(TopPage {
+                path: row.try_get(0)?,
+                pageviews: u(row, 1)?,
+            })
+        })
+        .collect()
 }
 
 /// Totals and one entry per day from `from` to `to` (epoch days, inclusive).
-pub fn stats(site: &str, from: i64, to: i64, rows: &[Row]) -> Stats {
-    let all: Vec<&Row> = rows.iter().collect();
-    let mut by_day: BTreeMap<i64, Vec<&Row>> = (from..=to).map(|d| (d, Vec::new())).collect();
-    for row in rows {
-        if let Some(day) = by_day.get_mut(&day_of(row.ts)) {
-            day.push(row);
-        }
-    }
-    let mut pages: HashMap<String, HashSet<&str>> = HashMap::new();
-    for row in rows.iter().filter(|r| r.name == "page_view") {
-        pages
-            .entry(path_of(&row.url))
-            .or_default()
-            .insert(&row.pageview_id);
-    }
-    let mut top_pages: Vec<TopPage> = pages
-        .into_iter()
-        .map(|(path, views)| TopPage {
-            path,
-            pageviews: views.len() as u64,
-        })
-        .collect();
-    top_pages.sort_by(|a, b| {
-        b.pageviews
-            .cmp(&a.pageviews)
-            .then_with(|| a.path.cmp(&b.path))
-    });
-    top_pages.truncate(10);
-    let referred: HashSet<&str> = rows
-        .iter()
-        .filter(|r| r.props.get("referral_code").is_some_and(|c| c.is_string()))
-        .map(|r| r.visitor_id.as_str())
-        .collect();
-    let programs = Programs {
-        referral: ReferralFunnel {
-            links_shared: rows.iter().filter(|r| r.name == "referral_shared").count() as u64,
-            referred_visitors: referred.len() as u64,
-            ..ReferralFunnel::default()
-        },
-        points: Points::default(),
-    };
-    Stats {
+pub async fn stats(db: &Db, site: &str, from: i64, to: i64) -> Result<Stats, sqlx::Error> {
+    let (from_ms, to_ms) = (day_start_ms(from), day_start_ms(to + 1));
+    let (total, funnel) = buckets(db, site, from_ms, to_ms, false)
+        .await?
+        .remove(&0)
+        .unwrap_or_else(|| (empty(), ReferralFunnel::default()));
+    let mut days = buckets(db, site, from_ms, to_ms, true).await?;
+    Ok(Stats {
         site: site.to_owned(),
         from: date_of(from),
         to: date_of(to),
-        total: metrics(&all),
-        days: by_day
-            .into_iter()
-            .map(|(day, rows)| Day {
+        total,
+        days: (from..=to)
+            .map(|day| Day {
                 date: date_of(day),
-                metrics: metrics(&rows),
+                metrics: days.remove(&day).map_or_else(empty, |(m, _)| m),
             })
             .collect(),
-        top_pages,
-        programs,
-    }
+        top_pages: top_pages(db, site, from_ms, to_ms).await?,
+        programs: Programs {
+            referral: funnel,
+            points: Points::default(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -372,11 +404,17 @@ mod tests {
         assert_eq!(parse_date("1970-01-01"), Some(0));
         assert_eq!(date_of(parse_date("2026-11-22").unwrap()), "2026-11-22");
         assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("-9999-01-01"), None);
+        assert_eq!(parse_date("+2026-01-01"), None);
+        assert_eq!(parse_date("1969-12-31"), None);
+        assert_eq!(date_of(parse_date(LAST_DATE).unwrap()), LAST_DATE);
+        assert_eq!(date_of(i64::MIN), time::Date::MIN.to_string());
         assert_eq!(day_of(-1), -1);
     }
 
     #[test]
     fn path_of_drops_origin_query_and_fragment() {
+        use crate::db::path_of;
         assert_eq!(
             path_of("https://shop.example/p/mug?utm_source=x#top"),
             "/p/mug"

@@ -256,7 +256,12 @@ impl Event {
                 return Err(Invalid::new("referrer", "is longer than 2048 bytes"));
             }
         }
-        validate_props(&self.props)
+        validate_props(&self.props)?;
+        validate::measures(&self.name, |key| match self.props.get(key)? {
+            PropValue::Null => None,
+            PropValue::Num(n) => Some(n.as_str().parse::<f64>().map_err(|_| ())),
+            _ => Some(Err(())),
+        })
     }
 
     pub fn to_json(&self) -> String {
