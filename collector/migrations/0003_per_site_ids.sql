@@ -20,7 +20,7 @@ CREATE TABLE events_by_site (
     is_returning BIGINT NOT NULL,
     url TEXT NOT NULL,
     referrer TEXT,
-    props TEXT NOT NULL,
+    -- Before props, so that reading them never walks a large props value's overflow pages.
     -- The URL's path, without origin, query or fragment.
     path TEXT NOT NULL DEFAULT '',
     -- page_engagement: engaged_ms (0 to 24 h).
@@ -34,6 +34,7 @@ CREATE TABLE events_by_site (
     referred BIGINT NOT NULL DEFAULT 0,
     -- 1 once the columns above are filled.
     measured BIGINT NOT NULL DEFAULT 0,
+    props TEXT NOT NULL,
     PRIMARY KEY (site, id)
 );
 INSERT INTO events_by_site (id, site, name, ts, client_ts, received_at, visitor_id,

@@ -81,3 +81,24 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// A query string decoded like axum's `Query`, but refused with the API's JSON error body
+/// (axum's own rejection is `text/plain`).
+pub struct Params<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Params(q.0))
+            .map_err(|e| AppError::bad_request(format!("query: {}", e.body_text())))
+    }
+}

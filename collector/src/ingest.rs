@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -134,7 +134,7 @@ fn check_sender(
 pub async fn post_batch(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
-    Query(query): Query<KeyQuery>,
+    crate::error::Params(query): crate::error::Params<KeyQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {

@@ -17,7 +17,7 @@ pub mod stats;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
@@ -275,7 +275,7 @@ const MAX_STATS_DAYS: i64 = 366;
 async fn site_stats(
     State(state): State<AppState>,
     Path(site): Path<String>,
-    Query(query): Query<StatsQuery>,
+    error::Params(query): error::Params<StatsQuery>,
 ) -> Result<Json<stats::Stats>, AppError> {
     let config = known_site(&state, &site)?;
     let date = |field: &str, value: &Option<String>, default: i64| match value {
@@ -344,7 +344,7 @@ struct RecentQuery {
 async fn recent_events(
     State(state): State<AppState>,
     Path(site): Path<String>,
-    Query(query): Query<RecentQuery>,
+    error::Params(query): error::Params<RecentQuery>,
 ) -> Result<Json<api::EventsPage>, AppError> {
     known_site(&state, &site)?;
     let limit = query.limit.unwrap_or(50);

@@ -27,6 +27,8 @@ on_both_databases!(
     unknown_site_wrong_key_and_wrong_origin_are_refused,
     cors_preflight_is_answered_only_for_allowed_origins,
     site_config_is_public_and_cacheable,
+    event_ids_are_unique_per_site_not_across_sites,
+    measured_props_beyond_what_a_browser_sends_are_refused_by_name,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -304,6 +306,124 @@ async fn unknown_site_wrong_key_and_wrong_origin_are_refused(h: Harness) {
         1,
         "the same event id is stored once"
     );
+}
+
+/// Attack: an open site's sender posts the ids of a write-keyed site's events first. Ids
+/// were unique across sites, so the keyed site's own events were then answered
+/// `accepted: 1` and never stored.
+async fn event_ids_are_unique_per_site_not_across_sites(h: Harness) {
+    let now = now_ms();
+    let open = json!({ "site": "demo", "sent_at": now, "events": [event(1, now)] }).to_string();
+    let (status, body) = h.post("text/plain", open.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["duplicates"], json!([]));
+    let shop = Some("https://shop.example");
+    let (status, body, _) = h
+        .send(locked_request("", Some("wk_test_0123456789"), shop))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["duplicates"], json!([]), "{body}");
+    let locked = h.stored("locked").await;
+    assert_eq!(locked.len(), 1, "the keyed site's event is stored");
+    assert_eq!(locked[0]["id"], event(1, now)["id"]);
+    assert_eq!(h.stored("demo").await.len(), 1);
+    // A repeat within a site is still one row, and the answer says which were repeats.
+    let (_, body) = h.post("text/plain", open).await;
+    assert_eq!(body["accepted"], 1);
+    assert_eq!(body["duplicates"], json!([0]));
+    let twice = batch(vec![event(7, now), event(7, now), event(8, now)], now);
+    let (_, body) = h.post("text/plain", twice).await;
+    assert_eq!(body["accepted"], 3);
+    assert_eq!(body["duplicates"], json!([1]), "{body}");
+    assert_eq!(h.stored("demo").await.len(), 3);
+}
+
+fn measure(name: &str, n: u32, ts: u64, props: Value) -> Value {
+    let mut e = event(n, ts);
+    e["name"] = name.into();
+    e["props"] = props;
+    e
+}
+
+/// Attack: two `page_engagement` events of one session with `engaged_ms: 1e19`. The sum
+/// overflowed: a panic in a debug build, a wrapped average of 5.18e17 ms in a release build.
+async fn measured_props_beyond_what_a_browser_sends_are_refused_by_name(h: Harness) {
+    let now = now_ms();
+    let bad = [
+        (
+            "page_engagement",
+            json!({ "engaged_ms": 1e19 }),
+            "props.engaged_ms",
+        ),
+        (
+            "page_engagement",
+            json!({ "engaged_ms": 86_400_001 }),
+            "props.engaged_ms",
+        ),
+        (
+            "page_engagement",
+            json!({ "engaged_ms": -5 }),
+            "props.engaged_ms",
+        ),
+        (
+            "page_engagement",
+            json!({ "engaged_ms": "9" }),
+            "props.engaged_ms",
+        ),
+        (
+            "page_engagement",
+            json!({ "scroll_max": 101 }),
+            "props.scroll_max",
+        ),
+        (
+            "page_engagement",
+            json!({ "session_pageviews": 5e9 }),
+            "props.session_pageviews",
+        ),
+        ("scroll_milestone", json!({ "depth": 1000 }), "props.depth"),
+        (
+            "feedback_submitted",
+            json!({ "type": "nps", "score": 11 }),
+            "props.score",
+        ),
+        (
+            "page_view",
+            json!({ "visit_count": 1e12 }),
+            "props.visit_count",
+        ),
+    ];
+    let mut events: Vec<Value> = bad
+        .iter()
+        .enumerate()
+        .map(|(i, (name, props, _))| measure(name, i as u32 + 1, now, props.clone()))
+        .collect();
+    events.push(measure("page_view", 100, now, json!({})));
+    events.push(measure(
+        "page_engagement",
+        101,
+        now,
+        json!({ "engaged_ms": 86_400_000, "scroll_max": 100 }),
+    ));
+    let (status, body) = h.post("text/plain", batch(events, now)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted"], 2);
+    let rejected = body["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), bad.len());
+    for (i, (_, _, field)) in bad.iter().enumerate() {
+        assert_eq!(rejected[i]["index"], i);
+        let reason = rejected[i]["reason"].as_str().unwrap();
+        assert!(reason.starts_with(&format!("{field}: must be")), "{reason}");
+    }
+    // The stats stay within their ranges: one session, one day of engaged time at most.
+    let request = Request::get("/v1/sites/demo/stats")
+        .body(Body::empty())
+        .unwrap();
+    let (status, stats, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["total"]["sessions"], 1);
+    assert_eq!(stats["total"]["avg_session_engaged_ms"], 86_400_000.0);
+    assert_eq!(stats["total"]["scroll_reach"][4], 100.0);
 }
 
 async fn cors_preflight_is_answered_only_for_allowed_origins(h: Harness) {

@@ -745,6 +745,124 @@ async fn self_referral_by_visitor_id_is_refused(h: Harness) {
     assert_eq!(a["referral"]["reason"], "self_referral");
 }
 
+/// Attack: customer `a:b` redeems with key `c`, then customer `a` with key `b:c`. Both
+/// spellings once made the ledger key `redeem:a:b:c`: the second insert hit the first one's
+/// key, its failure was ignored, and `a` got a coupon without spending a point.
+async fn colliding_idempotency_keys_never_give_a_free_coupon(h: Harness) {
+    order(&h, "club", paid("o-a", "a", "a@example.com", 60_000, None)).await; // 600 points
+    order(
+        &h,
+        "club",
+        paid("o-ab", "a:b", "ab@example.com", 20_000, None),
+    )
+    .await; // 200
+    let (code, first) = redeem(&h, "a:b", "c", "ten-off").await;
+    assert_eq!(code, StatusCode::OK, "{first}");
+    let (code, second) = redeem(&h, "a", "b:c", "ten-off").await;
+    assert_eq!(code, StatusCode::OK, "{second}");
+    assert_ne!(first["coupon"], second["coupon"]);
+    // Each coupon was paid for, by its own customer, exactly once.
+    assert_eq!(second["balance"], 500);
+    let a = status(&h, "club", "a").await;
+    assert_eq!(a["balance"], 500, "{a}");
+    assert_eq!(a["activity"][0]["reason"], "redeem");
+    assert_eq!(a["activity"][0]["points"], -100);
+    assert_eq!(status(&h, "club", "a:b").await["balance"], 100);
+    // Retries return each customer's own coupon and spend nothing more.
+    let (_, again) = redeem(&h, "a", "b:c", "ten-off").await;
+    assert_eq!(again["coupon"], second["coupon"]);
+    let (_, again) = redeem(&h, "a:b", "c", "ten-off").await;
+    assert_eq!(again["coupon"], first["coupon"]);
+    assert_eq!(status(&h, "club", "a").await["balance"], 500);
+    assert_eq!(status(&h, "club", "a:b").await["balance"], 100);
+}
+
+/// Attack: orders of 2^64 - 1 cents. The amount was stored capped and the points summed past
+/// 64 bits, so the customer's loyalty read and the site's stats answered 503 for good.
+async fn order_amounts_beyond_the_maximum_are_refused(h: Harness) {
+    let (code, body) = order(
+        &h,
+        "club",
+        paid("o-big", "max", "m@example.com", u64::MAX, None),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with("amount_cents:"),
+        "{body}"
+    );
+    let limit = loyalty::MAX_AMOUNT_CENTS;
+    let (code, body) = order(
+        &h,
+        "club",
+        paid("o-big", "max", "m@example.com", limit + 1, None),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    // Nothing of the refused order was stored: its id is still free, and many orders at the
+    // largest amount keep every read answering.
+    for i in 0..51 {
+        let (code, body) = order(
+            &h,
+            "club",
+            paid(&format!("o-{i}"), "max", "m@example.com", limit, None),
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+    let (code, body) = order(&h, "club", paid("o-big", "max", "m@example.com", 100, None)).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(body["points"], 1);
+    let s = status(&h, "club", "max").await;
+    assert_eq!(s["balance"], 51 * (limit / 100) + 1);
+    let request = Request::get("/v1/sites/club/stats")
+        .body(Body::empty())
+        .unwrap();
+    let (code, stats, _) = h.send(request).await;
+    assert_eq!(code, StatusCode::OK, "{stats}");
+    assert_eq!(
+        stats["programs"]["points"]["issued"],
+        51 * (limit / 100) + 1
+    );
+}
+
+/// Attack: a friend's order with the referrer's mailbox spelled as Google also delivers it
+/// (`googlemail.com`, a trailing dot on the domain).
+async fn self_referral_through_other_spellings_of_a_gmail_address_is_refused(h: Harness) {
+    let code = referral(&h, "club", "jane").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order(
+        &h,
+        "club",
+        paid("o-1", "jane", "jane.doe@gmail.com", 1000, None),
+    )
+    .await;
+    for (i, email) in [
+        "janedoe@googlemail.com",
+        "Jane.Doe@gmail.com.",
+        "jane.doe+x@GoogleMail.com.",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, a) = order(
+            &h,
+            "club",
+            paid(
+                &format!("n-{i}"),
+                &format!("jd{i}"),
+                email,
+                1000,
+                Some(&code),
+            ),
+        )
+        .await;
+        assert_eq!(a["referral"]["reason"], "self_referral", "{email}: {a}");
+    }
+}
+
 #[test]
 fn email_normalisation_merges_spellings_of_one_mailbox() {
     use rapport_collector::loyalty::normalize_email;
@@ -757,6 +875,18 @@ fn email_normalisation_merges_spellings_of_one_mailbox() {
         "jane.doe@example.com"
     );
     assert_eq!(normalize_email("x+y@example.com"), "x@example.com");
+    // Google delivers these to jane@gmail.com too.
+    for spelling in [
+        "jane@googlemail.com",
+        "jane@gmail.com.",
+        "JANE@GoogleMail.com.",
+        "j.a.n.e@googlemail.com",
+        "jane+shop@gmail.com..",
+    ] {
+        assert_eq!(normalize_email(spelling), "jane@gmail.com", "{spelling}");
+    }
+    // A trailing dot is dropped for every domain, and dots stay elsewhere.
+    assert_eq!(normalize_email("j.d@Example.com."), "j.d@example.com");
 }
 
 #[test]
@@ -783,4 +913,7 @@ on_both_databases!(
     self_referral_by_visitor_id_is_refused,
     feedback_answers_earn_points_once_per_prompt_and_period,
     the_site_stats_show_the_referral_funnel_and_points,
+    colliding_idempotency_keys_never_give_a_free_coupon,
+    order_amounts_beyond_the_maximum_are_refused,
+    self_referral_through_other_spellings_of_a_gmail_address_is_refused,
 );

@@ -315,6 +315,14 @@ async fn stats_reject_bad_ranges(h: Harness) {
         ("to=yesterday", "to"),
         ("from=2026-11-02&to=2026-11-01", "from"),
         ("from=2024-01-01&to=2026-01-01", "from"),
+        // Dates the calendar type cannot step back 29 days from once panicked the handler.
+        ("to=-9999-01-01", "to"),
+        ("from=-9999-01-01&to=2026-01-01", "from"),
+        ("to=+2026-01-01", "to"),
+        ("to=10000-01-01", "to"),
+        ("from=1969-12-31&to=1970-01-10", "from"),
+        ("to=2026-1-1", "to"),
+        ("from=2026-01-01%00", "from"),
     ] {
         let uri = format!("/v1/sites/demo/stats?{query}");
         let (status, body, _) = h.send(Request::get(uri).body(Body::empty()).unwrap()).await;
@@ -332,6 +340,26 @@ async fn stats_reject_bad_ranges(h: Harness) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // The calendar's ends are valid, with the default 30 days before them.
+    for (query, days) in [("to=1970-01-05", 30), ("from=9999-12-01&to=9999-12-31", 31)] {
+        let uri = format!("/v1/sites/demo/stats?{query}");
+        let (status, body, _) = h.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(body["days"].as_array().unwrap().len(), days, "{query}");
+    }
+    // A query that does not decode is a JSON 400 like any other.
+    for uri in [
+        "/v1/sites/demo/events?limit=-1",
+        "/v1/sites/demo/events?limit=x",
+    ] {
+        let (status, body, headers) = h.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(
+            body["error"].as_str().unwrap().starts_with("query:"),
+            "{body}"
+        );
+    }
     // An empty range is all zeros and nulls, not an error.
     let (status, body, _) = h
         .send(

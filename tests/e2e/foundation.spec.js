@@ -20,7 +20,7 @@ test('the demo page records one page_view and the collector stores exactly that 
   expect(tracked(body.events)).toHaveLength(1);
   const response = await request.response();
   expect(response.status()).toBe(200);
-  expect(await response.json()).toEqual({ accepted: body.events.length, rejected: [] });
+  expect(await response.json()).toEqual({ accepted: body.events.length, rejected: [], duplicates: [] });
 
   const stored = tracked(await collector.events());
   expect(stored).toHaveLength(1);
