@@ -7,7 +7,10 @@
 // only (booleans arrive as 0 or 1), so the embeddable build calls them directly, without
 // wasm-bindgen's glue; on trunk's development page they come through trunk's glue.
 //
-// Nothing here may throw into the host page: every entry point is guarded.
+// Nothing here may throw into the host page: every entry point (each API call, each replayed
+// early call, each listener, the timer, each promise callback) is guarded on its own, so one
+// bad call costs that call only. Objects built from the page's input have no prototype, so
+// no property name can reach a frozen or polluted built-in one.
 
 var PREFIX = 'rapport:';
 var NAME = /^[a-z0-9_.-]{1,64}$/;
@@ -26,10 +29,13 @@ var INPUT = 1, VISIBLE = 2, HIDDEN = 3, FOCUS = 4, BLUR = 5, SCROLL = 6, HEIGHT 
 /**
  * Starts tracking. `m` is the wasm module's exports, `api` the loader's `window.rapport`, `early` the
  * calls made before now as `[name, [wall time, page time, ...arguments]]`, `script` the
- * script tag. Returns false after one console error naming the field when the config is bad.
+ * script tag, `json` the JSON methods as the loader found them (before page scripts could
+ * replace them). Returns false after one console error naming the field when the config is bad.
  */
-export function start(m, api, early, script) {
+export function start(m, api, early, script, json) {
   var w = window, d = document, loc = location, nav = navigator, perf = performance;
+  var J = json || JSON;
+  var bare = function () { return Object.create(null); };
   var attr = function (n) { return script.getAttribute('data-' + n); };
   var log = function (message, error) {
     try { console[error ? 'error' : 'warn']('rapport: ' + message); } catch (e) { /* no console */ }
@@ -73,13 +79,13 @@ export function start(m, api, early, script) {
   // ---- Storage: JSON under the prefix; full, blocked or corrupt storage reads as empty.
   var load = function (key) {
     try {
-      var v = JSON.parse(localStorage.getItem(PREFIX + key));
+      var v = J.parse(localStorage.getItem(PREFIX + key));
       return v && typeof v == 'object' ? v : null;
     } catch (e) { return null; }
   };
   var save = function (key, value) {
     try {
-      if (value) localStorage.setItem(PREFIX + key, JSON.stringify(value));
+      if (value) localStorage.setItem(PREFIX + key, J.stringify(value));
       else localStorage.removeItem(PREFIX + key);
     } catch (e) { /* full or blocked: the visit lives in memory */ }
   };
@@ -102,7 +108,7 @@ export function start(m, api, early, script) {
     }
   };
   var persist = function () {
-    for (var n = [], i = 0; i < 7; i++) n.push(m.visit(i));
+    for (var n = [], i = 0; i < 7; i++) n[i] = m.visit(i);
     save('visit', { v: visit.v, s: visit.s, c: visit.c, n: n });
   };
 
@@ -124,8 +130,8 @@ export function start(m, api, early, script) {
   var pageview, pageUrl, referrer, nextUrl, nextReferrer, campaign = '', lastHref = loc.href;
 
   var emit = function (name, props, now) {
-    var a = attribution && attribution.p, k;
-    for (k in a) if (!(k in props)) props[k] = a[k];
+    var a = attribution && attribution.p, keys = a && typeof a == 'object' ? Object.keys(a) : [], k, i;
+    for (i = 0; i < keys.length; i++) if (!((k = keys[i]) in props)) props[k] = a[k];
     user = load('user'); // another tab may have signed someone else in, or out
     if (user) {
       if (!('user_id' in props)) props.user_id = user.id;
@@ -141,8 +147,15 @@ export function start(m, api, early, script) {
       pageview_id: pageview, returning: !!m.returning(), url: pageUrl, props: props
     };
     if (name == 'page_view' && referrer) event.referrer = referrer;
-    enqueue(JSON.stringify(event));
-    try { heard ? heard(name) : /^(page_view|page_engagement|scroll_milestone)$/.test(name) || missed.length < 50 && missed.push(name); } catch (e) { /* a prompt failed; tracking goes on */ }
+    enqueue(J.stringify(event));
+    try { heard ? heard(name) : /^(page_view|page_engagement|scroll_milestone)$/.test(name) || missed.length < 50 && (missed[missed.length] = name); } catch (e) { /* a prompt failed; tracking goes on */ }
+  };
+
+  // The own properties of a literal, on an object without a prototype.
+  var fill = function (from) {
+    var to = bare(), keys = Object.keys(from);
+    for (var i = 0; i < keys.length; i++) to[keys[i]] = from[keys[i]];
+    return to;
   };
 
   // Carries out the engine's commands, in order.
@@ -151,13 +164,13 @@ export function start(m, api, early, script) {
       if (c == NEW_VISITOR) visit.v = uuid();
       else if (c == NEW_SESSION) { visit.s = uuid(); visit.c = campaign; }
       else if (c == NEW_PAGEVIEW) { pageview = uuid(); pageUrl = nextUrl; referrer = nextReferrer; }
-      else if (c == PAGE_VIEW) emit('page_view', { visit_count: m.visit(1), first_seen: m.visit(0) }, now);
+      else if (c == PAGE_VIEW) emit('page_view', fill({ visit_count: m.visit(1), first_seen: m.visit(0) }), now);
       else if (c == ENGAGEMENT) {
-        emit('page_engagement', {
+        emit('page_engagement', fill({
           engaged_ms: m.arg(0), scroll_max: m.arg(1), bounce: !!m.arg(2),
           session_engaged_ms: m.arg(3), session_pageviews: m.arg(4), key_event: !!m.arg(5)
-        }, now);
-      } else if (c == MILESTONE) emit('scroll_milestone', { depth: m.arg(0) }, now);
+        }), now);
+      } else if (c == MILESTONE) emit('scroll_milestone', fill({ depth: m.arg(0) }), now);
       else persist();
     }
   };
@@ -197,7 +210,7 @@ export function start(m, api, early, script) {
     fresh = true;
     version++;
     if (!queue.length) oldest = perf.now();
-    queue.push(json);
+    queue[queue.length] = json;
     while (queue.length > 1 && m.over_budget(size())) { queue.shift(); dropped++; }
     keep();
   };
@@ -209,12 +222,12 @@ export function start(m, api, early, script) {
       for (i = localStorage.length; i--;) {
         k = localStorage.key(i);
         if (!k || k.indexOf(PREFIX + 'q:') || k == own) continue;
-        try { v = JSON.parse(localStorage.getItem(k)); } catch (e) { v = 0; }
+        try { v = J.parse(localStorage.getItem(k)); } catch (e) { v = 0; }
         if (!v || !(v.e instanceof Array) || v.e.some(function (x) { return !x || typeof x.id != 'string'; })) {
           localStorage.removeItem(k);
           warnOnce('corrupt', 'discarded an unreadable event queue from storage');
         } else if (v.t < stale) {
-          taken = taken.concat(v.e.map(function (x) { return JSON.stringify(x); }));
+          taken = taken.concat(v.e.map(function (x) { return J.stringify(x); }));
           dropped += +v.d || 0;
           localStorage.removeItem(k);
         } else if (v.e.length) {
@@ -241,10 +254,10 @@ export function start(m, api, early, script) {
       return;
     }
     try { // no Web Locks: a lease in storage
-      var key = PREFIX + 'lease', lease = JSON.parse(localStorage.getItem(key));
+      var key = PREFIX + 'lease', lease = J.parse(localStorage.getItem(key));
       if (lease && lease.tab != tab && lease.until > Date.now()) return;
-      localStorage.setItem(key, JSON.stringify({ tab: tab, until: Date.now() + ORPHAN_MS }));
-      if (JSON.parse(localStorage.getItem(key)).tab == tab) adoptQueues();
+      localStorage.setItem(key, J.stringify({ tab: tab, until: Date.now() + ORPHAN_MS }));
+      if (J.parse(localStorage.getItem(key)).tab == tab) adoptQueues();
     } catch (e) { /* storage blocked */ }
   };
 
@@ -254,12 +267,12 @@ export function start(m, api, early, script) {
   var body = function (events) {
     var batch;
     if (format == 'rapport') {
-      var native = '{"site":' + JSON.stringify(site) + ',"sent_at":' + Date.now() + (dropped ? ',"dropped":' + dropped : '') +
+      var native = '{"site":' + J.stringify(site) + ',"sent_at":' + Date.now() + (dropped ? ',"dropped":' + dropped : '') +
         ',"events":[' + events.join(',') + ']}';
       if (!transport.beforeSend) return native;
-      batch = JSON.parse(native);
+      batch = J.parse(native);
     } else {
-      var list = events.map(function (j) { return JSON.parse(j); });
+      var list = events.map(function (j) { return J.parse(j); });
       batch = format == 'segment' ? {
         batch: list.map(function (e) {
           var page = e.name == 'page_view';
@@ -273,8 +286,9 @@ export function start(m, api, early, script) {
       } : {
         api_key: apiKey,
         batch: list.map(function (e) {
-          var props = { distinct_id: e.visitor_id, $current_url: e.url, $session_id: e.session_id, $referrer: e.referrer }, k;
-          for (k in e.props) props[k] = e.props[k];
+          var props = fill({ distinct_id: e.visitor_id, $current_url: e.url, $session_id: e.session_id, $referrer: e.referrer });
+          var own = Object.keys(e.props || {});
+          for (var i = 0; i < own.length; i++) props[own[i]] = e.props[own[i]];
           return { event: e.name == 'page_view' ? '$pageview' : e.name, properties: props, timestamp: iso(e.ts), uuid: e.id };
         })
       };
@@ -287,7 +301,7 @@ export function start(m, api, early, script) {
         warnOnce('beforeSend', 'beforeSend threw, so the batch was sent as it was: ' + e);
       }
     }
-    return batch == null ? null : JSON.stringify(batch);
+    return batch == null ? null : J.stringify(batch);
   };
 
   // The events from position `from` that fit one request: at most `cap`, and at most
@@ -298,7 +312,7 @@ export function start(m, api, early, script) {
       next = queue[from + events.length];
       size = encoder.encode(next).length + 1;
       if (events.length && bytes + size > MAX_BYTES) break;
-      events.push(next);
+      events[events.length] = next;
       bytes += size;
     }
     return events;
@@ -342,7 +356,7 @@ export function start(m, api, early, script) {
         remove(events);
       }
       schedule(0);
-    });
+    }, 'delivery');
     inFlight = true;
     try {
       var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, timeout);
@@ -354,7 +368,7 @@ export function start(m, api, early, script) {
         return r.text().then(function (text) {
           clearTimeout(timer);
           var answer;
-          try { answer = JSON.parse(text); } catch (e) { /* judged by status alone */ }
+          try { answer = J.parse(text); } catch (e) { /* judged by status alone */ }
           done(r.status, retryAfter, answer);
         });
       }).catch(function () {
@@ -390,14 +404,15 @@ export function start(m, api, early, script) {
   // ---- The one timer: the engine says when to wake (heartbeats, the next send); calls in
   // one task share a batch.
   var dead = false, timer = 0;
-  var guard = function (f) {
+  // Runs `f` so that nothing it throws reaches the page; the console names `what` failed.
+  var guard = function (f, what) {
     return function () {
       if (dead) return;
       try {
         return f.apply(this, arguments);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) dead = true; // a bug: stop rather than risk more
-        log('internal error ' + e, 1);
+        log((what || 'the tracker') + ' failed: ' + e, 1);
       }
     };
   };
@@ -405,7 +420,7 @@ export function start(m, api, early, script) {
     clearTimeout(timer);
     timer = wait >= 0 ? setTimeout(tick, wait) : 0;
   };
-  var tick = guard(function () {
+  var tick = guard(function tick() {
     timer = 0;
     var t = perf.now(), wake = m.timer(Date.now(), t), due;
     drain(Date.now());
@@ -422,7 +437,7 @@ export function start(m, api, early, script) {
       if (wake < 0 || wake > ORPHAN_MS / 2) wake = ORPHAN_MS / 2;
     }
     schedule(wake);
-  });
+  }, 'the timer');
   // After an input or a call: new events need the send time worked out again.
   var after = function () {
     drain(Date.now());
@@ -451,20 +466,27 @@ export function start(m, api, early, script) {
     drain(now);
   };
 
+  // Reads the page's props once, defensively (getters and proxies may throw), into an object
+  // without a prototype: [problem] or [null, copy].
   var check = function (props) {
-    if (props == null) return [null, {}];
-    if (typeof props != 'object' || props instanceof Array) return ['props must be a flat object of strings, numbers, booleans or null'];
-    var copy = {}, keys = Object.keys(props);
-    for (var i = 0; i < keys.length; i++) {
-      var k = keys[i], v = props[k], t = typeof v;
+    if (props == null) return [null, bare()];
+    var copy = bare(), keys;
+    try {
+      if (typeof props != 'object' || Array.isArray(props)) return ['props must be a flat object of strings, numbers, booleans or null'];
+      keys = Object.keys(props);
+      for (var i = 0; i < keys.length; i++) copy[keys[i]] = props[keys[i]];
+    } catch (e) {
+      return ['props could not be read (' + e + ')'];
+    }
+    for (i = 0; i < keys.length; i++) {
+      var k = keys[i], v = copy[k], t = typeof v;
       if (k.length > 64 || !k) return ['props keys must be 1-64 characters'];
       if (t == 'number' && !isFinite(v)) return ['props numbers must be finite'];
       if (v !== null && t != 'string' && t != 'number' && t != 'boolean') {
         return ['props must be a flat object of strings, numbers, booleans or null'];
       }
-      copy[k] = v;
     }
-    if (encoder.encode(JSON.stringify(copy)).length > MAX_PROPS_BYTES) return ['props are larger than 8 KB when serialized'];
+    if (encoder.encode(J.stringify(copy)).length > MAX_PROPS_BYTES) return ['props are larger than 8 KB when serialized'];
     return [null, copy];
   };
 
@@ -472,7 +494,7 @@ export function start(m, api, early, script) {
     track: function (now, t, name, props) {
       var checked = typeof name == 'string' && NAME.test(name)
         ? check(props) : ["name must be 1-64 characters of a-z, 0-9, '_', '.' and '-'"];
-      if (checked[0]) return log('track(' + JSON.stringify(String(name)) + ') dropped the event: ' + checked[0]);
+      if (checked[0]) return log('track(' + (typeof name == 'string' ? J.stringify(name) : typeof name) + ') dropped the event: ' + checked[0]);
       m.event(now, keyEvents.indexOf(name) >= 0);
       drain(now);
       emit(name, checked[1], now);
@@ -480,17 +502,49 @@ export function start(m, api, early, script) {
     page: function (now, t) {
       pageView(now, t, lastHref);
     },
+    // Each option is checked on its own; a bad one is ignored with a warning naming it.
     configure: function (now, t, options) {
-      var given = options && options.transport;
-      if (!given || typeof given != 'object') return log('configure() ignored: expected { transport: { headers, beforeSend } }');
-      if (given.beforeSend != null && typeof given.beforeSend != 'function') return log('configure() ignored: transport.beforeSend must be a function');
-      transport = { headers: given.headers, beforeSend: given.beforeSend };
+      var given, headers, beforeSend, names, i, k, v, set = bare(), next = { headers: transport.headers, beforeSend: transport.beforeSend };
+      try {
+        given = options && options.transport;
+        if (!given || typeof given != 'object') return log('configure() ignored: expected { transport: { headers, beforeSend } }');
+        headers = given.headers;
+        beforeSend = given.beforeSend;
+        if (headers != null) {
+          if (typeof headers != 'object' || Array.isArray(headers)) throw 'headers';
+          if (typeof Headers == 'function' && headers instanceof Headers) {
+            headers.forEach(function (value, name) { set[name] = value; });
+          }
+          names = Object.keys(headers);
+          for (i = 0; i < names.length; i++) {
+            k = names[i];
+            v = headers[k];
+            if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || typeof v != 'string' || /[\r\n\0]/.test(v)) throw 'headers';
+            set[k] = v;
+          }
+        }
+      } catch (e) {
+        if (e !== 'headers') return log('configure() ignored: its options could not be read (' + e + ')');
+        headers = undefined;
+        log('configure() ignored transport.headers: it must be an object of header names to string values');
+      }
+      if (headers !== undefined) next.headers = headers == null ? undefined : set;
+      if (beforeSend !== undefined) {
+        if (beforeSend == null || typeof beforeSend == 'function') next.beforeSend = beforeSend || undefined;
+        else log('configure() ignored transport.beforeSend: it must be a function');
+      }
+      transport = next;
     },
     identify: function (now, t, id, options) {
-      var hash = options && options.hash;
+      var hash, exp;
       if (id === null) return save('user', user = null); // signed out
       if (typeof id != 'string' || !/^[!-~]{1,256}$/.test(id)) return log('identify() ignored: userId must be 1-256 printable ASCII characters without spaces');
-      var exp = options && options.expires;
+      try {
+        hash = options == null ? undefined : options.hash;
+        exp = options == null ? undefined : options.expires;
+      } catch (e) {
+        return log('identify() ignored: its options could not be read (' + e + ')');
+      }
       if (hash != null && (typeof hash != 'string' || hash.length > 128)) return log('identify() ignored: hash must be a string of at most 128 characters');
       if (exp != null && !(exp > 0 && exp % 1 == 0)) return log('identify() ignored: expires must be unix seconds');
       save('user', user = { id: id, hash: hash || '', exp: exp });
@@ -510,8 +564,8 @@ export function start(m, api, early, script) {
       if (kind == VISIBLE) adopt();
       after();
     }
-  });
-  var on = function (target, type, f, options) { target.addEventListener(type, f, options); };
+  }, 'the tracker');
+  var on = function (target, type, f, options) { target.addEventListener(type, guard(f, 'the ' + type + ' listener'), options); };
   var passive = { passive: true, capture: true };
   var root = d.documentElement;
 
@@ -522,12 +576,15 @@ export function start(m, api, early, script) {
   m.signal(d.hasFocus() ? FOCUS : BLUR, Date.now(), t0, 0, 0, 0);
   m.signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE, Date.now(), t0, 0, 0, 0);
   pageView(Date.now(), t0, d.referrer);
-  early.forEach(function (call) { calls[call[0]].apply(null, call[1]); });
+  // Each call made while loading is replayed on its own: a bad one costs only itself.
+  for (var e = 0; e < early.length; e++) guard(calls[early[e][0]], early[e][0] + '()').apply(null, early[e][1]);
   ['track', 'page', 'identify', 'configure'].forEach(function (name) {
     api[name] = guard(function () {
-      calls[name].apply(null, [Date.now(), perf.now()].concat([].slice.call(arguments)));
+      var args = [Date.now(), perf.now()];
+      for (var i = 0; i < arguments.length; i++) args[args.length] = arguments[i];
+      calls[name].apply(null, args);
       after();
-    });
+    }, name + '()');
   });
   api._stop = function () { dead = true; schedule(-1); };
   if (nav.onLine === false) m.online(false);
@@ -541,8 +598,8 @@ export function start(m, api, early, script) {
   on(w, 'blur', function () { signal(BLUR); });
   on(w, 'pagehide', function () { signal(LEAVE); });
   // Offline pauses sending; back online, the queue goes at once.
-  on(w, 'offline', guard(function () { m.online(false); }));
-  on(w, 'online', guard(function () { m.online(true); schedule(0); }));
+  on(w, 'offline', function () { m.online(false); });
+  on(w, 'online', function () { m.online(true); schedule(0); });
   // A back/forward-cache restore resumes the pageview: no new page view is counted.
   on(w, 'pageshow', function (e) {
     if (e.persisted) {
@@ -552,7 +609,7 @@ export function start(m, api, early, script) {
     }
   });
   // Before a navigation starts, what is queued goes out; it stays stored until acknowledged.
-  on(w, 'beforeunload', guard(function () { sendAll(true); }));
+  on(w, 'beforeunload', function () { sendAll(true); });
   // The document height, cached in the engine. Both boxes: with `html, body { height:
   // 100% }` only the body grows with the content.
   if (w.ResizeObserver) {
@@ -568,7 +625,7 @@ export function start(m, api, early, script) {
       calls.page(Date.now(), perf.now());
       after();
     }
-  });
+  }, 'the page view of a navigation');
   ['pushState', 'replaceState'].forEach(function (name) {
     var original = history[name];
     history[name] = function () {
@@ -582,10 +639,10 @@ export function start(m, api, early, script) {
   on(d, 'click', function (e) {
     var el = e.target && e.target.closest && e.target.closest('[data-rapport-event]');
     if (!el) return;
-    var props = {};
-    [].forEach.call(el.attributes, function (a) {
-      if (a.name.indexOf('data-rapport-prop-') == 0) props[a.name.slice(18)] = a.value;
-    });
+    var props = bare(), attributes = el.attributes;
+    for (var i = 0; i < attributes.length; i++) {
+      if (attributes[i].name.indexOf('data-rapport-prop-') == 0) props[attributes[i].name.slice(18)] = attributes[i].value;
+    }
     api.track(el.getAttribute('data-rapport-event'), props);
   }, true);
   after();
@@ -620,7 +677,7 @@ export function start(m, api, early, script) {
   };
   var inline = attr('config'), parsed;
   if (inline) {
-    try { parsed = JSON.parse(inline); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
+    try { parsed = J.parse(inline); } catch (e) { log('config field "data-config" is not valid JSON; no prompts are shown', 1); }
     ui(parsed);
   } else if (format == 'rapport') {
     try { fetch(siteApi + 'config').then(function (r) { return r.ok && r.json(); }).then(ui).catch(function () {}); } catch (e) { /* no fetch: no prompts */ }

@@ -2,7 +2,9 @@
  * <script src=".../rapport.js" data-site="SITE" data-endpoint=".../v1/batch" async></script>
  * It defines window.rapport at once, keeps calls made before the tracker is ready (the
  * tracker replays them in order), honours Do Not Track, Global Privacy Control and consent,
- * and never throws into the page. */
+ * and never throws into the page: every entry point is guarded on its own, and it relies on
+ * no global the host page may have replaced (Promise, Array methods) where a native one is
+ * at hand. */
 (function (w) {
   'use strict';
   var prefix = 'rapport: ';
@@ -10,25 +12,35 @@
   var script = d.currentScript;
   var prev = w.rapport;
   if (prev && prev.loaded) return; // the tag was included twice
+  // Captured now: a page script that replaces them later does not reach the tracker.
+  var json = { stringify: JSON.stringify, parse: JSON.parse };
   var queue = [];
   var api = { loaded: true };
-  var off = false; // no tracking: bad setup, opted out, no consent, DNT or GPC
+  var off = false; // no tracking on this page: bad setup, opted out, DNT or GPC
+  var consented = true; // consent given (or not required)
+  var refused = false; // consent(false): calls are dropped until consent(true)
+  var running = false; // the tracker was started and not stopped
   var data = (script && script.dataset) || {};
+  function say(kind, message, e) {
+    try { console[kind](prefix + message, e === undefined ? '' : e); } catch (x) { /* no console */ }
+  }
 
   // Until the tracker starts, calls are queued with the wall and page time they were made.
-  ['track', 'page', 'identify', 'configure'].forEach(function (name) {
-    api[name] = function () {
-      if (!off && queue.length < 100) {
-        queue.push([name, [Date.now(), performance.now()].concat([].slice.call(arguments))]);
-      }
+  var names = ['track', 'page', 'identify', 'configure'];
+  function queued(name) {
+    return function () {
+      try {
+        if (off || refused || queue.length >= 100) return;
+        var call = [Date.now(), performance.now()];
+        for (var i = 0; i < arguments.length; i++) call[call.length] = arguments[i];
+        queue[queue.length] = [name, call];
+      } catch (e) { say('warn', name + '() dropped the call: ' + e); }
     };
-  });
+  }
+  for (var n = 0; n < names.length; n++) api[names[n]] = queued(names[n]);
 
-  // Stops tracking and clears every rapport: key (and no other) but an earlier opt-out.
-  function stop() {
-    off = true;
-    queue.length = 0;
-    if (api._stop) api._stop();
+  // Clears every rapport: key (and no other) but an earlier opt-out.
+  function forget() {
     try {
       for (var i = localStorage.length; i--;) {
         var k = localStorage.key(i);
@@ -36,21 +48,41 @@
       }
     } catch (e) { /* storage blocked: nothing stored */ }
   }
+  // Stops the tracker, drops what is queued and what is stored; the calls queue again.
+  function stop() {
+    queue.length = 0;
+    if (running && api._stop) {
+      try { api._stop(); } catch (e) { /* stopped as far as it could */ }
+    }
+    running = false;
+    for (var i = 0; i < names.length; i++) api[names[i]] = queued(names[i]);
+    forget();
+  }
   function fail(message, e) {
     off = true;
     queue.length = 0;
-    console.error(prefix + message + '; tracking is off', e === undefined ? '' : e);
+    say('error', message + '; tracking is off', e);
   }
+  // Permanent: the rapport:opt_out marker keeps later pages off too.
   api.optOut = function () {
+    off = true;
     stop();
     try { localStorage.setItem('rapport:opt_out', '1'); } catch (e) { /* blocked */ }
   };
-  var consented = data.consent != 'required';
+  // true or false only. A refusal stops tracking and clears what is stored, for now: a later
+  // consent(true) starts it again. Only optOut() is permanent.
   api.consent = function (granted) {
-    if (!granted) stop();
-    else if (!consented && !off) {
+    if (granted !== true && granted !== false) {
+      return say('warn', 'consent() ignored: pass true or false, not ' + (typeof granted == 'string' ? '"' + granted + '"' : String(granted)));
+    }
+    if (!granted) {
+      consented = false;
+      refused = true;
+      stop();
+    } else if (!consented) {
       consented = true;
-      load();
+      refused = false;
+      if (!off) load();
     }
   };
   // The visitor id, for the site's server to send with an order (the self-referral rule);
@@ -59,7 +91,7 @@
   api.visitor = function () {
     try {
       return !off && consented && !localStorage.getItem('rapport:opt_out') &&
-        JSON.parse(localStorage.getItem('rapport:visit')).v || '';
+        json.parse(localStorage.getItem('rapport:visit')).v || '';
     } catch (e) { return ''; }
   };
   w.rapport = api;
@@ -68,7 +100,8 @@
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiateStreaming !== 'function') {
     return fail('this browser cannot run WebAssembly');
   }
-  var base = new URL('.', script.src).href;
+  var base;
+  try { base = new URL('.', script.src).href; } catch (e) { return fail('load rapport.js from an http(s) URL'); }
   try {
     if (localStorage.getItem('rapport:opt_out')) off = true;
   } catch (e) { /* storage blocked */ }
@@ -76,17 +109,17 @@
   // data-dnt="ignore".
   if (data.dnt != 'ignore' && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl)) off = true;
 
-  // Resolves with the module's exports and the driver. The module imports nothing, so it
-  // needs no glue; it compiles while the driver loads.
+  // The module's exports, through the native promises of WebAssembly and import() (the
+  // page's own Promise may be replaced). The module imports nothing, so it needs no glue;
+  // it compiles while the driver loads.
   function instantiate() {
-    // Streaming compilation needs fetch; if the host page broke fetch, XHR bytes compile
-    // asynchronously.
     var wasmUrl = base + 'rapport_widget_bg.wasm';
-    var wasm;
+    var driver = import(base + 'rapport_widget.js'), wasm;
+    driver.then(null, function () { /* reported through the chain below */ });
     try {
       wasm = fetch(wasmUrl);
       if (!wasm || typeof wasm.then !== 'function') throw 0;
-      wasm = WebAssembly.instantiateStreaming(wasm, {}).catch(function (e) {
+      wasm = WebAssembly.instantiateStreaming(wasm, {}).then(null, function (e) {
         // Served without the application/wasm type: compile from the bytes instead.
         if (!/MIME|Content-Type/i.test(e && e.message)) throw e;
         return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) {
@@ -94,46 +127,58 @@
         });
       });
     } catch (e) {
-      wasm = new Promise(function (resolve, reject) {
+      // The host page broke fetch: XHR bytes compile asynchronously.
+      wasm = new (w.Promise)(function (resolve, reject) {
         var x = new XMLHttpRequest();
         x.open('GET', wasmUrl);
         x.responseType = 'arraybuffer';
-        x.onload = function () { x.status == 200 ? resolve(x.response) : reject(x.status); };
+        x.onload = function () { x.status == 200 ? resolve(x.response) : reject(new Error('HTTP ' + x.status + ' for ' + wasmUrl)); };
         x.onerror = reject;
         x.send();
       }).then(function (bytes) { return WebAssembly.instantiate(bytes, {}); });
     }
-    return Promise.all([wasm, import(base + 'rapport_widget.js')]).then(function (r) {
-      return [r[0].instance.exports, r[1]];
+    return wasm.then(function (r) {
+      return driver.then(function (module) { return [r.instance.exports, module]; });
     });
   }
 
+  // Starts the tracker with what was loaded; a failure here is the tracker's, not loading's.
+  function begin(loaded) {
+    if (off || !consented || running) return; // opted out or refused meanwhile
+    var pending = queue.splice(0, queue.length);
+    try {
+      running = !!loaded[1].start(loaded[0], api, pending, script, json);
+      if (!running) off = true; // it said why
+    } catch (e) {
+      fail('the tracker could not start', e);
+    }
+  }
+
   function load() {
-    // On the trunk development page, trunk's own script instantiates the module with its
-    // wasm-bindgen glue (a second instantiation would race it).
-    (data.glue == 'trunk'
-      ? Promise.all([
-        new Promise(function (resolve) {
-          if (w.wasmBindings) resolve(w.wasmBindings);
-          else w.addEventListener('TrunkApplicationStarted', function () { resolve(w.wasmBindings); });
-        }),
-        import(base + 'driver.js')
-      ])
-      : instantiate())
-      .then(function (loaded) {
-        if (off) return; // opted out meanwhile
-        var pending = queue.splice(0, queue.length);
-        if (!loaded[1].start(loaded[0], api, pending, script)) off = true; // it said why
-      })
-      .catch(function (e) {
-        if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
-          fail("WebAssembly is blocked by the page's Content-Security-Policy " +
-            "(script-src needs 'wasm-unsafe-eval')");
-        } else {
-          fail('could not load from ' + base, e);
-        }
-      });
+    var started;
+    try {
+      // On the trunk development page, trunk's own script instantiates the module with its
+      // wasm-bindgen glue (a second instantiation would race it).
+      started = data.glue == 'trunk'
+        ? import(base + 'driver.js').then(function (driver) {
+          return w.wasmBindings ? [w.wasmBindings, driver] : new (w.Promise)(function (resolve) {
+            w.addEventListener('TrunkApplicationStarted', function () { resolve([w.wasmBindings, driver]); });
+          });
+        })
+        : instantiate();
+    } catch (e) {
+      return fail('could not load from ' + base, e);
+    }
+    started.then(begin, function (e) {
+      if (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message))) {
+        fail("WebAssembly is blocked by the page's Content-Security-Policy " +
+          "(script-src needs 'wasm-unsafe-eval')");
+      } else {
+        fail('could not load from ' + base, e);
+      }
+    });
   }
   // With data-consent="required", nothing is loaded, stored or sent before consent(true).
+  if (data.consent == 'required') consented = false;
   if (!off && consented) load();
 })(window);

@@ -6,12 +6,15 @@ use std::path::Path;
 use crate::dist::TRACKER_FILES;
 use crate::util::Result;
 
-/// Hard caps in bytes of gzip -9 (1 KB = 1000 bytes). The goals are 8 KB and 45 KB.
-pub const TRACKER_CAP: usize = 12_000;
-pub const FULL_CAP: usize = 60_000;
-pub const LOADER_CAP: usize = 1_500;
-pub const TRACKER_GOAL: usize = 8_000;
-pub const FULL_GOAL: usize = 45_000;
+/// Hard caps and goals in bytes of gzip -9 (1 KB = 1000 bytes), as the product brief sets
+/// them: the tracker stage (what every page pays) and the UI stage (fetched only when
+/// something is shown). The loader's own cap keeps the part that runs before anything else
+/// small.
+pub const TRACKER_CAP: usize = 20_000;
+pub const TRACKER_GOAL: usize = 12_000;
+pub const UI_CAP: usize = 100_000;
+pub const UI_GOAL: usize = 60_000;
+pub const LOADER_CAP: usize = 2_000;
 
 #[derive(Clone, Copy, Default, Debug, PartialEq)]
 pub struct Sizes {
@@ -80,18 +83,23 @@ pub fn check(dir: &Path) -> Result {
     ui_files.sort();
     let loader = stage(dir, &tracker_files[..1])?;
     let tracker = stage(dir, &tracker_files)?;
-    let full = tracker.add(stage(dir, &ui_files)?);
+    let ui = stage(dir, &ui_files)?;
     println!("{}", line("loader", loader, LOADER_CAP, LOADER_CAP));
     println!(
         "{}",
         line("tracker stage", tracker, TRACKER_CAP, TRACKER_GOAL)
     );
-    println!("{}", line("full widget", full, FULL_CAP, FULL_GOAL));
+    println!("{}", line("UI stage", ui, UI_CAP, UI_GOAL));
+    let full = tracker.add(ui);
+    println!(
+        "{:<14} raw {:>7} B  gzip {:>6} B  brotli {:>6} B",
+        "full widget", full.raw, full.gzip, full.brotli
+    );
     let mut over = Vec::new();
     for (name, s, cap) in [
         ("loader", loader, LOADER_CAP),
         ("tracker stage", tracker, TRACKER_CAP),
-        ("full widget", full, FULL_CAP),
+        ("UI stage", ui, UI_CAP),
     ] {
         if s.gzip > cap {
             over.push(format!("{name} is {} B gzip, over its {cap} B cap", s.gzip));
