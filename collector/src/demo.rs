@@ -53,7 +53,7 @@ fn parse<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> R
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::UnsupportedMediaType("application/json"));
     }
     serde_json::from_slice(body).map_err(|e| AppError::bad_request(format!("body: {e}")))
 }

@@ -13,8 +13,9 @@ pub enum AppError {
         message: String,
         rejected: Option<Vec<crate::api::Rejected>>,
     },
-    #[error("unsupported content type: send application/json or text/plain")]
-    UnsupportedMediaType,
+    /// The content type is not one the endpoint takes; the message names those it does.
+    #[error("unsupported content type: send {0}")]
+    UnsupportedMediaType(&'static str),
     /// Missing or wrong write key.
     #[error("{0}")]
     Unauthorized(String),
@@ -50,7 +51,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, retry_after) = match &self {
             AppError::BadRequest { .. } => (StatusCode::BAD_REQUEST, None),
-            AppError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
+            AppError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, None),
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, None),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),

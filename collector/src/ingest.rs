@@ -64,7 +64,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     // Beacons and preflight-free fetches send JSON as text/plain.
     match essence.as_str() {
         "application/json" | "text/plain" => Ok(()),
-        _ => Err(AppError::UnsupportedMediaType),
+        _ => Err(AppError::UnsupportedMediaType(
+            "application/json or text/plain",
+        )),
     }
 }
 

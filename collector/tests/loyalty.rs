@@ -863,6 +863,21 @@ async fn self_referral_through_other_spellings_of_a_gmail_address_is_refused(h: 
     }
 }
 
+/// The demo routes take JSON only, and their 415 says so (it once offered text/plain too).
+async fn the_demo_routes_name_the_content_type_they_take(mut h: Harness) {
+    h.state.demo_dir = Some(std::env::temp_dir());
+    let request = Request::post("/demo-api/club/sign-in")
+        .header("content-type", "text/plain")
+        .body(Body::from(json!({ "email": "a@example.com" }).to_string()))
+        .unwrap();
+    let (code, body, _) = h.send(request).await;
+    assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        body["error"],
+        "unsupported content type: send application/json"
+    );
+}
+
 #[test]
 fn email_normalisation_merges_spellings_of_one_mailbox() {
     use rapport_collector::loyalty::normalize_email;
@@ -916,4 +931,5 @@ on_both_databases!(
     colliding_idempotency_keys_never_give_a_free_coupon,
     order_amounts_beyond_the_maximum_are_refused,
     self_referral_through_other_spellings_of_a_gmail_address_is_refused,
+    the_demo_routes_name_the_content_type_they_take,
 );
