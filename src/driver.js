@@ -99,17 +99,17 @@ export function start(m, api, early, script, json) {
   };
 
   // ---- The visit: ids and campaign here, numbers in the engine; shared by the origin's tabs.
-  var visit = {}; // v: visitor id, s: session id, c: the session's campaign
+  var visit = {}; // v: visitor id, s: session id, c: the session's campaign, x: its experiments
   var adopt = function () {
     var stored = load('visit'), n = stored && stored.n;
     if (n instanceof Array && n.length == 7 && typeof stored.v == 'string' && typeof stored.s == 'string' &&
       m.restore(n[0], n[1], n[2], n[3], n[4], n[5], !!n[6], stored.s == visit.s)) {
-      visit = { v: stored.v, s: stored.s, c: String(stored.c || '') };
+      visit = { v: stored.v, s: stored.s, c: String(stored.c || ''), x: fill(stored.x && typeof stored.x == 'object' ? stored.x : {}) };
     }
   };
   var persist = function () {
     for (var n = [], i = 0; i < 7; i++) n[i] = m.visit(i);
-    save('visit', { v: visit.v, s: visit.s, c: visit.c, n: n });
+    save('visit', { v: visit.v, s: visit.s, c: visit.c, x: visit.x, n: n });
   };
 
   // URLs leave without their fragment and without query parameters other than UTM and the
@@ -132,6 +132,9 @@ export function start(m, api, early, script, json) {
   var emit = function (name, props, now) {
     var a = attribution && attribution.p, keys = a && typeof a == 'object' ? Object.keys(a) : [], k, i;
     for (i = 0; i < keys.length; i++) if (!((k = keys[i]) in props)) props[k] = a[k];
+    // The session's experiments ride on each of its events, so any backend can slice by them.
+    keys = visit.x ? Object.keys(visit.x) : [];
+    for (i = 0; i < keys.length; i++) if (!('exp:' + keys[i] in props)) props['exp:' + keys[i]] = visit.x[keys[i]];
     user = load('user'); // another tab may have signed someone else in, or out
     if (user) {
       if (!('user_id' in props)) props.user_id = user.id;
@@ -162,7 +165,7 @@ export function start(m, api, early, script, json) {
   var drain = function (now) {
     for (var c; (c = m.next());) {
       if (c == NEW_VISITOR) visit.v = uuid();
-      else if (c == NEW_SESSION) { visit.s = uuid(); visit.c = campaign; }
+      else if (c == NEW_SESSION) { visit.s = uuid(); visit.c = campaign; visit.x = bare(); }
       else if (c == NEW_PAGEVIEW) { pageview = uuid(); pageUrl = nextUrl; referrer = nextReferrer; }
       else if (c == PAGE_VIEW) emit('page_view', fill({ visit_count: m.visit(1), first_seen: m.visit(0) }), now);
       else if (c == ENGAGEMENT) {
@@ -490,6 +493,63 @@ export function start(m, api, early, script, json) {
     return [null, copy];
   };
 
+  // The visitor's variant, assigned by the engine's module from the visitor and experiment
+  // ids; the first time in a session it is recorded as `experiment_exposed`.
+  var experiment = function (now, id, variants, options, call) {
+    if (call.done) return; // the page already showed the first variant: no exposure
+    var list = [], weights, i, n, bad = '', label = typeof id == 'string' ? J.stringify(id) : typeof id;
+    try {
+      if (Array.isArray(variants)) for (i = 0; i < variants.length && i <= 10; i++) list[i] = variants[i];
+      weights = options == null ? undefined : options.weights;
+      if (weights != null) weights = Array.isArray(weights) ? weights.slice(0, 11) : 0;
+    } catch (e) {
+      bad = 'its arguments could not be read (' + e + ')';
+    }
+    if (!bad && (typeof id != 'string' || !NAME.test(id) || id.length > 48)) bad = "id must be 1-48 characters of a-z, 0-9, '_', '.' and '-'";
+    if (!bad && (!list.length || list.length > 10 || list.some(function (v, j) { return typeof v != 'string' || !NAME.test(v) || list.indexOf(v) != j; }))) {
+      bad = "variants must be 1-10 distinct names of a-z, 0-9, '_', '.' and '-'";
+    }
+    if (!bad && weights !== undefined && weights !== null && (!weights || weights.length != list.length || !weights.some(function (w) { return w > 0; }) ||
+      weights.some(function (w) { return typeof w != 'number' || !isFinite(w) || w < 0; }))) {
+      bad = 'weights must be one number of at least 0 per variant, not all 0';
+    }
+    if (!bad) {
+      m.exp_start();
+      var key = encoder.encode(visit.v + '\u0000' + id);
+      for (i = 0; i < key.length; i++) m.exp_byte(key[i]);
+      for (i = 0; i < list.length; i++) m.exp_weight(weights ? weights[i] : 1);
+      n = m.exp_pick();
+      if (n < 0) bad = 'weights must be one number of at least 0 per variant, not all 0';
+    }
+    if (bad) {
+      log('experiment(' + label + ') ' + bad + '; the first variant is shown');
+      return call.resolve(typeof list[0] == 'string' ? list[0] : null);
+    }
+    if (!visit.x) visit.x = bare();
+    if (visit.x[id] == null) {
+      visit.x[id] = list[n];
+      persist();
+      emit('experiment_exposed', fill({ experiment: id, variant: list[n], variant_index: n }), now);
+    }
+    call.resolve(list[n]);
+  };
+  // Declarative experiments: a [data-rapport-experiment] element shows the one of its
+  // [data-rapport-variant] elements that is the visitor's variant.
+  var decide = function () {
+    var boxes = d.querySelectorAll('[data-rapport-experiment]');
+    [].forEach.call(boxes, function (box) {
+      if (box.querySelector('[data-rapport-chosen]')) return;
+      var options = box.querySelectorAll('[data-rapport-variant]'), names = [];
+      for (var i = 0; i < options.length; i++) names[i] = options[i].getAttribute('data-rapport-variant');
+      experiment(Date.now(), box.getAttribute('data-rapport-experiment'), names, null, {
+        resolve: function (chosen) {
+          var at = names.indexOf(chosen);
+          if (options[at < 0 ? 0 : at]) options[at < 0 ? 0 : at].setAttribute('data-rapport-chosen', '');
+        }
+      });
+    });
+  };
+
   var calls = {
     track: function (now, t, name, props) {
       var checked = typeof name == 'string' && NAME.test(name)
@@ -501,6 +561,9 @@ export function start(m, api, early, script, json) {
     },
     page: function (now, t) {
       pageView(now, t, lastHref);
+    },
+    experiment: function (now, t, id, variants, options, call) {
+      experiment(now, id, variants, options, call);
     },
     // Each option is checked on its own; a bad one is ignored with a warning naming it.
     configure: function (now, t, options) {
@@ -587,6 +650,12 @@ export function start(m, api, early, script, json) {
     }, name + '()');
   });
   api._stop = function () { dead = true; schedule(-1); };
+  api._experiment = guard(function (id, variants, options, call) {
+    experiment(Date.now(), id, variants, options, call);
+    after();
+  }, 'experiment()');
+  decide();
+  if (d.readyState == 'loading') on(d, 'DOMContentLoaded', function () { decide(); after(); });
   if (nav.onLine === false) m.online(false);
 
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {
@@ -623,6 +692,7 @@ export function start(m, api, early, script, json) {
   var navigated = guard(function () {
     if (clean(loc.href) != clean(lastHref)) {
       calls.page(Date.now(), perf.now());
+      decide();
       after();
     }
   }, 'the page view of a navigation');

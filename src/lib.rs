@@ -392,3 +392,42 @@ pub fn over_budget(bytes: f64) -> bool {
 pub fn batch_size() -> u32 {
     with(50, |s| s.delivery.config().max_events)
 }
+
+/// The experiment assignment under way: [`exp_start`], the key's bytes ([`exp_byte`]), the
+/// weights ([`exp_weight`]), then [`exp_pick`]. Bytes go in one call each, so no string
+/// crosses and nothing is allocated.
+static ASSIGN: spin::Mutex<rapport_core::experiment::Assigner> =
+    spin::Mutex::new(rapport_core::experiment::Assigner::new());
+
+/// Starts an assignment.
+#[wasm_bindgen]
+pub fn exp_start() {
+    if let Some(mut a) = ASSIGN.try_lock() {
+        *a = rapport_core::experiment::Assigner::new();
+    }
+}
+
+/// One byte of the key: the visitor id's UTF-8, a 0 byte, the experiment id's.
+#[wasm_bindgen]
+pub fn exp_byte(b: u8) {
+    if let Some(mut a) = ASSIGN.try_lock() {
+        a.byte(b);
+    }
+}
+
+/// The next variant's weight.
+#[wasm_bindgen]
+pub fn exp_weight(w: f64) {
+    if let Some(mut a) = ASSIGN.try_lock() {
+        a.weight(w);
+    }
+}
+
+/// The visitor's variant (0-based), or -1 when the weights cannot pick one.
+#[wasm_bindgen]
+pub fn exp_pick() -> i32 {
+    ASSIGN
+        .try_lock()
+        .and_then(|a| a.pick())
+        .map_or(-1, |i| i as i32)
+}

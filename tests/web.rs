@@ -88,3 +88,24 @@ fn the_engine_behind_the_exports() {
     assert!(attribution_valid(now, now - 29.0 * 86_400_000.0));
     assert!(!attribution_valid(now, now - 30.0 * 86_400_000.0));
 }
+
+#[wasm_bindgen_test]
+fn experiment_assignment_through_the_exports_matches_the_core() {
+    let pick = |visitor: &str, experiment: &str, weights: &[f64]| {
+        rapport_widget::exp_start();
+        for b in visitor.bytes().chain([0]).chain(experiment.bytes()) {
+            rapport_widget::exp_byte(b);
+        }
+        for w in weights {
+            rapport_widget::exp_weight(*w);
+        }
+        rapport_widget::exp_pick()
+    };
+    for n in 0..50 {
+        let visitor = format!("00000000-0000-4000-8000-{n:012}");
+        let core = rapport_core::experiment::assign(&visitor, "layout", &[1.0, 3.0]);
+        assert_eq!(pick(&visitor, "layout", &[1.0, 3.0]), core.unwrap() as i32);
+    }
+    assert_eq!(pick("v", "layout", &[1.0, -2.0]), -1);
+    assert_eq!(pick("v", "layout", &[]), -1);
+}

@@ -39,6 +39,59 @@
   }
   for (var n = 0; n < names.length; n++) api[names[n]] = queued(names[n]);
 
+  // Page experiments. Every [data-rapport-variant] stays hidden until the tracker marks the
+  // visitor's variant data-rapport-chosen; a constructable stylesheet does it, which a strict
+  // CSP allows. Without a decision in time (loading slowly, tracking off), the first variant
+  // of each experiment is shown and no exposure is recorded.
+  var wait = data.experimentTimeout == null ? 1000 : +data.experimentTimeout;
+  if (!(wait >= 0 && wait <= 10000)) {
+    say('error', 'config field "data-experiment-timeout" must be 0-10000 ms; using 1000');
+    wait = 1000;
+  }
+  var late = false; // the wait is over before the tracker ran
+  try {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync('[data-rapport-variant]:not([data-rapport-chosen]){display:none!important}');
+    d.adoptedStyleSheets = d.adoptedStyleSheets.concat(sheet);
+  } catch (e) { /* no constructable stylesheets: variants show as the page has them */ }
+  function firstVariants() {
+    try {
+      var boxes = d.querySelectorAll('[data-rapport-experiment]');
+      for (var i = 0; i < boxes.length; i++) {
+        var first = boxes[i].querySelector('[data-rapport-variant]');
+        if (first && !boxes[i].querySelector('[data-rapport-chosen]')) first.setAttribute('data-rapport-chosen', '');
+      }
+    } catch (e) { /* nothing to show */ }
+  }
+  function fallback() {
+    if (running) return; // the tracker decides
+    late = true;
+    firstVariants();
+  }
+  setTimeout(fallback, wait);
+  d.addEventListener('DOMContentLoaded', function () { if (late || off) firstVariants(); });
+  // A promise of the visitor's variant; the first one when no decision comes in time.
+  api.experiment = function (id, variants, options) {
+    try {
+      var call = { done: 0 };
+      return new (w.Promise)(function (resolve) {
+        call.resolve = function (v) {
+          if (!call.done) {
+            call.done = 1;
+            resolve(v);
+          }
+        };
+        var first = function () {
+          try { call.resolve(variants && typeof variants[0] == 'string' ? variants[0] : null); } catch (e) { call.resolve(null); }
+        };
+        if (running && api._experiment) return api._experiment(id, variants, options, call);
+        if (off || refused || queue.length >= 100) return first();
+        setTimeout(first, wait); // after it, the tracker records no exposure
+        queue[queue.length] = ['experiment', [Date.now(), performance.now(), id, variants, options, call]];
+      });
+    } catch (e) { say('warn', 'experiment() failed: ' + e); }
+  };
+
   // Clears every rapport: key (and no other) but an earlier opt-out.
   function forget() {
     try {
@@ -55,18 +108,21 @@
       try { api._stop(); } catch (e) { /* stopped as far as it could */ }
     }
     running = false;
+    api._experiment = null;
     for (var i = 0; i < names.length; i++) api[names[i]] = queued(names[i]);
     forget();
   }
   function fail(message, e) {
     off = true;
     queue.length = 0;
+    firstVariants();
     say('error', message + '; tracking is off', e);
   }
   // Permanent: the rapport:opt_out marker keeps later pages off too.
   api.optOut = function () {
     off = true;
     stop();
+    firstVariants();
     try { localStorage.setItem('rapport:opt_out', '1'); } catch (e) { /* blocked */ }
   };
   // true or false only. A refusal stops tracking and clears what is stored, for now: a later
@@ -108,6 +164,7 @@
   // Do Not Track and Global Privacy Control mean no tracking, unless the site owner set
   // data-dnt="ignore".
   if (data.dnt != 'ignore' && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl)) off = true;
+  if (off) firstVariants();
 
   // The module's exports, through the native promises of WebAssembly and import() (the
   // page's own Promise may be replaced). The module imports nothing, so it needs no glue;

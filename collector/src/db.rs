@@ -48,9 +48,9 @@ pub struct NewEvent<'a> {
     pub ts: u64,
 }
 
-/// Columns per event row, and rows per INSERT statement (20 × 500 parameters stays under
+/// Columns per event row, and rows per INSERT statement (23 × 500 parameters stays under
 /// both SQLite's and PostgreSQL's limits).
-const COLUMNS: usize = 20;
+const COLUMNS: usize = 23;
 const INSERT_CHUNK: usize = 500;
 
 /// What the metrics read from an event, in typed columns, so the stats are aggregated in the
@@ -65,6 +65,10 @@ pub struct Measures {
     pub score: Option<i64>,
     pub feedback_type: Option<String>,
     pub referred: bool,
+    /// experiment_exposed: the experiment, the variant and its position (0: the control).
+    pub experiment: Option<String>,
+    pub variant: Option<String>,
+    pub variant_index: Option<i64>,
 }
 
 /// A property as a whole number: a non-negative JSON number, truncated, at most `max`.
@@ -99,6 +103,11 @@ impl Measures {
             "feedback_submitted" => {
                 m.score = whole(props, "score", u64::from(u32::MAX));
                 m.feedback_type = text("type");
+            }
+            "experiment_exposed" => {
+                m.experiment = text("experiment");
+                m.variant = text("variant");
+                m.variant_index = whole(props, "variant_index", 9);
             }
             _ => {}
         }
@@ -245,7 +254,8 @@ impl Db {
             let mut sql = String::from(
                 "INSERT INTO events (id, site, name, ts, client_ts, received_at, visitor_id, \
                  session_id, pageview_id, is_returning, url, referrer, props, path, engaged_ms, \
-                 scroll_depth, score, feedback_type, referred, measured) VALUES ",
+                 scroll_depth, score, feedback_type, referred, measured, experiment, variant, \
+                 variant_index) VALUES ",
             );
             for row in 0..chunk.len() {
                 sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -284,7 +294,10 @@ impl Db {
                     .bind(m.score)
                     .bind(m.feedback_type)
                     .bind(i64::from(m.referred))
-                    .bind(1_i64);
+                    .bind(1_i64)
+                    .bind(m.experiment)
+                    .bind(m.variant)
+                    .bind(m.variant_index);
             }
             for row in query.fetch_all(&mut *tx).await? {
                 inserted.push(row.try_get::<String, _>(0)?);

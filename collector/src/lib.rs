@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod experiments;
 pub mod ingest;
 pub mod limit;
 pub mod loyalty;
@@ -124,6 +125,10 @@ pub fn app(state: AppState) -> Router {
             Router::new()
                 .route("/v1/sites/{site}/events", get(recent_events))
                 .route("/v1/sites/{site}/stats", get(site_stats))
+                .route(
+                    "/v1/sites/{site}/experiments",
+                    get(experiments::site_experiments),
+                )
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     require_read_token,
@@ -247,6 +252,37 @@ async fn site_config(
     ))
 }
 
+/// `from` and `to` of a stats-like request as epoch days: real dates from 1970-01-01 to
+/// 9999-12-31, `to` today and `from` 29 days before it by default, `from` ≤ `to`, at most
+/// 366 days. A 400 names the parameter.
+pub(crate) fn date_range(
+    from: Option<&String>,
+    to: Option<&String>,
+) -> Result<(i64, i64), AppError> {
+    let date = |field: &str, value: Option<&String>, default: i64| match value {
+        None => Ok(default),
+        Some(text) => stats::parse_date(text).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "{field}: \"{text}\" is not a date from {} to {}, like 2026-11-22",
+                stats::FIRST_DATE,
+                stats::LAST_DATE
+            ))
+        }),
+    };
+    let today = stats::day_of(now_ms() as i64);
+    let to = date("to", to, today)?;
+    let from = date("from", from, to - 29)?;
+    if from > to {
+        return Err(AppError::bad_request("from: must not be after to"));
+    }
+    if to - from >= MAX_STATS_DAYS {
+        return Err(AppError::bad_request(
+            "from: the range may cover at most 366 days",
+        ));
+    }
+    Ok((from, to))
+}
+
 #[derive(Deserialize)]
 struct StatsQuery {
     from: Option<String>,
@@ -278,27 +314,7 @@ async fn site_stats(
     error::Params(query): error::Params<StatsQuery>,
 ) -> Result<Json<stats::Stats>, AppError> {
     let config = known_site(&state, &site)?;
-    let date = |field: &str, value: &Option<String>, default: i64| match value {
-        None => Ok(default),
-        Some(text) => stats::parse_date(text).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "{field}: \"{text}\" is not a date from {} to {}, like 2026-11-22",
-                stats::FIRST_DATE,
-                stats::LAST_DATE
-            ))
-        }),
-    };
-    let today = stats::day_of(now_ms() as i64);
-    let to = date("to", &query.to, today)?;
-    let from = date("from", &query.from, to - 29)?;
-    if from > to {
-        return Err(AppError::bad_request("from: must not be after to"));
-    }
-    if to - from >= MAX_STATS_DAYS {
-        return Err(AppError::bad_request(
-            "from: the range may cover at most 366 days",
-        ));
-    }
+    let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
     let mut stats = stats::stats(&state.db, &site, from, to)
         .await
         .map_err(AppError::Unavailable)?;

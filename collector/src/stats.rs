@@ -12,7 +12,12 @@ use sqlx::Row;
 use crate::db::{Backend, Db};
 
 /// Events that are measurement, not the shopper doing something.
-const PASSIVE_EVENTS: &[&str] = &["page_view", "page_engagement", "scroll_milestone"];
+pub const PASSIVE_EVENTS: &[&str] = &[
+    "page_view",
+    "page_engagement",
+    "scroll_milestone",
+    "experiment_exposed",
+];
 /// Events that make a session engaged on their own (GA4's "key events").
 pub const KEY_EVENTS: &[&str] = &["feedback_submitted", "referral_shared", "purchase"];
 /// A session with at least this much engaged time is engaged.
@@ -172,7 +177,7 @@ fn empty() -> Metrics {
     }
 }
 
-fn list(names: &[&str]) -> String {
+pub(crate) fn list(names: &[&str]) -> String {
     names
         .iter()
         .map(|n| format!("'{n}'"))

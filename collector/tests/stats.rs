@@ -10,6 +10,7 @@ use rapport_collector::{now_ms, stats};
 use serde_json::{json, Value};
 
 on_both_databases!(
+    experiment_results_match_the_hand_computed_numbers,
     stats_match_the_hand_computed_numbers,
     stats_reject_bad_ranges,
     a_read_token_guards_the_site_data
@@ -372,4 +373,159 @@ async fn stats_reject_bad_ranges(h: Harness) {
     assert_eq!(body["total"]["visitors"], 0);
     assert!(body["total"]["bounce_rate"].is_null());
     assert_eq!(body["days"].as_array().unwrap().len(), 30);
+}
+
+/// Experiment `layout`: the control and variant `b`, four exposed visitors each, one session
+/// each, on one day, and one visitor never exposed. Per session (engaged ms; events):
+///
+/// | visitor | variant | engaged | events beyond page_view/page_engagement | bounced | interacted | converted |
+/// |---|---|---|---|---|---|---|
+/// | 1 | control | 3000 | — | yes | no | no |
+/// | 2 | control | 12000 | — | no | no | no |
+/// | 3 | control | 5000 | add_to_cart | yes | yes | no |
+/// | 4 | control | 2000 + 2000 (two pages) | purchase | no | yes | yes |
+/// | 5 | b | 20000 | add_to_cart, purchase | no | yes | yes |
+/// | 6 | b | 15000 | add_to_cart | no | yes | no |
+/// | 7 | b | 1000 | — | yes | no | no |
+/// | 8 | b | 10000 | add_to_cart | no | yes | no |
+/// | 9 | none | 30000 | purchase | — | — | — |
+async fn experiment_results_match_the_hand_computed_numbers(h: Harness) {
+    /// A visitor, its exposure (variant, position), its pages' engaged ms, its other events.
+    type Visit<'a> = (u32, Option<(&'a str, u32)>, &'a [u64], &'a [&'a str]);
+    let day = noon(1);
+    let s = &mut Seed {
+        events: Vec::new(),
+        next: 0,
+    };
+    let plan: [Visit; 9] = [
+        (1, Some(("control", 0)), &[3000], &[]),
+        (2, Some(("control", 0)), &[12000], &[]),
+        (3, Some(("control", 0)), &[5000], &["add_to_cart"]),
+        (4, Some(("control", 0)), &[2000, 2000], &["purchase"]),
+        (5, Some(("b", 1)), &[20000], &["add_to_cart", "purchase"]),
+        (6, Some(("b", 1)), &[15000], &["add_to_cart"]),
+        (7, Some(("b", 1)), &[1000], &[]),
+        (8, Some(("b", 1)), &[10000], &["add_to_cart"]),
+        (9, None, &[30000], &["purchase"]),
+    ];
+    for (v, exposure, pages, actions) in plan {
+        let mut t = day + u64::from(v) * 60_000;
+        if let Some((variant, index)) = exposure {
+            let props =
+                json!({ "experiment": "layout", "variant": variant, "variant_index": index });
+            s.add("experiment_exposed", t, v, v, v * 10, false, "/p", props);
+        }
+        for (p, engaged) in pages.iter().enumerate() {
+            let pageview = v * 10 + p as u32;
+            s.add("page_view", t, v, v, pageview, false, "/p", json!({}));
+            t += 500;
+            s.add(
+                "page_engagement",
+                t,
+                v,
+                v,
+                pageview,
+                false,
+                "/p",
+                json!({ "engaged_ms": engaged }),
+            );
+            t += 500;
+        }
+        for action in actions {
+            s.add(action, t, v, v, v * 10, false, "/p", json!({}));
+        }
+    }
+    let body = json!({ "site": "demo", "sent_at": now_ms(), "events": s.events }).to_string();
+    let (status, res) = h.post("text/plain", body).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["rejected"], json!([]));
+
+    let (status, body, _) = h
+        .send(
+            Request::get("/v1/sites/demo/experiments")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["goal"], "purchase");
+    let experiments = body["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 1);
+    assert_eq!(experiments[0]["experiment"], "layout");
+    let variants = experiments[0]["variants"].as_array().unwrap();
+    let (control, b) = (&variants[0], &variants[1]);
+    assert_eq!(control["variant"], "control");
+    assert_eq!(control["index"], 0);
+    assert!(control["versus_control"].is_null());
+    for (v, visitors, engagement, bounce, time, conversion) in [
+        (control, 4, 50.0, 50.0, 6000.0, 25.0),
+        (b, 4, 75.0, 25.0, 11500.0, 25.0),
+    ] {
+        assert_eq!(v["visitors"], visitors, "{v}");
+        assert_eq!(v["sessions"], visitors);
+        assert_eq!(v["engagement_rate"], engagement, "{v}");
+        assert_eq!(v["bounce_rate"], bounce, "{v}");
+        assert_eq!(v["avg_engaged_ms"], time, "{v}");
+        assert_eq!(v["conversion_rate"], conversion, "{v}");
+    }
+    // Rates: ±1.96·√(p₁q₁/4 + p₀q₀/4), in points. Engagement and bounce: √(.109375) → ±64.82;
+    // conversion: √(.09375) → ±60.01. Time: variances 197e6/3 and 50e6/3, se 4536.89, Welch
+    // df 4.4307, t 2.67318 → ±12127.9. Four visitors a side tell nothing apart.
+    let vs = &b["versus_control"];
+    for (metric, difference, half) in [
+        ("engagement_rate", 25.0, 64.8197),
+        ("bounce_rate", -25.0, 64.8197),
+        ("conversion_rate", 0.0, 60.0114),
+        ("avg_engaged_ms", 5500.0, 12127.9),
+    ] {
+        let i = &vs[metric];
+        let got = |k: &str| i[k].as_f64().unwrap();
+        assert!(
+            (got("difference") - difference).abs() < 1e-6,
+            "{metric}: {i}"
+        );
+        assert!(
+            (got("high") - difference - half).abs() < 0.05,
+            "{metric}: {i}"
+        );
+        assert!(
+            (difference - got("low") - half).abs() < 0.05,
+            "{metric}: {i}"
+        );
+        assert_eq!(i["excludes_zero"], false, "{metric}");
+    }
+    // Another goal: add_to_cart converts 1 of 4 in the control, 3 of 4 with b.
+    let (_, body, _) = h
+        .send(
+            Request::get("/v1/sites/demo/experiments?goal=add_to_cart")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let variants = &body["experiments"][0]["variants"];
+    assert_eq!(variants[0]["conversion_rate"], 25.0);
+    assert_eq!(variants[1]["conversion_rate"], 75.0);
+    let (status, body, _) = h
+        .send(
+            Request::get("/v1/sites/demo/experiments?goal=Not%20An%20Event")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().starts_with("goal:"),
+        "{body}"
+    );
+    // Exposure is passive: it does not make a visitor interacting in the site's stats
+    // (visitors 1, 2 and 7 did nothing else).
+    let (_, stats, _) = h
+        .send(
+            Request::get("/v1/sites/demo/stats")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(stats["total"]["visitors"], 9);
+    assert!((stats["total"]["engagement_rate"].as_f64().unwrap() - 600.0 / 9.0).abs() < 1e-9);
 }

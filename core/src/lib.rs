@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod engage;
 pub mod engine;
 pub mod event;
+pub mod experiment;
 pub mod id;
 pub mod json;
 pub mod prompt;

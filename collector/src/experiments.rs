@@ -1,0 +1,405 @@
+//! Page experiments' results: per experiment and variant, the exposed visitors and sessions,
+//! and each metric's difference from the control with a 95 % confidence interval.
+//! `docs/metrics.md` states every formula. Aggregated in the database, like the stats.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::error::{AppError, Params};
+use crate::stats::{self, list, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
+use crate::AppState;
+
+/// z for a two-sided 95 % interval.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// A difference from the control and its 95 % confidence interval.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Interval {
+    /// This variant's value minus the control's (percentage points for rates, ms for time).
+    pub difference: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Whether the interval leaves zero out: the variants are then told apart at 95 %.
+    pub excludes_zero: bool,
+}
+
+impl Interval {
+    fn new(difference: f64, half_width: f64) -> Option<Interval> {
+        (difference.is_finite() && half_width.is_finite()).then(|| {
+            let (low, high) = (difference - half_width, difference + half_width);
+            Interval {
+                difference,
+                low,
+                high,
+                excludes_zero: low > 0.0 || high < 0.0,
+            }
+        })
+    }
+}
+
+/// Two proportions' difference in percentage points, with the normal (Wald) interval:
+/// (p₁ − p₀) ± z·√(p₁(1−p₁)/n₁ + p₀(1−p₀)/n₀). None without units on either side.
+pub fn proportion_difference(x1: u64, n1: u64, x0: u64, n0: u64) -> Option<Interval> {
+    if n1 == 0 || n0 == 0 {
+        return None;
+    }
+    let (p1, p0) = (x1 as f64 / n1 as f64, x0 as f64 / n0 as f64);
+    let se = (p1 * (1.0 - p1) / n1 as f64 + p0 * (1.0 - p0) / n0 as f64).sqrt();
+    Interval::new((p1 - p0) * 100.0, Z_95 * se * 100.0)
+}
+
+/// Two means' difference with Welch's interval: (m₁ − m₀) ± t·√(s₁²/n₁ + s₀²/n₀), t at 97.5 %
+/// with the Welch–Satterthwaite degrees of freedom. `Sample` holds n, Σx and Σx².
+pub fn welch_difference(a: Sample, b: Sample) -> Option<Interval> {
+    let (ma, va) = a.mean_var()?;
+    let (mb, vb) = b.mean_var()?;
+    let (qa, qb) = (va / a.n as f64, vb / b.n as f64);
+    let se = (qa + qb).sqrt();
+    if se == 0.0 {
+        return Interval::new(ma - mb, 0.0);
+    }
+    let df = (qa + qb).powi(2) / (qa * qa / (a.n as f64 - 1.0) + qb * qb / (b.n as f64 - 1.0));
+    let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
+    Interval::new(ma - mb, t * se)
+}
+
+/// A sample summarised as its count, sum and sum of squares.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sample {
+    pub n: u64,
+    pub sum: f64,
+    pub sum_sq: f64,
+}
+
+impl Sample {
+    /// Mean and sample variance; None below two values.
+    fn mean_var(&self) -> Option<(f64, f64)> {
+        if self.n < 2 {
+            return None;
+        }
+        let n = self.n as f64;
+        let mean = self.sum / n;
+        let var = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
+        Some((mean, var))
+    }
+}
+
+/// Each metric's difference from the control; null where an interval cannot be formed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersusControl {
+    pub engagement_rate: Option<Interval>,
+    pub bounce_rate: Option<Interval>,
+    pub avg_engaged_ms: Option<Interval>,
+    pub conversion_rate: Option<Interval>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VariantResult {
+    pub variant: String,
+    /// Its position in the experiment's list: 0 is the control.
+    pub index: u64,
+    /// Visitors exposed to it in the range.
+    pub visitors: u64,
+    /// Sessions exposed to it.
+    pub sessions: u64,
+    /// Exposed visitors with an interaction in an exposed session ÷ exposed visitors × 100.
+    pub engagement_rate: Option<f64>,
+    /// Bounced exposed sessions ÷ exposed sessions × 100.
+    pub bounce_rate: Option<f64>,
+    /// Mean engaged time of an exposed session, ms.
+    pub avg_engaged_ms: Option<f64>,
+    /// Exposed visitors with the goal event in an exposed session ÷ exposed visitors × 100.
+    pub conversion_rate: Option<f64>,
+    /// Null for the control.
+    pub versus_control: Option<VersusControl>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExperimentResult {
+    pub experiment: String,
+    /// The control first.
+    pub variants: Vec<VariantResult>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Experiments {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    /// The event that counts as a conversion.
+    pub goal: String,
+    pub experiments: Vec<ExperimentResult>,
+}
+
+#[derive(Deserialize)]
+pub struct ExperimentsQuery {
+    from: Option<String>,
+    to: Option<String>,
+    goal: Option<String>,
+}
+
+/// What the SQL returns per experiment and variant.
+struct Counts {
+    experiment: String,
+    result: VariantResult,
+    engaged_visitors: u64,
+    bounced: u64,
+    converted: u64,
+    time: Sample,
+}
+
+fn pct(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// One row per experiment and variant: exposures joined to their sessions' measures.
+fn results_sql() -> String {
+    format!(
+        "SELECT x.experiment, x.variant, CAST(MIN(x.idx) AS BIGINT), \
+         CAST(COUNT(DISTINCT x.visitor_id) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+         CAST(SUM(CASE WHEN s.views < 2 AND s.engaged < {engaged} AND s.keyed = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN s.interacted = 1 THEN x.visitor_id END) AS BIGINT), \
+         CAST(COUNT(DISTINCT CASE WHEN s.converted = 1 THEN x.visitor_id END) AS BIGINT), \
+         SUM(CAST(s.engaged AS DOUBLE PRECISION)), \
+         SUM(CAST(s.engaged AS DOUBLE PRECISION) * CAST(s.engaged AS DOUBLE PRECISION)) \
+         FROM (SELECT experiment, session_id, MIN(visitor_id) AS visitor_id, MIN(variant) AS variant, \
+               MIN(variant_index) AS idx FROM events \
+               WHERE site = $1 AND ts >= $2 AND ts < $3 AND name = 'experiment_exposed' \
+               AND experiment IS NOT NULL AND variant IS NOT NULL \
+               GROUP BY experiment, session_id) x \
+         JOIN (SELECT session_id, CAST(SUM(COALESCE(engaged, 0)) AS BIGINT) AS engaged, \
+               CAST(SUM(viewed) AS BIGINT) AS views, MAX(keyed) AS keyed, \
+               MAX(interacted) AS interacted, MAX(converted) AS converted \
+               FROM (SELECT session_id, pageview_id, MAX(engaged_ms) AS engaged, \
+                     MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed, \
+                     MAX(CASE WHEN name IN ({key}) THEN 1 ELSE 0 END) AS keyed, \
+                     MAX(CASE WHEN name NOT IN ({passive}) THEN 1 ELSE 0 END) AS interacted, \
+                     MAX(CASE WHEN name = $4 THEN 1 ELSE 0 END) AS converted \
+                     FROM events WHERE site = $1 AND ts >= $2 AND ts < $3 \
+                     GROUP BY session_id, pageview_id) p \
+               GROUP BY session_id) s \
+         ON s.session_id = x.session_id \
+         GROUP BY x.experiment, x.variant",
+        engaged = ENGAGED_SESSION_MS,
+        key = list(KEY_EVENTS),
+        passive = list(PASSIVE_EVENTS),
+    )
+}
+
+/// Every experiment with exposures in `[from, to]` (epoch days), each variant against the
+/// control (the variant at position 0, or the lowest position seen).
+pub async fn results(
+    db: &crate::Db,
+    site: &str,
+    from: i64,
+    to: i64,
+    goal: &str,
+) -> Result<Vec<ExperimentResult>, sqlx::Error> {
+    let rows = sqlx::query(&results_sql())
+        .bind(site)
+        .bind(stats::day_start_ms(from))
+        .bind(stats::day_start_ms(to + 1))
+        .bind(goal)
+        .fetch_all(&db.pool)
+        .await?;
+    let u = |row: &sqlx::any::AnyRow, i: usize| -> Result<u64, sqlx::Error> {
+        Ok(u64::try_from(row.try_get::<Option<i64>, _>(i)?.unwrap_or(0)).unwrap_or(0))
+    };
+    let mut all: Vec<Counts> = Vec::new();
+    for row in &rows {
+        let (visitors, sessions) = (u(row, 3)?, u(row, 4)?);
+        let (bounced, engaged_visitors, converted) = (u(row, 5)?, u(row, 6)?, u(row, 7)?);
+        let time = Sample {
+            n: sessions,
+            sum: row.try_get::<Option<f64>, _>(8)?.unwrap_or(0.0),
+            sum_sq: row.try_get::<Option<f64>, _>(9)?.unwrap_or(0.0),
+        };
+        all.push(Counts {
+            experiment: row.try_get(0)?,
+            result: VariantResult {
+                variant: row.try_get(1)?,
+                index: u(row, 2)?,
+                visitors,
+                sessions,
+                engagement_rate: pct(engaged_visitors, visitors),
+                bounce_rate: pct(bounced, sessions),
+                avg_engaged_ms: (sessions > 0).then(|| time.sum / sessions as f64),
+                conversion_rate: pct(converted, visitors),
+                versus_control: None,
+            },
+            engaged_visitors,
+            bounced,
+            converted,
+            time,
+        });
+    }
+    all.sort_by(|a, b| {
+        (
+            a.experiment.as_str(),
+            a.result.index,
+            a.result.variant.as_str(),
+        )
+            .cmp(&(
+                b.experiment.as_str(),
+                b.result.index,
+                b.result.variant.as_str(),
+            ))
+    });
+    let mut out: Vec<ExperimentResult> = Vec::new();
+    let mut at = 0;
+    while at < all.len() {
+        let end = at
+            + all[at..]
+                .iter()
+                .take_while(|c| c.experiment == all[at].experiment)
+                .count();
+        let group = &all[at..end];
+        let control = &group[0];
+        let variants = group
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let versus = (i > 0).then(|| VersusControl {
+                    engagement_rate: proportion_difference(
+                        c.engaged_visitors,
+                        c.result.visitors,
+                        control.engaged_visitors,
+                        control.result.visitors,
+                    ),
+                    bounce_rate: proportion_difference(
+                        c.bounced,
+                        c.result.sessions,
+                        control.bounced,
+                        control.result.sessions,
+                    ),
+                    avg_engaged_ms: welch_difference(c.time, control.time),
+                    conversion_rate: proportion_difference(
+                        c.converted,
+                        c.result.visitors,
+                        control.converted,
+                        control.result.visitors,
+                    ),
+                });
+                VariantResult {
+                    variant: c.result.variant.clone(),
+                    versus_control: versus,
+                    ..c.result.clone_counts()
+                }
+            })
+            .collect();
+        out.push(ExperimentResult {
+            experiment: control.experiment.clone(),
+            variants,
+        });
+        at = end;
+    }
+    Ok(out)
+}
+
+impl VariantResult {
+    /// The counts and rates, without the comparison.
+    fn clone_counts(&self) -> VariantResult {
+        VariantResult {
+            variant: self.variant.clone(),
+            index: self.index,
+            visitors: self.visitors,
+            sessions: self.sessions,
+            engagement_rate: self.engagement_rate,
+            bounce_rate: self.bounce_rate,
+            avg_engaged_ms: self.avg_engaged_ms,
+            conversion_rate: self.conversion_rate,
+            versus_control: None,
+        }
+    }
+}
+
+/// `GET /v1/sites/{site}/experiments?from&to&goal`: every experiment with exposures in the
+/// range, per variant, against the control.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/experiments",
+    params(
+        ("site" = String, Path, description = "site id"),
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`)"),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today)"),
+        ("goal" = Option<String>, Query, description = "the event that counts as a conversion (default: purchase)"),
+    ),
+    responses(
+        (status = 200, description = "Results per experiment and variant (docs/metrics.md#experiments)", body = Experiments),
+        (status = 400, description = "Bad date, range or goal", body = crate::api::ErrorBody),
+        (status = 401, description = "A read token is set and was not sent", body = crate::api::ErrorBody),
+        (status = 404, description = "Site not configured", body = crate::api::ErrorBody),
+    )
+)]
+pub async fn site_experiments(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Params(query): Params<ExperimentsQuery>,
+) -> Result<Json<Experiments>, AppError> {
+    crate::known_site(&state, &site)?;
+    let (from, to) = crate::date_range(query.from.as_ref(), query.to.as_ref())?;
+    let goal = query.goal.unwrap_or_else(|| "purchase".into());
+    rapport_core::validate::event_name(&goal)
+        .map_err(|e| AppError::bad_request(format!("goal: {}", e.reason)))?;
+    let experiments = results(&state.db, &site, from, to, &goal)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(Experiments {
+        site,
+        from: stats::date_of(from),
+        to: stats::date_of(to),
+        goal,
+        experiments,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proportion_interval_matches_the_formula() {
+        // 30/50 against 20/50: 10 points, se = √(.6·.4/50 + .4·.6/50) = 0.09798.
+        let i = proportion_difference(30, 50, 20, 50).unwrap();
+        assert!((i.difference - 20.0).abs() < 1e-9);
+        assert!((i.high - i.difference - 19.2039).abs() < 1e-3, "{i:?}");
+        assert!(i.excludes_zero);
+        assert!(!proportion_difference(11, 20, 10, 20).unwrap().excludes_zero);
+        assert_eq!(proportion_difference(1, 0, 1, 5), None);
+    }
+
+    #[test]
+    fn welch_interval_matches_a_worked_example() {
+        // a = [1, 2, 3, 4], b = [2, 4, 6, 8]: means 2.5 and 5, variances 5/3 and 20/3,
+        // se = √(5/12 + 20/12) = 1.4434, df = (25/12)² / ((5/12)²/3 + (20/12)²/3) = 4.4118,
+        // t(0.975, 4.4118) = 2.67717 (by integrating the t density numerically).
+        let a = Sample {
+            n: 4,
+            sum: 10.0,
+            sum_sq: 30.0,
+        };
+        let b = Sample {
+            n: 4,
+            sum: 20.0,
+            sum_sq: 120.0,
+        };
+        let i = welch_difference(a, b).unwrap();
+        assert!((i.difference + 2.5).abs() < 1e-9);
+        assert!((i.high - i.difference - 3.86417).abs() < 1e-4, "{i:?}");
+        assert!(!i.excludes_zero);
+        assert_eq!(
+            welch_difference(
+                Sample {
+                    n: 1,
+                    sum: 1.0,
+                    sum_sq: 1.0
+                },
+                b
+            ),
+            None
+        );
+    }
+}
