@@ -1,0 +1,123 @@
+// Page experiments in Chromium against the real collector: rapport.experiment(), the
+// declarative form without flicker, the timeout fallback, and exposure events.
+const { test, expect, servePage } = require('./fixtures');
+
+const named = (events, name) => events.filter((e) => e.name === name);
+
+function page_(attrs = '', body = '') {
+  return `<!doctype html><meta charset="utf-8"><title>exp</title>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="/v1/batch" data-batch-wait="100" ${attrs}></script>
+    ${body}`;
+}
+
+const layouts = `<div data-rapport-experiment="layout">
+  <section id="a" data-rapport-variant="list" style="display:flex">A</section>
+  <section id="b" data-rapport-variant="grid" style="display:flex">B</section>
+</div>`;
+
+/** Which of the two variants are shown: their computed display. */
+const shown = (page) => page.evaluate(() => ['a', 'b'].filter((id) => getComputedStyle(document.getElementById(id)).display !== 'none'));
+
+test('rapport.experiment() gives a stable variant, records one exposure per session, and tags later events', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_());
+  await page.goto(url);
+  const first = await page.evaluate(() => rapport.experiment('hero', ['control', 'big']));
+  expect(['control', 'big']).toContain(first);
+  // Asked again, on this page and the next: the same variant, and no second exposure.
+  expect(await page.evaluate(() => rapport.experiment('hero', ['control', 'big']))).toBe(first);
+  await page.evaluate(() => rapport.track('clicked'));
+  await page.reload();
+  expect(await page.evaluate(() => rapport.experiment('hero', ['control', 'big']))).toBe(first);
+  // Weights: a variant of weight 0 is never given.
+  expect(await page.evaluate(() => rapport.experiment('color', ['red', 'blue'], { weights: [0, 1] }))).toBe('blue');
+  const events = await collector.waitFor((all) => named(all, 'experiment_exposed').length === 2 && named(all, 'clicked').length === 1);
+  await page.waitForTimeout(300);
+  const exposures = named(await collector.events(), 'experiment_exposed');
+  expect(exposures.map((e) => [e.props.experiment, e.props.variant]).sort()).toEqual([['color', 'blue'], ['hero', first]].sort());
+  const hero = exposures.find((e) => e.props.experiment === 'hero');
+  expect(hero.props.variant_index).toBe(first === 'control' ? 0 : 1);
+  expect(named(events, 'clicked')[0].props['exp:hero']).toBe(first);
+  expect(named(events, 'page_view')[1].props['exp:hero']).toBe(first);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
+test('bad experiment calls warn once each and fall back to the first variant', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_());
+  await page.goto(url);
+  await collector.waitFor((all) => named(all, 'page_view').length === 1);
+  const got = await page.evaluate(() => Promise.all([
+    rapport.experiment('Bad Id', ['a', 'b']),
+    rapport.experiment('empty', []),
+    rapport.experiment('twice', ['a', 'a']),
+    rapport.experiment('weights', ['a', 'b'], { weights: [1] }),
+    rapport.experiment('zero', ['a', 'b'], { weights: [0, 0] }),
+  ]));
+  expect(got).toEqual(['a', null, 'a', 'a', 'a']);
+  expect(consoleLog.rapport().map((m) => m.text.trim())).toEqual([
+    "rapport: experiment(\"Bad Id\") id must be 1-48 characters of a-z, 0-9, '_', '.' and '-'; the first variant is shown",
+    "rapport: experiment(\"empty\") variants must be 1-10 distinct names of a-z, 0-9, '_', '.' and '-'; the first variant is shown",
+    "rapport: experiment(\"twice\") variants must be 1-10 distinct names of a-z, 0-9, '_', '.' and '-'; the first variant is shown",
+    'rapport: experiment("weights") weights must be one number of at least 0 per variant, not all 0; the first variant is shown',
+    'rapport: experiment("zero") weights must be one number of at least 0 per variant, not all 0; the first variant is shown',
+  ]);
+  await page.waitForTimeout(300);
+  expect(named(await collector.events(), 'experiment_exposed')).toEqual([]);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
+test('the declarative form shows no variant before the decision and only the chosen one after', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_('data-experiment-timeout="8000"', layouts));
+  // The wasm arrives late: the decision waits for it.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/embed/rapport_widget_bg.wasm', async (route) => { await held; await route.continue(); });
+  await page.goto(url);
+  await page.waitForTimeout(700);
+  expect(await shown(page)).toEqual([]);
+  release();
+  await expect.poll(() => shown(page)).toHaveLength(1);
+  const [visible] = await shown(page);
+  const all = await collector.waitFor((events) => named(events, 'experiment_exposed').length === 1);
+  const exposure = named(all, 'experiment_exposed')[0];
+  expect(exposure.props.variant).toBe(visible === 'a' ? 'list' : 'grid');
+  // The author's display comes back for the chosen one.
+  expect(await page.evaluate((id) => getComputedStyle(document.getElementById(id)).display, visible)).toBe('flex');
+  // Reloaded: the same variant.
+  await page.reload();
+  await expect.poll(() => shown(page)).toEqual([visible]);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
+test('without a decision in time the first variant shows and no exposure is recorded', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_('data-experiment-timeout="300"', layouts));
+  await page.route('**/embed/rapport_widget_bg.wasm', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.goto(url);
+  await expect.poll(() => shown(page)).toEqual(['a']);
+  // The tracker starts later and keeps the page as it is.
+  await collector.waitFor((events) => named(events, 'page_view').length === 1);
+  await page.waitForTimeout(500);
+  expect(await shown(page)).toEqual(['a']);
+  expect(named(await collector.events(), 'experiment_exposed')).toEqual([]);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
+test('with Do Not Track the first variant shows at once and nothing is recorded', async ({ browser, collector }) => {
+  const context = await browser.newContext({ extraHTTPHeaders: {} });
+  const page = await context.newPage();
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_('data-experiment-timeout="5000"', layouts));
+  await page.goto(url);
+  await expect.poll(() => shown(page), { timeout: 2000 }).toEqual(['a']);
+  expect(await page.evaluate(() => rapport.experiment('hero', ['x', 'y']))).toBe('x');
+  await page.waitForTimeout(300);
+  expect(await collector.events()).toEqual([]);
+  await context.close();
+});
