@@ -44,7 +44,7 @@
   document.addEventListener('click', function (e) {
     var button = e.target.closest && e.target.closest('button.add[data-sku]');
     if (!button) return;
-    var sku = button.dataset.sku, heading = button.parentElement.querySelector('h1, h2');
+    var sku = button.dataset.sku, heading = button.closest('article, .card').querySelector('h1, h2');
     if (PRODUCTS[sku]) {
       cart.push(sku);
       write('cart', cart);
@@ -62,9 +62,10 @@
     sku = PRODUCTS[sku] ? sku : 'mug-01';
     document.title = p.name + ' | Juniper & Pine';
     product.querySelector('h1').textContent = p.name;
-    product.querySelector('.price').textContent = money(p.cents);
-    product.querySelector('.text').textContent = p.text;
-    product.querySelector('button.add').dataset.sku = sku;
+    // Both layouts of the page experiment carry the product; Rapport shows one.
+    [].forEach.call(product.querySelectorAll('.price'), function (n) { n.textContent = money(p.cents); });
+    [].forEach.call(product.querySelectorAll('.text'), function (n) { n.textContent = p.text; });
+    [].forEach.call(product.querySelectorAll('button.add'), function (n) { n.dataset.sku = sku; });
   }
 
   // account.html: sign in by e-mail (the demo has no passwords), or out.

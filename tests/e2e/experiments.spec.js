@@ -1,6 +1,6 @@
 // Page experiments in Chromium against the real collector: rapport.experiment(), the
 // declarative form without flicker, the timeout fallback, and exposure events.
-const { test, expect, servePage } = require('./fixtures');
+const { test, expect, servePage, fastBatches } = require('./fixtures');
 
 const named = (events, name) => events.filter((e) => e.name === name);
 
@@ -120,4 +120,62 @@ test('with Do Not Track the first variant shows at once and nothing is recorded'
   await page.waitForTimeout(300);
   expect(await collector.events()).toEqual([]);
   await context.close();
+});
+
+/** The dashboard's 95 % interval verdict for two proportions, as docs/metrics.md defines it. */
+function verdict(x1, n1, x0, n0) {
+  const p1 = x1 / n1, p0 = x0 / n0;
+  const half = 1.959963984540054 * Math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0);
+  const low = p1 - p0 - half, high = p1 - p0 + half;
+  return low > 0 ? 'higher than the control' : high < 0 ? 'lower than the control' : 'not yet distinguishable';
+}
+
+test('the demo shop\'s layout experiment: 40 visitors, and the dashboard shows their numbers', async ({ browser, collector }) => {
+  test.setTimeout(120_000);
+  const seen = { classic: { visitors: 0, clicked: 0 }, 'buy-first': { visitors: 0, clicked: 0 } };
+  let clicks = 0;
+  for (let i = 0; i < 40; i++) {
+    const context = await browser.newContext();
+    await fastBatches(context);
+    const page = await context.newPage();
+    await page.goto(`${collector.url}/demo/product.html?sku=mug-01`);
+    const chosen = page.locator('[data-rapport-chosen]');
+    await expect(chosen).toHaveCount(1);
+    const variant = await chosen.getAttribute('data-rapport-variant');
+    seen[variant].visitors += 1;
+    // The scripted difference: three in four buy-first visitors add to cart, one in four
+    // classic ones.
+    if (variant === 'buy-first' ? i % 4 !== 0 : i % 4 === 0) {
+      await page.getByRole('button', { name: 'Add to cart' }).click();
+      seen[variant].clicked += 1;
+      clicks += 1;
+    }
+    await collector.waitFor((events) => named(events, 'experiment_exposed').length === i + 1 &&
+      named(events, 'add_to_cart').length === clicks);
+    await context.close();
+  }
+  expect(seen.classic.visitors + seen['buy-first'].visitors).toBe(40);
+  expect(seen.classic.visitors).toBeGreaterThan(5);
+  expect(seen['buy-first'].visitors).toBeGreaterThan(5);
+
+  const page = await browser.newPage();
+  await page.goto(`${collector.url}/?site=demo&goal=add_to_cart`);
+  const table = page.locator('table[data-experiment="product-layout"]');
+  await expect(table).toBeVisible();
+  const value = (variant, measure) => table.locator(`tr[data-variant="${variant}"] td[data-measure="${measure}"]`)
+    .evaluate((td) => td.firstChild.textContent);
+  for (const variant of ['classic', 'buy-first']) {
+    const { visitors, clicked } = seen[variant];
+    await expect(table.locator(`tr[data-variant="${variant}"] td`).nth(1)).toHaveText(String(visitors));
+    const rate = `${(clicked / visitors * 100).toFixed(1)} %`;
+    expect(await value(variant, 'engagement_rate')).toBe(rate);
+    expect(await value(variant, 'conversion_rate')).toBe(rate);
+  }
+  await expect(table.locator('tr[data-variant="classic"] td').first()).toHaveText('classic (control)');
+  const b = seen['buy-first'], c = seen.classic;
+  await expect(table.locator('tr[data-variant="buy-first"] td[data-measure="engagement_rate"] .verdict'))
+    .toHaveText(verdict(b.clicked, b.visitors, c.clicked, c.visitors));
+  // Time is compared too; with these visits it cannot be told apart yet.
+  await expect(table.locator('tr[data-variant="buy-first"] td[data-measure="avg_engaged_ms"] .verdict')).toHaveText(/./);
+  await page.close();
 });
