@@ -41,14 +41,19 @@ impl Interval {
 }
 
 /// Two proportions' difference in percentage points, with the normal (Wald) interval:
-/// (p₁ − p₀) ± z·√(p₁(1−p₁)/n₁ + p₀(1−p₀)/n₀). None without units on either side.
+/// (p₁ − p₀) ± z·√(p₁(1−p₁)/n₁ + p₀(1−p₀)/n₀), kept within ±100 points (a difference of
+/// rates cannot leave them). None without units on either side.
 pub fn proportion_difference(x1: u64, n1: u64, x0: u64, n0: u64) -> Option<Interval> {
     if n1 == 0 || n0 == 0 {
         return None;
     }
     let (p1, p0) = (x1 as f64 / n1 as f64, x0 as f64 / n0 as f64);
     let se = (p1 * (1.0 - p1) / n1 as f64 + p0 * (1.0 - p0) / n0 as f64).sqrt();
-    Interval::new((p1 - p0) * 100.0, Z_95 * se * 100.0)
+    Interval::new((p1 - p0) * 100.0, Z_95 * se * 100.0).map(|i| Interval {
+        low: i.low.max(-100.0),
+        high: i.high.min(100.0),
+        ..i
+    })
 }
 
 /// Two means' difference with Welch's interval: (m₁ − m₀) ± t·√(s₁²/n₁ + s₀²/n₀), t at 97.5 %
@@ -369,6 +374,10 @@ mod tests {
         assert!(i.excludes_zero);
         assert!(!proportion_difference(11, 20, 10, 20).unwrap().excludes_zero);
         assert_eq!(proportion_difference(1, 0, 1, 5), None);
+        // 2/2 against 1/2: +50 ± 1.95996·√(0.125)·100 = ±69.2952 points, kept within +100.
+        let wide = proportion_difference(2, 2, 1, 2).unwrap();
+        assert_eq!(wide.high, 100.0);
+        assert!((wide.low - (50.0 - 69.2952)).abs() < 1e-3, "{wide:?}");
     }
 
     #[test]
