@@ -72,7 +72,7 @@ pub struct PublicSiteConfig {
     ),
     components(schemas(
         crate::loyalty::RedeemRequest,
-        rapport_core::Batch,
+        crate::ingest::Envelope,
         rapport_core::Event,
         IngestResponse,
         Rejected,

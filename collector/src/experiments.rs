@@ -327,10 +327,10 @@ impl VariantResult {
     get,
     path = "/v1/sites/{site}/experiments",
     params(
-        ("site" = String, Path, description = "site id"),
-        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`)"),
-        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today)"),
-        ("goal" = Option<String>, Query, description = "the event that counts as a conversion (default: purchase)"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
+        ("goal" = Option<String>, Query, description = "the event that counts as a conversion (default: purchase)", pattern = r"^[a-z0-9_.-]{1,64}$"),
     ),
     responses(
         (status = 200, description = "Results per experiment and variant (docs/metrics.md#experiments)", body = Experiments),

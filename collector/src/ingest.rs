@@ -25,11 +25,19 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 const MAX_FUTURE_MS: u64 = 60_000;
 
 /// The batch envelope; events are decoded one by one so one bad event cannot sink the rest.
-#[derive(Deserialize)]
+/// Documented as `Batch`: exactly these fields, the events as `Event`s.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Envelope {
+#[schema(as = Batch)]
+pub struct Envelope {
+    /// The site id: 1–64 characters of `a-z 0-9 _ . -`.
+    #[schema(pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)]
     site: String,
+    /// Client wall-clock time when the batch was sent, ms since the Unix epoch; the
+    /// collector corrects clock skew with it.
     sent_at: u64,
+    /// 1 to 1000 events; each is checked on its own.
+    #[schema(value_type = Vec<rapport_core::Event>, min_items = 1, max_items = 1000)]
     events: Vec<Value>,
     /// Events the widget had to drop (queue over budget, or refused earlier) since its last
     /// batch.
@@ -118,7 +126,7 @@ fn check_sender(
 #[utoipa::path(
     post,
     path = "/v1/batch",
-    request_body(content = rapport_core::Batch, description = "JSON, sent as application/json or text/plain, optionally gzip-encoded"),
+    request_body(content = Envelope, description = "JSON, sent as application/json or text/plain, optionally gzip-encoded"),
     params(("key" = Option<String>, Query, description = "the site's write key, when it has one (or the x-rapport-key header)")),
     responses(
         (status = 200, description = "Stored; invalid events listed by index", body = crate::api::IngestResponse),

@@ -232,9 +232,10 @@ pub(crate) fn known_site<'a>(
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/config",
-    params(("site" = String, Path, description = "site id")),
+    params(("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)),
     responses(
         (status = 200, description = "Cacheable for 5 minutes", body = api::PublicSiteConfig),
+        (status = 400, description = "Site id breaks the rules", body = api::ErrorBody),
         (status = 404, description = "Site not configured", body = api::ErrorBody),
     )
 )]
@@ -252,7 +253,7 @@ async fn site_config(
     ))
 }
 
-/// `from` and `to` of a stats-like request as epoch days: real dates from 1970-01-01 to
+/// `from` and `to` of a stats-like request as epoch days: real dates from 0001-01-01 to
 /// 9999-12-31, `to` today and `from` 29 days before it by default, `from` ≤ `to`, at most
 /// 366 days. A 400 names the parameter.
 pub(crate) fn date_range(
@@ -298,9 +299,9 @@ const MAX_STATS_DAYS: i64 = 366;
     get,
     path = "/v1/sites/{site}/stats",
     params(
-        ("site" = String, Path, description = "site id"),
-        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`)"),
-        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today)"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
     ),
     responses(
         (status = 200, description = "Metrics in total and per day (docs/metrics.md)", body = stats::Stats),
@@ -348,8 +349,8 @@ struct RecentQuery {
     get,
     path = "/v1/sites/{site}/events",
     params(
-        ("site" = String, Path, description = "site id"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50", minimum = 1, maximum = 500),
     ),
     responses(
         (status = 200, description = "Newest first", body = api::EventsPage),

@@ -436,7 +436,7 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     post,
     path = "/v1/sites/{site}/orders",
     params(
-        ("site" = String, Path, description = "site id"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
         ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"),
     ),
     request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
@@ -771,7 +771,7 @@ pub async fn totals(
     site: &str,
     from: i64,
     to: i64,
-    out: &mut crate::stats::Programs,
+    out: &mut crate::stats::ProgramTotals,
 ) -> Result<(), sqlx::Error> {
     let by_status = sqlx::query(
         "SELECT status, CAST(COUNT(*) AS BIGINT) FROM referrals \
@@ -825,13 +825,14 @@ pub async fn totals(
     get,
     path = "/v1/sites/{site}/loyalty",
     params(
-        ("site" = String, Path, description = "site id"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
     ),
     responses(
         (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
         (status = 401, description = "No valid identity: nothing is revealed", body = crate::api::ErrorBody),
+        (status = 400, description = "Site id breaks the rules", body = crate::api::ErrorBody),
         (status = 404, description = "Unknown site or no loyalty program", body = crate::api::ErrorBody),
     )
 )]
@@ -917,7 +918,7 @@ pub struct RedeemRequest {
     post,
     path = "/v1/sites/{site}/loyalty/redeem",
     params(
-        ("site" = String, Path, description = "site id"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
         ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer"),
@@ -1028,7 +1029,7 @@ pub async fn redeem(
     get,
     path = "/v1/sites/{site}/referral",
     params(
-        ("site" = String, Path, description = "site id"),
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
         ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id, for the self-referral rule"),
@@ -1036,6 +1037,7 @@ pub async fn redeem(
     responses(
         (status = 200, description = "{code, offer, stats} (docs/loyalty-referral.md)"),
         (status = 401, description = "No valid identity", body = crate::api::ErrorBody),
+        (status = 400, description = "Site id breaks the rules", body = crate::api::ErrorBody),
         (status = 404, description = "Unknown site or no referral program", body = crate::api::ErrorBody),
     )
 )]

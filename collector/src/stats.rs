@@ -106,7 +106,7 @@ pub struct Points {
 }
 
 #[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Programs {
+pub struct ProgramTotals {
     pub referral: ReferralFunnel,
     pub points: Points,
 }
@@ -120,7 +120,7 @@ pub struct Stats {
     pub days: Vec<Day>,
     pub top_pages: Vec<TopPage>,
     /// Referral and loyalty totals; the ledger's part is filled from the database.
-    pub programs: Programs,
+    pub programs: ProgramTotals,
 }
 
 /// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
@@ -146,8 +146,9 @@ pub fn date_of(day: i64) -> String {
     date.to_string()
 }
 
-/// The first and last day a stats request may name: the Unix epoch and the end of 9999.
-pub const FIRST_DATE: &str = "1970-01-01";
+/// The first and last day a stats request may name: every day of the years 1 to 9999, as an
+/// OpenAPI `date` can be.
+pub const FIRST_DATE: &str = "0001-01-01";
 pub const LAST_DATE: &str = "9999-12-31";
 
 /// Epoch day of `YYYY-MM-DD`, for a real date from [`FIRST_DATE`] to [`LAST_DATE`].
@@ -158,7 +159,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
     }
     let date = time::Date::parse(text, &format).ok()?;
     let day = (date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days();
-    (0..=2_932_896).contains(&day).then_some(day)
+    (-719_162..=2_932_896).contains(&day).then_some(day)
 }
 
 fn pct(part: u64, whole: u64) -> Option<f64> {
@@ -393,7 +394,7 @@ pub async fn stats(db: &Db, site: &str, from: i64, to: i64) -> Result<Stats, sql
             })
             .collect(),
         top_pages: top_pages(db, site, from_ms, to_ms).await?,
-        programs: Programs {
+        programs: ProgramTotals {
             referral: funnel,
             points: Points::default(),
         },
@@ -411,7 +412,8 @@ mod tests {
         assert_eq!(parse_date("2026-02-30"), None);
         assert_eq!(parse_date("-9999-01-01"), None);
         assert_eq!(parse_date("+2026-01-01"), None);
-        assert_eq!(parse_date("1969-12-31"), None);
+        assert_eq!(parse_date("0000-12-31"), None);
+        assert_eq!(date_of(parse_date(FIRST_DATE).unwrap()), FIRST_DATE);
         assert_eq!(date_of(parse_date(LAST_DATE).unwrap()), LAST_DATE);
         assert_eq!(date_of(i64::MIN), time::Date::MIN.to_string());
         assert_eq!(day_of(-1), -1);

@@ -586,14 +586,51 @@ async fn openapi_describes_every_route_and_the_wire_types() {
         ("/v1/sites/{site}/loyalty", "get"),
         ("/v1/sites/{site}/loyalty/redeem", "post"),
         ("/v1/sites/{site}/referral", "get"),
+        ("/v1/sites/{site}/experiments", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} is missing"
-        );
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is missing");
+        // Every site id is described as the handlers check it, and its refusal documented.
+        if path.contains("{site}") {
+            let site = operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "site")
+                .unwrap();
+            assert_eq!(site["schema"]["pattern"], "^[a-z0-9_.-]{1,64}$", "{path}");
+            assert!(
+                operation["responses"]["400"].is_object(),
+                "{method} {path} lacks 400"
+            );
+        }
     }
+    // The batch body is exactly what ingest decodes: unknown fields are refused.
+    let batch = &doc["components"]["schemas"]["Batch"];
+    assert_eq!(batch["additionalProperties"], false, "{batch}");
+    assert!(batch["properties"]["dropped"].is_object());
+    assert_eq!(batch["properties"]["events"]["maxItems"], 1000);
+    // The stats' program totals and the site config's programs are two schemas.
+    assert_eq!(
+        doc["components"]["schemas"]["Stats"]["properties"]["programs"]["$ref"],
+        "#/components/schemas/ProgramTotals"
+    );
+    let limit = doc["paths"]["/v1/sites/{site}/events"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].clone(),
+            limit["schema"]["maximum"].clone()
+        ),
+        (json!(1), json!(500))
+    );
     let responses = doc["paths"]["/v1/batch"]["post"]["responses"]
         .as_object()
         .unwrap();

@@ -10,9 +10,16 @@ use crate::json::Writer;
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Batch {
+    /// The site id: 1–64 characters of `a-z 0-9 _ . -`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub site: String,
     /// Client wall-clock time when the batch was sent; the collector corrects skew with it.
     pub sent_at: u64,
+    /// 1 to 1000 events.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub events: Vec<Event>,
 }
 

@@ -225,6 +225,11 @@ impl<'de> serde::Deserialize<'de> for Props {
 pub struct Event {
     /// UUID v4, unique per event; the collector stores each id once.
     pub id: Uuid,
+    /// 1–64 characters of `a-z 0-9 _ . -`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)
+    )]
     pub name: String,
     /// Client wall-clock time of the event, ms since the Unix epoch.
     pub ts: u64,
@@ -233,6 +238,11 @@ pub struct Event {
     pub pageview_id: Uuid,
     /// Whether the visitor had an earlier session when this event happened.
     pub returning: bool,
+    /// An absolute http(s) URL of at most 2048 bytes.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^https?://", max_length = 2048)
+    )]
     pub url: String,
     #[cfg_attr(
         feature = "serde",
