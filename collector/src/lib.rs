@@ -48,6 +48,8 @@ pub struct AppState {
     pub embed_dir: Option<PathBuf>,
     /// Ingest requests allowed per client.
     pub rate_limit: RateLimit,
+    /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
+    pub trusted_proxies: limit::TrustedProxies,
     /// When set, the site data (`…/events`, `…/stats`) answers only requests with
     /// `Authorization: Bearer <token>`. The dashboard asks for it on each page load.
     pub read_token: Option<std::sync::Arc<str>>,
@@ -61,6 +63,7 @@ impl AppState {
             demo_dir: None,
             embed_dir: None,
             rate_limit: RateLimit::default(),
+            trusted_proxies: limit::TrustedProxies::default(),
             read_token: None,
         }
     }
@@ -156,7 +159,10 @@ pub fn app(state: AppState) -> Router {
         );
     }
     router
-        .layer(axum::middleware::from_fn(limit::client_addr))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            limit::client_addr,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

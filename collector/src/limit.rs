@@ -1,6 +1,11 @@
 //! Rate limiting of ingest per site and client address (governor's keyed GCRA limiter),
 //! answered with 429 and `Retry-After`. Client addresses live only in the limiter's memory,
 //! are never stored, and are forgotten once idle.
+//!
+//! Behind a load balancer the peer is the balancer; with `--trusted-proxies`, a request whose
+//! peer is in a trusted range is attributed to the nearest untrusted address in its
+//! `X-Forwarded-For`. Nothing else ever reads that header, so a client cannot choose its
+//! own bucket. Each collector process keeps its own buckets.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -27,12 +32,74 @@ pub struct RateLimit {
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
+/// The proxies whose `X-Forwarded-For` is believed.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Arc<Vec<ipnet::IpNet>>);
+
+impl TrustedProxies {
+    /// Parses `CIDR,CIDR,…` (a bare address is one host); the error names the bad entry.
+    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+        let mut nets = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("\"{entry}\" is not an address or CIDR range"))?;
+            nets.push(net);
+        }
+        Ok(TrustedProxies(Arc::new(nets)))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind `peer`: while the hop is trusted, the next address to the left in
+    /// `X-Forwarded-For` (every header line, in order); the first untrusted one is the
+    /// client. An unreadable entry ends the walk at the last trusted hop.
+    pub fn client(&self, peer: Option<IpAddr>, forwarded: &[&str]) -> Option<IpAddr> {
+        let mut client = peer?;
+        if !self.trusts(client) {
+            return Some(client);
+        }
+        let hops: Vec<&str> = forwarded
+            .iter()
+            .flat_map(|line| line.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !self.trusts(ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        Some(client)
+    }
+}
+
 /// Middleware recording [`ClientAddr`] for the handlers.
-pub async fn client_addr(mut request: Request, next: Next) -> Response {
-    let addr = request
+pub async fn client_addr(
+    axum::extract::State(trusted): axum::extract::State<TrustedProxies>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    let forwarded: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let addr = trusted.client(peer, &forwarded);
     request.extensions_mut().insert(ClientAddr(addr));
     next.run(request).await
 }
@@ -69,5 +136,59 @@ impl Default for RateLimit {
     /// A burst of 120 batches, then 20 per second: far above what one browser sends.
     fn default() -> Self {
         RateLimit::new(120, Duration::from_millis(50)).expect("non-zero limits")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_hop() {
+        let t = TrustedProxies::parse("10.0.0.0/8, 192.0.2.1").unwrap();
+        let lb = Some(ip("10.1.2.3"));
+        // Through the balancer: the address it saw.
+        assert_eq!(t.client(lb, &["203.0.113.7"]), Some(ip("203.0.113.7")));
+        // A client-written entry to the left of the real one is ignored.
+        assert_eq!(
+            t.client(lb, &["1.1.1.1, 203.0.113.7, 192.0.2.1"]),
+            Some(ip("203.0.113.7"))
+        );
+        // Header lines are read in order.
+        assert_eq!(
+            t.client(lb, &["1.1.1.1", "203.0.113.7"]),
+            Some(ip("203.0.113.7"))
+        );
+        // An untrusted peer's header is never read.
+        assert_eq!(
+            t.client(Some(ip("198.51.100.9")), &["203.0.113.7"]),
+            Some(ip("198.51.100.9"))
+        );
+        // No header, or garbage in it: the last trusted hop.
+        assert_eq!(t.client(lb, &[]), lb);
+        assert_eq!(t.client(lb, &["not-an-ip"]), lb);
+        // IPv4-mapped IPv6 peers match IPv4 ranges.
+        assert_eq!(
+            t.client(Some(ip("::ffff:10.0.0.5")), &["203.0.113.8"]),
+            Some(ip("203.0.113.8"))
+        );
+        // Nothing trusted: the peer, whatever the header says.
+        let none = TrustedProxies::default();
+        assert_eq!(none.client(lb, &["203.0.113.7"]), lb);
+        assert_eq!(none.client(None, &["203.0.113.7"]), None);
+    }
+
+    #[test]
+    fn a_bad_range_is_named() {
+        assert_eq!(
+            TrustedProxies::parse("10.0.0.0/8,10.0.0.0/33").unwrap_err(),
+            "\"10.0.0.0/33\" is not an address or CIDR range"
+        );
+        assert!(TrustedProxies::parse("").is_ok());
+        assert!(TrustedProxies::parse("::1, fd00::/8").is_ok());
     }
 }

@@ -39,6 +39,10 @@ struct Args {
     /// Ingest requests per second one client address may sustain.
     #[arg(long, env = "RAPPORT_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
     rate_limit_per_second: u32,
+    /// Load balancers in front of the collector, as `CIDR,CIDR,…`: a request from one of
+    /// them is attributed to the client its `X-Forwarded-For` names.
+    #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
 }
 
 #[tokio::main]
@@ -62,6 +66,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let trusted_proxies =
+        match rapport_collector::limit::TrustedProxies::parse(&args.trusted_proxies) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("rapport-collector: --trusted-proxies: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
     let refill = std::time::Duration::from_secs(1) / args.rate_limit_per_second.max(1);
     let Some(rate_limit) = RateLimit::new(args.rate_limit_burst, refill) else {
         eprintln!("rapport-collector: --rate-limit-burst must be above 0");
@@ -104,6 +116,7 @@ async fn main() -> std::process::ExitCode {
         demo_dir: args.demo_dir,
         embed_dir: args.embed_dir,
         rate_limit,
+        trusted_proxies,
         read_token: args.read_token.map(std::sync::Arc::from),
     };
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();

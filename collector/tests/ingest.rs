@@ -29,6 +29,7 @@ on_both_databases!(
     site_config_is_public_and_cacheable,
     event_ids_are_unique_per_site_not_across_sites,
     measured_props_beyond_what_a_browser_sends_are_refused_by_name,
+    behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -337,6 +338,46 @@ async fn event_ids_are_unique_per_site_not_across_sites(h: Harness) {
     assert_eq!(body["accepted"], 3);
     assert_eq!(body["duplicates"], json!([1]), "{body}");
     assert_eq!(h.stored("demo").await.len(), 3);
+}
+
+/// A batch as it arrives from `peer`, with `forwarded` in X-Forwarded-For.
+fn from_peer(peer: &str, forwarded: &str, n: u32) -> Request<Body> {
+    let now = now_ms();
+    let mut request = Request::post("/v1/batch")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .header("x-forwarded-for", forwarded)
+        .body(Body::from(batch(vec![event(n, now)], now)))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+/// Behind a load balancer every request comes from its address. With it trusted, the
+/// forwarded clients get a bucket each; a peer that is not trusted cannot pick a bucket by
+/// writing the header.
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(mut h: Harness) {
+    h.state.rate_limit =
+        rapport_collector::RateLimit::new(1, std::time::Duration::from_secs(60)).unwrap();
+    h.state.trusted_proxies =
+        rapport_collector::limit::TrustedProxies::parse("10.0.0.0/8").unwrap();
+    let mut statuses = Vec::new();
+    for (n, (peer, forwarded)) in [
+        ("10.0.0.2", "203.0.113.1"),
+        ("10.0.0.2", "203.0.113.2"),
+        ("10.0.0.3", "203.0.113.1"), // the first client again, through another balancer
+        ("198.51.100.9", "203.0.113.3"),
+        ("198.51.100.9", "203.0.113.4"), // the same untrusted peer, another claimed client
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, _, _) = h.send(from_peer(peer, forwarded, n as u32 + 1)).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 200, 429]);
 }
 
 fn measure(name: &str, n: u32, ts: u64, props: Value) -> Value {
