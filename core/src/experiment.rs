@@ -53,19 +53,21 @@ impl Assigner {
 
     /// The next variant's weight: finite and not negative.
     pub fn weight(&mut self, w: f64) {
-        if self.count == MAX_VARIANTS || !w.is_finite() || w < 0.0 {
-            self.bad = true;
-            return;
+        match self.weights.get_mut(self.count) {
+            Some(slot) if w.is_finite() && w >= 0.0 => {
+                *slot = w;
+                self.count += 1;
+            }
+            _ => self.bad = true,
         }
-        self.weights[self.count] = w;
-        self.count += 1;
     }
 
     /// The variant's index, or `None` for no variants, too many, or weights that are not
     /// finite and positive in sum.
     pub fn pick(&self) -> Option<usize> {
-        let weights = &self.weights[..self.count];
-        let total: f64 = weights.iter().sum();
+        // Iterated, not sliced: no bounds check (and its panic path) in the widget's module.
+        let weights = || self.weights.iter().take(self.count);
+        let total: f64 = weights().sum();
         if self.bad || self.count == 0 || !(total > 0.0 && total.is_finite()) {
             return None;
         }
@@ -77,15 +79,18 @@ impl Assigner {
         h = h.wrapping_mul(0xc2b2_ae35);
         h ^= h >> 16;
         let point = f64::from(h) / 4_294_967_296.0 * total;
-        let mut edge = 0.0;
-        for (i, w) in weights.iter().enumerate() {
+        let (mut edge, mut last) = (0.0, None);
+        for (i, w) in weights().enumerate() {
             edge += w;
-            if point < edge {
-                return Some(i);
+            if *w > 0.0 {
+                if point < edge {
+                    return Some(i);
+                }
+                // Rounding at the top edge: the last variant with any weight.
+                last = Some(i);
             }
         }
-        // Rounding at the top edge: the last variant with any weight.
-        weights.iter().rposition(|w| *w > 0.0)
+        last
     }
 }
 
