@@ -179,3 +179,16 @@ test('the demo shop\'s layout experiment: 40 visitors, and the dashboard shows t
   await expect(table.locator('tr[data-variant="buy-first"] td[data-measure="avg_engaged_ms"] .verdict')).toHaveText(/./);
   await page.close();
 });
+
+test('under a strict Content-Security-Policy the declarative form still hides, decides and shows', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp-csp.html`;
+  const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'">`;
+  await servePage(page, url, csp + page_('', layouts));
+  await page.goto(url);
+  await expect.poll(() => shown(page)).toHaveLength(1);
+  const [visible] = await shown(page);
+  const all = await collector.waitFor((events) => named(events, 'experiment_exposed').length === 1);
+  expect(named(all, 'experiment_exposed')[0].props.variant).toBe(visible === 'a' ? 'list' : 'grid');
+  expect(consoleLog.rapport()).toEqual([]);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
