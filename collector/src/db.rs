@@ -48,9 +48,9 @@ pub struct NewEvent<'a> {
     pub ts: u64,
 }
 
-/// Columns per event row, and rows per INSERT statement (23 × 500 parameters stays under
-/// both SQLite's and PostgreSQL's limits).
-const COLUMNS: usize = 23;
+/// Columns per event row (13, the measures, `measured`), and rows per INSERT statement
+/// (23 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
+const COLUMNS: usize = 14 + MEASURE_COLUMNS.len();
 const INSERT_CHUNK: usize = 500;
 
 /// What the metrics read from an event, in typed columns, so the stats are aggregated in the
@@ -114,6 +114,37 @@ impl Measures {
         m
     }
 }
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Measures {
+    /// Binds the columns in the order of [`MEASURE_COLUMNS`].
+    fn bind(self, query: AnyQuery<'_>) -> AnyQuery<'_> {
+        query
+            .bind(self.path)
+            .bind(self.engaged_ms)
+            .bind(self.scroll_depth)
+            .bind(self.score)
+            .bind(self.feedback_type)
+            .bind(i64::from(self.referred))
+            .bind(self.experiment)
+            .bind(self.variant)
+            .bind(self.variant_index)
+    }
+}
+
+/// The measure columns, in the order [`Measures::bind`] binds them.
+const MEASURE_COLUMNS: [&str; 9] = [
+    "path",
+    "engaged_ms",
+    "scroll_depth",
+    "score",
+    "feedback_type",
+    "referred",
+    "experiment",
+    "variant",
+    "variant_index",
+];
 
 /// The URL's path, without origin, query or fragment.
 pub fn path_of(url: &str) -> String {
@@ -190,6 +221,18 @@ impl Db {
     /// Fills the measure columns of rows stored before they existed (migration 0003), a
     /// thousand at a time; a no-op once every row is measured.
     async fn measure_old_rows(&self) -> Result<(), sqlx::Error> {
+        let set: Vec<String> = MEASURE_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let n = MEASURE_COLUMNS.len();
+        let update = format!(
+            "UPDATE events SET {}, measured = 1 WHERE site = ${} AND id = ${}",
+            set.join(", "),
+            n + 1,
+            n + 2
+        );
         loop {
             let rows = sqlx::query(
                 "SELECT site, id, name, url, props FROM events WHERE measured = 0 LIMIT 1000",
@@ -205,22 +248,12 @@ impl Db {
                 let (name, url): (String, String) = (row.try_get(2)?, row.try_get(3)?);
                 let props: Props =
                     serde_json::from_str(&row.try_get::<String, _>(4)?).unwrap_or_default();
-                let m = Measures::of(&name, &url, &props);
-                sqlx::query(
-                    "UPDATE events SET path = $1, engaged_ms = $2, scroll_depth = $3, \
-                     score = $4, feedback_type = $5, referred = $6, measured = 1 \
-                     WHERE site = $7 AND id = $8",
-                )
-                .bind(m.path)
-                .bind(m.engaged_ms)
-                .bind(m.scroll_depth)
-                .bind(m.score)
-                .bind(m.feedback_type)
-                .bind(i64::from(m.referred))
-                .bind(site)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                Measures::of(&name, &url, &props)
+                    .bind(sqlx::query(&update))
+                    .bind(site)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         }
@@ -251,11 +284,11 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         // Multi-row statements: one round trip per chunk instead of one per event.
         for chunk in events.chunks(INSERT_CHUNK) {
-            let mut sql = String::from(
+            let mut sql = format!(
                 "INSERT INTO events (id, site, name, ts, client_ts, received_at, visitor_id, \
-                 session_id, pageview_id, is_returning, url, referrer, props, path, engaged_ms, \
-                 scroll_depth, score, feedback_type, referred, measured, experiment, variant, \
-                 variant_index) VALUES ",
+                 session_id, pageview_id, is_returning, url, referrer, props, {}, measured) \
+                 VALUES ",
+                MEASURE_COLUMNS.join(", ")
             );
             for row in 0..chunk.len() {
                 sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -273,31 +306,24 @@ impl Db {
             for new in chunk {
                 let e = new.event;
                 let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
-                let m = Measures::of(&e.name, &e.url, &e.props);
-                query = query
-                    .bind(e.id.to_string())
-                    .bind(site)
-                    .bind(&e.name)
-                    .bind(as_i64(new.ts))
-                    .bind(as_i64(e.ts))
-                    .bind(as_i64(received_at))
-                    .bind(e.visitor_id.to_string())
-                    .bind(e.session_id.to_string())
-                    .bind(e.pageview_id.to_string())
-                    .bind(i64::from(e.returning))
-                    .bind(&e.url)
-                    .bind(e.referrer.as_deref())
-                    .bind(props)
-                    .bind(m.path)
-                    .bind(m.engaged_ms)
-                    .bind(m.scroll_depth)
-                    .bind(m.score)
-                    .bind(m.feedback_type)
-                    .bind(i64::from(m.referred))
-                    .bind(1_i64)
-                    .bind(m.experiment)
-                    .bind(m.variant)
-                    .bind(m.variant_index);
+                query = Measures::of(&e.name, &e.url, &e.props)
+                    .bind(
+                        query
+                            .bind(e.id.to_string())
+                            .bind(site)
+                            .bind(&e.name)
+                            .bind(as_i64(new.ts))
+                            .bind(as_i64(e.ts))
+                            .bind(as_i64(received_at))
+                            .bind(e.visitor_id.to_string())
+                            .bind(e.session_id.to_string())
+                            .bind(e.pageview_id.to_string())
+                            .bind(i64::from(e.returning))
+                            .bind(&e.url)
+                            .bind(e.referrer.as_deref())
+                            .bind(props),
+                    )
+                    .bind(1_i64);
             }
             for row in query.fetch_all(&mut *tx).await? {
                 inserted.push(row.try_get::<String, _>(0)?);

@@ -323,3 +323,60 @@ fn no_input_reaches_a_panic() {
     assert!(!log.contains("panicked at"), "{log}");
     assert!(!log.is_empty(), "the log was captured");
 }
+
+/// Rows stored before the measure columns existed (migration 0003 leaves them with
+/// `measured = 0`) are measured when the collector starts, and then count in the stats.
+#[test]
+fn rows_stored_before_the_measure_columns_are_measured_at_start() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/r.db", dir.path().display());
+    let now = rapport_collector::now_ms();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = rapport_collector::Db::connect(&url).await.unwrap();
+        let event = |n: u32, name: &str, props: &str| -> rapport_core::Event {
+            serde_json::from_str(&format!(
+                r#"{{"id":"00000000-0000-4000-8000-{n:012}","name":"{name}","ts":{now},"visitor_id":"11111111-1111-4111-8111-111111111111","session_id":"22222222-2222-4222-8222-222222222222","pageview_id":"33333333-3333-4333-8333-333333333333","returning":false,"url":"https://shop.example/p/mug?x=1","props":{props}}}"#
+            ))
+            .unwrap()
+        };
+        let events = [
+            event(1, "page_view", "{}"),
+            event(2, "page_engagement", r#"{"engaged_ms":12000,"scroll_max":80}"#),
+            event(3, "experiment_exposed", r#"{"experiment":"hero","variant":"big","variant_index":1}"#),
+        ];
+        let rows: Vec<_> = events
+            .iter()
+            .map(|event| rapport_collector::db::NewEvent { event, ts: now })
+            .collect();
+        db.insert_events("demo", now, &rows).await.unwrap();
+        db.close().await;
+        // As an older collector left them: props only.
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "UPDATE events SET measured = 0, path = '', engaged_ms = NULL, scroll_depth = NULL, \
+             experiment = NULL, variant = NULL, variant_index = NULL",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+
+        let db = rapport_collector::Db::connect(&url).await.unwrap();
+        let today = rapport_collector::stats::day_of(now as i64);
+        let stats = rapport_collector::stats::stats(&db, "demo", today, today)
+            .await
+            .unwrap();
+        assert_eq!(stats.total.avg_session_engaged_ms, Some(12_000.0));
+        assert_eq!(stats.total.scroll_reach[2], 100.0); // 80 % reached 75
+        assert_eq!(stats.top_pages[0].path, "/p/mug");
+        let experiments =
+            rapport_collector::experiments::results(&db, "demo", today, today, "purchase")
+                .await
+                .unwrap();
+        assert_eq!(experiments[0].experiment, "hero");
+        assert_eq!(experiments[0].variants[0].variant, "big");
+        assert_eq!(experiments[0].variants[0].index, 1);
+    });
+}
