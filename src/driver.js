@@ -535,7 +535,7 @@ export function start(m, api, early, script, json) {
   };
   // Declarative experiments: a [data-rapport-experiment] element shows the one of its
   // [data-rapport-variant] elements that is the visitor's variant.
-  var decide = function () {
+  var decide = guard(function () {
     var boxes = d.querySelectorAll('[data-rapport-experiment]');
     [].forEach.call(boxes, function (box) {
       if (box.querySelector('[data-rapport-chosen]')) return;
@@ -548,7 +548,7 @@ export function start(m, api, early, script, json) {
         }
       });
     });
-  };
+  }, 'a page experiment');
 
   var calls = {
     track: function (now, t, name, props) {
