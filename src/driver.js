@@ -188,6 +188,7 @@ export function start(m, api, early, script, json) {
   var memory = false, warned = {}, oldest = 0, inFlight = false, limit = 1e9, transport = {}, fresh = false;
   var orphanWake = -1; // when another tab's queue turns stale
   var version = 0, sentVersion = -1; // queue changes, and the change last sent by sendAll
+  var flying = []; // the events of the fetch in flight, which sendAll leaves to it
   var encoder = new TextEncoder();
   var leaving = false; // pagehide came: the page is being left
   var warnOnce = function (key, message) {
@@ -309,10 +310,10 @@ export function start(m, api, early, script, json) {
 
   // The events from position `from` that fit one request: at most `cap`, and at most
   // MAX_BYTES of UTF-8 (the keepalive quota counts bytes).
-  var take = function (from, cap) {
+  var take = function (list, from, cap) {
     var events = [], bytes = 200, next, size;
-    while (from + events.length < queue.length && events.length < cap) {
-      next = queue[from + events.length];
+    while (from + events.length < list.length && events.length < cap) {
+      next = list[from + events.length];
       size = encoder.encode(next).length + 1;
       if (events.length && bytes + size > MAX_BYTES) break;
       events[events.length] = next;
@@ -332,11 +333,12 @@ export function start(m, api, early, script, json) {
   };
   // One batch by fetch (keepalive, with a timeout); its outcome goes to the engine.
   var send = function () {
-    var events = take(0, Math.min(limit, m.batch_size()));
+    var events = take(queue, 0, Math.min(limit, m.batch_size()));
     var payload = body(events), reported = dropped;
     if (payload == null) return remove(events); // vetoed
     var done = guard(function (status, retryAfter, answer) {
       inFlight = false;
+      flying = [];
       var verdict = m.outcome(perf.now(), status, retryAfter, Math.random());
       if (verdict == DELIVERED) {
         dropped = Math.max(0, dropped - reported);
@@ -361,6 +363,7 @@ export function start(m, api, early, script, json) {
       schedule(0);
     }, 'delivery');
     inFlight = true;
+    flying = events;
     try {
       var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, timeout);
       var init = { method: 'POST', body: payload, keepalive: encoder.encode(payload).length < 65000, signal: abort.signal };
@@ -383,25 +386,41 @@ export function start(m, api, early, script, json) {
       done(beacon(payload) ? 200 : 0, NaN);
     }
   };
-  // The page is being hidden or left: everything goes now, by beacon in chunks under the
-  // keepalive quota (keepalive fetch when a beacon is refused or headers are needed). A
-  // beacon has no answer, so the events stay queued until a send is acknowledged; when the
-  // page is being left (`final`) they stay stored, marked closed, and the next page of the
-  // site sends them again. The collector keeps each event id once. Nothing is sent twice
-  // for one departure (beforeunload, pagehide and hidden follow each other).
+  // The page is being hidden or left: everything not already in flight goes now, by beacon
+  // in chunks under the keepalive quota (keepalive fetch when a beacon is refused or headers
+  // are needed). What the browser took is sent once: it leaves the queue and storage, so
+  // neither this page (pagehide after beforeunload, visible again) nor another tab adopting
+  // the queue sends it again. A keepalive fetch that fails while the page still lives puts
+  // its events back. What the browser did not take stays stored, marked closed when the page
+  // is being left (`final`), and the next page of the site or another tab sends it.
   var sendAll = function (final) {
     if (final) keep(true);
     if (nav.onLine === false || version == sentVersion) return;
     sentVersion = version;
-    for (var at = 0, chunk, payload; at < queue.length; at += chunk.length) {
-      chunk = take(at, 1e9);
+    var skip = new Set(flying), handed = [];
+    var pending = queue.filter(function (e) { return !skip.has(e); });
+    for (var at = 0, chunk, payload; at < pending.length; at += chunk.length) {
+      chunk = take(pending, at, 1e9);
       payload = body(chunk);
       if (payload != null && (transport.headers || !beacon(payload))) {
         try {
-          fetch(endpoint, { method: 'POST', body: payload, keepalive: true, headers: transport.headers }).catch(function () {});
-        } catch (e) { return; /* neither: they stay queued */ }
+          fetch(endpoint, { method: 'POST', body: payload, keepalive: true, headers: transport.headers })
+            .then(function (r) { if (r.status >= 500 || r.status == 429) throw 0; })
+            .catch(guard(back.bind(null, chunk), 'delivery'));
+        } catch (e) { break; /* neither: the rest stay queued */ }
       }
+      handed = handed.concat(chunk); // sent, or vetoed by beforeSend
+      dropped = 0; // reported with the first chunk
     }
+    if (handed.length) remove(handed);
+    if (final) keep(true);
+  };
+  // Events of a keepalive fetch that failed while the page lives: queued again, first.
+  var back = function (events) {
+    queue = events.concat(queue);
+    version++;
+    keep();
+    schedule(0);
   };
 
   // ---- The one timer: the engine says when to wake (heartbeats, the next send); calls in

@@ -388,3 +388,59 @@ test('configure(): headers are sent, beforeSend reshapes or vetoes, and a throwi
   await expectEachOnce(collector, 5);
   expect(consoleLog.rapport().filter((m) => m.text.includes('beforeSend threw'))).toHaveLength(1);
 });
+
+/** Every tick the page sent, once per copy on the wire (the collector itself keeps each id
+ * once, so duplicates only show here). */
+function wireTicks(target) {
+  const sent = [];
+  target.on('request', (r) => {
+    if (!isBatch(r)) return;
+    try {
+      for (const e of JSON.parse(r.postData()).events) if (e.name === 'tick') sent.push(e.props.n);
+    } catch { /* not a batch */ }
+  });
+  return sent;
+}
+
+test('15. leaving with events pending sends each of them once (beforeunload, then pagehide)', async ({ page, collector }) => {
+  const sent = wireTicks(page);
+  await open(page, collector, 'data-batch-wait="5000"');
+  await track(page, 12);
+  await page.goto(`${collector.url}/demo/`);
+  await expectEachOnce(collector, 12);
+  await page.waitForTimeout(500);
+  expect(sent.sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+});
+
+test('16. a tab closed with events pending: the other tab sends none of them again', async ({ page, context, collector }) => {
+  const sent = wireTicks(context);
+  const url = await open(page, collector, 'data-batch-wait="2000"');
+  const other = await context.newPage();
+  await servePage(other, url, page_('data-batch-wait="2000"'));
+  await other.goto(url);
+  await other.waitForFunction(() => window.rapport && window.rapport._stop);
+  await Promise.all([track(page, 25, 0), track(other, 25, 25)]);
+  await other.close({ runBeforeUnload: true });
+  await expectEachOnce(collector, 50);
+  // The remaining tab sends again later (and adopts any queue left behind): still one copy.
+  await track(page, 1, 50);
+  await expectEachOnce(collector, 51);
+  expect(sent.sort((a, b) => a - b)).toEqual(Array.from({ length: 51 }, (_, i) => i));
+});
+
+test('17. hidden, then shown again: what went by beacon is not sent again', async ({ page, collector }) => {
+  const sent = wireTicks(page);
+  await open(page, collector, 'data-batch-wait="5000"');
+  await track(page, 5);
+  const flip = (hidden) => page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+  await flip(true);
+  await expectEachOnce(collector, 5);
+  await flip(false);
+  await track(page, 1, 5);
+  await expectEachOnce(collector, 6, 15_000);
+  await page.waitForTimeout(300);
+  expect(sent.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+});
