@@ -145,7 +145,7 @@ impl SiteConfig {
         match (&self.write_key, given) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(key), Some(given)) => crate::loyalty::same_secret(key, given),
+            (Some(key), Some(given)) => crate::secret::same_secret(key, given),
         }
     }
 }

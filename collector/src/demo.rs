@@ -20,8 +20,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::error::AppError;
 use crate::loyalty::{self, SIGNATURE_HEADER};
-use crate::{known_site, AppError, AppState};
+use crate::state::{known_site, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -99,7 +100,7 @@ async fn sign_in(
     let max_age = known_site(&state, &site)?.identity_max_age_seconds;
     Ok(Json(match max_age {
         Some(age) => {
-            let expires = (crate::now_ms() / 1000).saturating_add(age);
+            let expires = (crate::state::now_ms() / 1000).saturating_add(age);
             let hash = loyalty::sign(secret, &loyalty::identity_message(expires, &customer));
             json!({ "customer": customer, "hash": hash, "expires": expires })
         }
@@ -120,7 +121,7 @@ struct Checkout {
 async fn send(state: AppState, site: String, event: Value) -> Result<Json<Value>, AppError> {
     let secret = site_secret(&state, &site)?;
     let body = serde_json::to_vec(&event).map_err(|e| AppError::bad_request(e.to_string()))?;
-    let signature = loyalty::webhook_signature(secret, crate::now_ms() / 1000, &body);
+    let signature = loyalty::webhook_signature(secret, crate::state::now_ms() / 1000, &body);
     let mut headers = HeaderMap::new();
     let value =
         HeaderValue::from_str(&signature).map_err(|e| AppError::bad_request(e.to_string()))?;

@@ -3,7 +3,28 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+
+/// One event the collector refused, by its index in the batch.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Rejected {
+    pub index: usize,
+    /// `field: what is wrong`.
+    pub reason: String,
+    /// Whether sending the same event again could succeed.
+    pub retryable: bool,
+}
+
+/// Every 4xx and 5xx body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    /// With `400` when every event of a batch is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<Rejected>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -11,7 +32,7 @@ pub enum AppError {
     #[error("{message}")]
     BadRequest {
         message: String,
-        rejected: Option<Vec<crate::api::Rejected>>,
+        rejected: Option<Vec<Rejected>>,
     },
     /// The content type is not one the endpoint takes; the message names those it does.
     #[error("unsupported content type: send {0}")]
@@ -63,7 +84,7 @@ impl IntoResponse for AppError {
             ),
         };
         let body = match self {
-            AppError::BadRequest { message, rejected } => json!(crate::api::ErrorBody {
+            AppError::BadRequest { message, rejected } => json!(ErrorBody {
                 error: message,
                 rejected
             }),

@@ -9,8 +9,8 @@ use sqlx::Row;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::error::{AppError, Params};
+use crate::state::AppState;
 use crate::stats::{self, list, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
-use crate::AppState;
 
 /// z for a two-sided 95 % interval.
 const Z_95: f64 = 1.959_963_984_540_054;
@@ -334,9 +334,9 @@ impl VariantResult {
     ),
     responses(
         (status = 200, description = "Results per experiment and variant (docs/metrics.md#experiments)", body = Experiments),
-        (status = 400, description = "Bad date, range or goal", body = crate::api::ErrorBody),
-        (status = 401, description = "A read token is set and was not sent", body = crate::api::ErrorBody),
-        (status = 404, description = "Site not configured", body = crate::api::ErrorBody),
+        (status = 400, description = "Bad date, range or goal", body = crate::error::ErrorBody),
+        (status = 401, description = "A read token is set and was not sent", body = crate::error::ErrorBody),
+        (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
     )
 )]
 pub async fn site_experiments(
@@ -344,8 +344,8 @@ pub async fn site_experiments(
     Path(site): Path<String>,
     Params(query): Params<ExperimentsQuery>,
 ) -> Result<Json<Experiments>, AppError> {
-    crate::known_site(&state, &site)?;
-    let (from, to) = crate::date_range(query.from.as_ref(), query.to.as_ref())?;
+    crate::state::known_site(&state, &site)?;
+    let (from, to) = crate::state::date_range(query.from.as_ref(), query.to.as_ref())?;
     let goal = query.goal.unwrap_or_else(|| "purchase".into());
     rapport_core::validate::event_name(&goal)
         .map_err(|e| AppError::bad_request(format!("goal: {}", e.reason)))?;

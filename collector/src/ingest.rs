@@ -12,17 +12,29 @@ use rapport_core::{corrected_time, validate, Event};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::api::{IngestResponse, Rejected};
 use crate::config::SiteConfig;
 use crate::db::NewEvent;
 use crate::error::AppError;
+use crate::error::Rejected;
 use crate::limit::ClientAddr;
-use crate::{now_ms, AppState};
+use crate::state::{now_ms, AppState};
 
 /// Most events one batch may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
 /// How far an event may be stamped after its own batch, for clocks that tick between the two.
 const MAX_FUTURE_MS: u64 = 60_000;
+
+/// `200` (and `202` for bots): how many events were stored or already stored, and which
+/// were refused. `accepted + rejected.len()` is the batch's size.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IngestResponse {
+    /// Valid events: stored now, or stored before for this site (see `duplicates`).
+    pub accepted: usize,
+    pub rejected: Vec<Rejected>,
+    /// Indexes of accepted events whose id this site had already stored (a retried batch,
+    /// or a repeat within the batch): nothing new was stored for them.
+    pub duplicates: Vec<usize>,
+}
 
 /// The batch envelope; events are decoded one by one so one bad event cannot sink the rest.
 /// Documented as `Batch`: exactly these fields, the events as `Event`s.
@@ -129,16 +141,16 @@ fn check_sender(
     request_body(content = Envelope, description = "JSON, sent as application/json or text/plain, optionally gzip-encoded"),
     params(("key" = Option<String>, Query, description = "the site's write key, when it has one (or the x-rapport-key header)")),
     responses(
-        (status = 200, description = "Stored; invalid events listed by index", body = crate::api::IngestResponse),
-        (status = 202, description = "A bot: nothing stored (x-rapport-dropped: bot)", body = crate::api::IngestResponse),
-        (status = 400, description = "Not a batch, or every event invalid", body = crate::api::ErrorBody),
-        (status = 401, description = "Missing or wrong write key", body = crate::api::ErrorBody),
-        (status = 403, description = "Origin not allowed for the site", body = crate::api::ErrorBody),
-        (status = 404, description = "Site not configured", body = crate::api::ErrorBody),
+        (status = 200, description = "Stored; invalid events listed by index", body = IngestResponse),
+        (status = 202, description = "A bot: nothing stored (x-rapport-dropped: bot)", body = IngestResponse),
+        (status = 400, description = "Not a batch, or every event invalid", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong write key", body = crate::error::ErrorBody),
+        (status = 403, description = "Origin not allowed for the site", body = crate::error::ErrorBody),
+        (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
         (status = 413, description = "Body over 1 MB after decompression"),
-        (status = 415, description = "Neither application/json nor text/plain", body = crate::api::ErrorBody),
+        (status = 415, description = "Neither application/json nor text/plain", body = crate::error::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After"),
-        (status = 503, description = "Storage unavailable; see Retry-After", body = crate::api::ErrorBody),
+        (status = 503, description = "Storage unavailable; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn post_batch(
@@ -167,7 +179,7 @@ pub async fn post_batch(
     check_content_type(&headers)?;
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
-    let config = crate::known_site(&state, &envelope.site)?;
+    let config = crate::state::known_site(&state, &envelope.site)?;
     check_sender(config, &envelope.site, &headers, &query)?;
     state
         .rate_limit

@@ -20,18 +20,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use sqlx::Row;
 
 use crate::config::SiteConfig;
 use crate::db::{as_i64, Db};
-use crate::{known_site, now_ms, AppError, AppState};
+use crate::error::AppError;
+use crate::state::{known_site, now_ms, AppState};
 
-type HmacSha256 = Hmac<Sha256>;
+pub use crate::secret::{same_secret, sign, verify};
 
 pub const USER_HEADER: &str = "x-rapport-user";
 pub const USER_HASH_HEADER: &str = "x-rapport-user-hash";
@@ -71,32 +70,6 @@ fn webhook_valid(secret: &str, header: &str, body: &[u8], now: u64) -> bool {
         return false;
     };
     now.abs_diff(t) <= WEBHOOK_TOLERANCE_SECS && verify(secret, &webhook_message(t, body), mac)
-}
-
-/// HMAC-SHA256 of `message` under `secret`, as lowercase hex. What the site's server
-/// computes for `identify()` and for webhook signatures.
-pub fn sign(secret: &str, message: &[u8]) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(message);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// Whether `given` equals the configured `secret` (a write key, the read token), through an
-/// HMAC of each checked in constant time: neither the content nor the length of the secret
-/// shows in the timing.
-pub fn same_secret(secret: &str, given: &str) -> bool {
-    const PURPOSE: &[u8] = b"rapport-secret-compare";
-    verify(given, PURPOSE, &sign(secret, PURPOSE))
-}
-
-/// Checks `signature` (hex) in constant time.
-pub fn verify(secret: &str, message: &[u8], signature: &str) -> bool {
-    let Ok(bytes) = hex::decode(signature.trim()) else {
-        return false;
-    };
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(message);
-    mac.verify_slice(&bytes).is_ok()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -442,9 +415,9 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
     responses(
         (status = 200, description = "Recorded (or a repeat of a recorded order)"),
-        (status = 400, description = "Malformed body; the message names the field", body = crate::api::ErrorBody),
-        (status = 401, description = "Missing or wrong signature", body = crate::api::ErrorBody),
-        (status = 404, description = "Unknown site, no secret, or an unknown order to refund", body = crate::api::ErrorBody),
+        (status = 400, description = "Malformed body; the message names the field", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong signature", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site, no secret, or an unknown order to refund", body = crate::error::ErrorBody),
     )
 )]
 pub async fn order_webhook(
@@ -831,9 +804,9 @@ pub async fn totals(
     ),
     responses(
         (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
-        (status = 401, description = "No valid identity: nothing is revealed", body = crate::api::ErrorBody),
-        (status = 400, description = "Site id breaks the rules", body = crate::api::ErrorBody),
-        (status = 404, description = "Unknown site or no loyalty program", body = crate::api::ErrorBody),
+        (status = 401, description = "No valid identity: nothing is revealed", body = crate::error::ErrorBody),
+        (status = 400, description = "Site id breaks the rules", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site or no loyalty program", body = crate::error::ErrorBody),
     )
 )]
 pub async fn loyalty_status(
@@ -926,10 +899,10 @@ pub struct RedeemRequest {
     request_body = RedeemRequest,
     responses(
         (status = 200, description = "{reward, coupon, cost, balance}"),
-        (status = 400, description = "Missing idempotency key or bad body", body = crate::api::ErrorBody),
-        (status = 401, description = "No valid identity", body = crate::api::ErrorBody),
-        (status = 404, description = "Unknown reward", body = crate::api::ErrorBody),
-        (status = 409, description = "Too few points", body = crate::api::ErrorBody),
+        (status = 400, description = "Missing idempotency key or bad body", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid identity", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown reward", body = crate::error::ErrorBody),
+        (status = 409, description = "Too few points", body = crate::error::ErrorBody),
     )
 )]
 pub async fn redeem(
@@ -1036,9 +1009,9 @@ pub async fn redeem(
     ),
     responses(
         (status = 200, description = "{code, offer, stats} (docs/loyalty-referral.md)"),
-        (status = 401, description = "No valid identity", body = crate::api::ErrorBody),
-        (status = 400, description = "Site id breaks the rules", body = crate::api::ErrorBody),
-        (status = 404, description = "Unknown site or no referral program", body = crate::api::ErrorBody),
+        (status = 401, description = "No valid identity", body = crate::error::ErrorBody),
+        (status = 400, description = "Site id breaks the rules", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site or no referral program", body = crate::error::ErrorBody),
     )
 )]
 pub async fn referral_status(

@@ -1,0 +1,142 @@
+//! The site-data handlers: the public site config for the widget, the stats and the newest
+//! events (the dashboard's reads), with their response bodies.
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, ErrorBody, Params};
+use crate::state::{date_range, known_site, now_ms, AppState};
+use crate::{loyalty, stats};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    pub site: String,
+    /// Newest first.
+    pub events: Vec<crate::db::StoredEvent>,
+}
+
+/// What the widget may know of its site's config: never write keys or secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicSiteConfig {
+    pub site: String,
+    #[serde(flatten)]
+    pub programs: crate::programs::Programs,
+}
+
+/// The public part of a site's config, for the widget. Never the write key.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/config",
+    params(("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)),
+    responses(
+        (status = 200, description = "Cacheable for 5 minutes", body = PublicSiteConfig),
+        (status = 400, description = "Site id breaks the rules", body = ErrorBody),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn site_config(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let site = known_site(&state, &site)?;
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(PublicSiteConfig {
+            site: site.id.clone(),
+            programs: site.programs(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last
+/// 30 days by default).
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/stats",
+    params(
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
+    ),
+    responses(
+        (status = 200, description = "Metrics in total and per day (docs/metrics.md)", body = stats::Stats),
+        (status = 400, description = "Bad date or range", body = ErrorBody),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn site_stats(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Params(query): Params<StatsQuery>,
+) -> Result<Json<stats::Stats>, AppError> {
+    let config = known_site(&state, &site)?;
+    let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
+    let mut stats = stats::stats(&state.db, &site, from, to)
+        .await
+        .map_err(AppError::Unavailable)?;
+    if config.referral.is_some() || config.loyalty.is_some() {
+        // Rewards whose hold period is over count as earned. Releasing them is the same
+        // write the shoppers' own reads make; if it fails, the stats still answer, with
+        // those rewards as pending.
+        if let Err(e) = loyalty::release_due(&state.db, config, now_ms()).await {
+            tracing::warn!("releasing held rewards for stats: {e}");
+        }
+        loyalty::totals(
+            &state.db,
+            &site,
+            stats::day_start_ms(from),
+            stats::day_start_ms(to + 1),
+            &mut stats.programs,
+        )
+        .await
+        .map_err(AppError::Unavailable)?;
+    }
+    Ok(Json(stats))
+}
+
+#[derive(Deserialize)]
+pub struct RecentQuery {
+    limit: Option<u32>,
+}
+
+/// The newest stored events of a site.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/events",
+    params(
+        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50", minimum = 1, maximum = 500),
+    ),
+    responses(
+        (status = 200, description = "Newest first", body = EventsPage),
+        (status = 400, description = "Bad limit", body = ErrorBody),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn recent_events(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Params(query): Params<RecentQuery>,
+) -> Result<Json<EventsPage>, AppError> {
+    known_site(&state, &site)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request("limit: must be between 1 and 500"));
+    }
+    let events = state
+        .db
+        .recent_events(&site, limit)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(EventsPage { site, events }))
+}

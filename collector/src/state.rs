@@ -1,0 +1,90 @@
+//! What every handler shares: the application state, the clock, and the checks of a site id
+//! and a date range. Depends on storage, config and errors only.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{self, Config};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::limit::{self, RateLimit};
+use crate::stats;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// Sites and who may send for them (`rapport.toml`).
+    pub config: std::sync::Arc<Config>,
+    /// The demo site, served under `/demo/` when set.
+    pub demo_dir: Option<PathBuf>,
+    /// The built widget (`dist/embed`), served under `/embed/` when set.
+    pub embed_dir: Option<PathBuf>,
+    /// Ingest requests allowed per client.
+    pub rate_limit: RateLimit,
+    /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
+    pub trusted_proxies: limit::TrustedProxies,
+    /// When set, the site data (`…/events`, `…/stats`) answers only requests with
+    /// `Authorization: Bearer <token>`. The dashboard asks for it on each page load.
+    pub read_token: Option<std::sync::Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
+        AppState {
+            db,
+            config: std::sync::Arc::new(config),
+            demo_dir: None,
+            embed_dir: None,
+            rate_limit: RateLimit::default(),
+            trusted_proxies: limit::TrustedProxies::default(),
+            read_token: None,
+        }
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The config of `site`: 400 for an id that breaks the rules, 404 for one not configured.
+pub fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteConfig, AppError> {
+    rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;
+    state
+        .config
+        .site(site)
+        .ok_or_else(|| AppError::NotFound(format!("site: \"{site}\" is not configured")))
+}
+
+/// `from` and `to` of a stats-like request as epoch days: real dates from 0001-01-01 to
+/// 9999-12-31, `to` today and `from` 29 days before it by default, `from` ≤ `to`, at most
+/// 366 days. A 400 names the parameter.
+pub fn date_range(from: Option<&String>, to: Option<&String>) -> Result<(i64, i64), AppError> {
+    let date = |field: &str, value: Option<&String>, default: i64| match value {
+        None => Ok(default),
+        Some(text) => stats::parse_date(text).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "{field}: \"{text}\" is not a date from {} to {}, like 2026-11-22",
+                stats::FIRST_DATE,
+                stats::LAST_DATE
+            ))
+        }),
+    };
+    let today = stats::day_of(now_ms() as i64);
+    let to = date("to", to, today)?;
+    let from = date("from", from, to - 29)?;
+    if from > to {
+        return Err(AppError::bad_request("from: must not be after to"));
+    }
+    if to - from >= MAX_STATS_DAYS {
+        return Err(AppError::bad_request(
+            "from: the range may cover at most 366 days",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// Longest range one stats request may cover, in days.
+pub const MAX_STATS_DAYS: i64 = 366;
