@@ -8,6 +8,9 @@ use std::path::Path;
 
 use crate::util::{cmd, exec, output_line, root, step, Result};
 
+/// The schema-driven fuzzer of the collector's contract, from PyPI into a virtual environment.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
 /// trunk 0.22 needs a newer rustc than this machine kind has.
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -33,7 +36,42 @@ pub fn ensure_all() -> Result {
     ensure_bench_tools()?;
     ensure_postgres()?;
     ensure_debian(&[("chromedriver", "chromium-driver")])?;
+    ensure_schemathesis()?;
     ensure_trunk()
+}
+
+/// `target/venv/bin/schemathesis`, the fuzzer `cargo xtask test` runs against the collector.
+pub fn schemathesis_bin() -> std::path::PathBuf {
+    root().join("target/venv/bin/schemathesis")
+}
+
+/// schemathesis at its pinned version, in a virtual environment under `target/`.
+pub fn ensure_schemathesis() -> Result {
+    let bin = schemathesis_bin();
+    let version = output_line(&bin.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if version.ends_with(SCHEMATHESIS_VERSION) {
+        step(&format!("schemathesis {SCHEMATHESIS_VERSION}: present"));
+        return Ok(());
+    }
+    step(&format!(
+        "schemathesis {SCHEMATHESIS_VERSION}: installing with pip into target/venv"
+    ));
+    let venv = root().join("target/venv");
+    if !venv.join("bin/pip").is_file() {
+        exec(&mut cmd(
+            "python3",
+            &["-m", "venv", &venv.to_string_lossy()],
+        ))?;
+    }
+    exec(&mut cmd(
+        &venv.join("bin/pip").to_string_lossy(),
+        &[
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+        ],
+    ))
 }
 
 /// Debian's server binaries live outside PATH, under /usr/lib/postgresql/<version>/bin.

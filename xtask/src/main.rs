@@ -4,6 +4,7 @@
 //! nothing but rustup, node and the package registries.
 
 mod bench;
+mod contract;
 mod demo;
 mod dist;
 mod install;

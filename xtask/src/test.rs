@@ -136,6 +136,9 @@ pub fn run() -> Result {
         Err(e) => tally.check("PostgreSQL for the native tests", Err(e)),
     }
 
+    step("the collector's contract, fuzzed by schemathesis");
+    tally.check("schemathesis", crate::contract::run());
+
     step("dist/embed");
     let embed = dist::run();
     match &embed {

@@ -1,0 +1,72 @@
+//! The collector's contract, held by a schema-driven fuzzer: schemathesis generates requests
+//! from `/openapi.json` and checks every answer against it (`--checks all`), with the
+//! settings in `tests/contract/schemathesis.toml`, against a collector serving the site of
+//! `tests/contract/rapport.toml`. Fixed seed, so a finding reproduces.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::install::schemathesis_bin;
+use crate::util::{cmd, root, run_capture, Result};
+
+/// Examples per operation and the seed of the generator.
+const MAX_EXAMPLES: &str = "100";
+const SEED: &str = "1";
+
+pub fn run() -> Result {
+    let dir = std::env::temp_dir().join(format!("rapport-contract-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let log_path = dir.join("collector.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let contract = root().join("tests/contract");
+    let mut collector = Command::new(root().join("target/debug/rapport-collector"))
+        .arg("--config")
+        .arg(contract.join("rapport.toml"))
+        .args(["--listen", "127.0.0.1:0", "--rate-limit-burst", "100000"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/contract.db", dir.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .map_err(|e| format!("cannot start the collector: {e}"))?;
+    let mut line = String::new();
+    BufReader::new(collector.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let result = match line.trim().rsplit_once("http://") {
+        Some((_, addr)) => {
+            let schema = format!("http://{addr}/openapi.json");
+            let bin = schemathesis_bin();
+            let mut c = cmd(
+                &bin.to_string_lossy(),
+                &[
+                    "run",
+                    &schema,
+                    "--checks",
+                    "all",
+                    "--max-examples",
+                    MAX_EXAMPLES,
+                    "--seed",
+                    SEED,
+                    "--no-color",
+                ],
+            );
+            c.current_dir(&contract);
+            let (ok, _) = run_capture(&mut c);
+            if ok {
+                Ok(())
+            } else {
+                Err("schemathesis reported failures (see above)".into())
+            }
+        }
+        None => Err(format!("the collector did not start: {line}")),
+    };
+    let _ = collector.kill();
+    let _ = collector.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    if log.contains("panicked at") {
+        return Err(format!("the collector panicked during the run:\n{log}"));
+    }
+    result
+}
