@@ -635,6 +635,10 @@ export function start(m, api, early, script, json) {
 
   // ---- Page signals: numbers only; the scroll handler reads just scrollY and innerHeight.
   var signal = guard(function (kind, a, b, c) {
+    if (kind == SCROLL) {
+      a = w.scrollY + w.innerHeight;
+      b = w.innerHeight;
+    }
     m.signal(kind, Date.now(), perf.now(), a || 0, b || 0, c || 0);
     if (kind == HIDDEN || kind == LEAVE) {
       // The page may not come back: send now, and no timer while hidden.
@@ -678,9 +682,10 @@ export function start(m, api, early, script, json) {
   if (nav.onLine === false) m.online(false);
 
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {
-    on(w, type, function () { signal(INPUT); }, passive);
+    w.addEventListener(type, function () { signal(INPUT); }, passive); // guarded inside signal
   });
-  on(w, 'scroll', function () { signal(SCROLL, w.scrollY + w.innerHeight, w.innerHeight); }, { passive: true });
+  // The hot path: one guarded call per scroll event, which reads only scrollY and innerHeight.
+  w.addEventListener('scroll', function () { signal(SCROLL); }, { passive: true });
   on(d, 'visibilitychange', function () { signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE); });
   on(w, 'focus', function () { signal(FOCUS); });
   on(w, 'blur', function () { signal(BLUR); });
