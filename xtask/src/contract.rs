@@ -37,9 +37,12 @@ pub fn run() -> Result {
         Some((_, addr)) => {
             let schema = format!("http://{addr}/openapi.json");
             let bin = schemathesis_bin();
+            let config = contract.join("schemathesis.toml");
             let mut c = cmd(
                 &bin.to_string_lossy(),
                 &[
+                    "--config-file",
+                    &config.to_string_lossy(),
                     "run",
                     &schema,
                     "--checks",
@@ -51,7 +54,8 @@ pub fn run() -> Result {
                     "--no-color",
                 ],
             );
-            c.current_dir(&contract);
+            // Its cache goes to the run's temporary folder, not into the source tree.
+            c.current_dir(&dir);
             let (ok, _) = run_capture(&mut c);
             if ok {
                 Ok(())
