@@ -10,7 +10,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::error::{AppError, Params};
 use crate::state::AppState;
-use crate::stats::{self, list, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
+use crate::stats::{self, list, pct, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
 
 /// z for a two-sided 95 % interval.
 const Z_95: f64 = 1.959_963_984_540_054;
@@ -154,10 +154,6 @@ struct Counts {
     bounced: u64,
     converted: u64,
     time: Sample,
-}
-
-fn pct(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
 
 /// One row per experiment and variant: exposures joined to their sessions' measures.
@@ -327,7 +323,7 @@ impl VariantResult {
     get,
     path = "/v1/sites/{site}/experiments",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
         ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
         ("goal" = Option<String>, Query, description = "the event that counts as a conversion (default: purchase)", pattern = r"^[a-z0-9_.-]{1,64}$"),

@@ -409,7 +409,7 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     post,
     path = "/v1/sites/{site}/orders",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"),
     ),
     request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
@@ -798,7 +798,7 @@ pub async fn totals(
     get,
     path = "/v1/sites/{site}/loyalty",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
     ),
@@ -891,7 +891,7 @@ pub struct RedeemRequest {
     post,
     path = "/v1/sites/{site}/loyalty/redeem",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
         ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer"),
@@ -1002,7 +1002,7 @@ pub async fn redeem(
     get,
     path = "/v1/sites/{site}/referral",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
         ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
         ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id, for the self-referral rule"),

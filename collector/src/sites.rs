@@ -31,7 +31,7 @@ pub struct PublicSiteConfig {
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/config",
-    params(("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)),
+    params(crate::state::SitePath),
     responses(
         (status = 200, description = "Cacheable for 5 minutes", body = PublicSiteConfig),
         (status = 400, description = "Site id breaks the rules", body = ErrorBody),
@@ -64,7 +64,7 @@ pub struct StatsQuery {
     get,
     path = "/v1/sites/{site}/stats",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
         ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
     ),
@@ -114,7 +114,7 @@ pub struct RecentQuery {
     get,
     path = "/v1/sites/{site}/events",
     params(
-        ("site" = String, Path, description = "site id: 1-64 characters of a-z, 0-9, _, . and -", pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64),
+        crate::state::SitePath,
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50", minimum = 1, maximum = 500),
     ),
     responses(

@@ -49,6 +49,16 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The `{site}` of every site route, as the OpenAPI description states it: the one place
+/// its rule is written for the contract ([`known_site`] enforces it).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SitePath {
+    /// site id: 1-64 characters of a-z, 0-9, _, . and -
+    #[param(pattern = r"^[a-z0-9_.-]{1,64}$", min_length = 1, max_length = 64)]
+    pub site: String,
+}
+
 /// The config of `site`: 400 for an id that breaks the rules, 404 for one not configured.
 pub fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteConfig, AppError> {
     rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;

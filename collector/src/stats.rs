@@ -162,7 +162,8 @@ pub fn parse_date(text: &str) -> Option<i64> {
     (-719_162..=2_932_896).contains(&day).then_some(day)
 }
 
-fn pct(part: u64, whole: u64) -> Option<f64> {
+/// `part` ÷ `whole` × 100; null without a whole.
+pub(crate) fn pct(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
 

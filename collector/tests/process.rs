@@ -51,21 +51,8 @@ fn bad_config_stops_start_up_naming_file_line_and_field() {
 #[test]
 fn sigterm_finishes_the_batch_in_flight_then_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n");
     let db = format!("sqlite://{}/r.db", dir.path().display());
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let (mut child, addr) = start(dir.path(), &db, Stdio::null());
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
