@@ -108,7 +108,7 @@ impl Config {
                     "{at}.identity_max_age_seconds: must be 1 to 31622400 (a year)"
                 ));
             }
-            site.programs().check(&at)?;
+            crate::programs::check(&site.programs(), &at)?;
         }
         Ok(())
     }

@@ -14,6 +14,8 @@
 extern crate alloc;
 
 pub mod batch;
+#[cfg(feature = "serde")]
+pub mod config;
 pub mod delivery;
 pub mod engage;
 pub mod engine;
