@@ -296,7 +296,9 @@ impl Prompt {
     fn check(&self, p: &mut Problems, at: &str) {
         self.question.check(p, &format!("{at}.question"));
         match (self.display, &self.selector) {
-            (Display::Inline, None) => p.add(format!("{at}.selector"), "is required for inline display"),
+            (Display::Inline, None) => {
+                p.add(format!("{at}.selector"), "is required for inline display")
+            }
             (Display::Inline, Some(s)) if s.trim().is_empty() => {
                 p.add(format!("{at}.selector"), "must not be empty")
             }
@@ -318,8 +320,12 @@ impl Prompt {
             }
         }
         match (self.kind, self.choices.len()) {
-            (PromptType::Choice, 2..=10) | (PromptType::Nps | PromptType::Csat | PromptType::Thumbs | PromptType::Text, 0) => {}
-            (PromptType::Choice, _) => p.add(format!("{at}.choices"), "a choice prompt needs 2-10 choices"),
+            (PromptType::Choice, 2..=10)
+            | (PromptType::Nps | PromptType::Csat | PromptType::Thumbs | PromptType::Text, 0) => {}
+            (PromptType::Choice, _) => p.add(
+                format!("{at}.choices"),
+                "a choice prompt needs 2-10 choices",
+            ),
             _ => p.add(format!("{at}.choices"), "only applies to choice prompts"),
         }
         for (i, choice) in self.choices.iter().enumerate() {
@@ -437,7 +443,10 @@ impl Loyalty {
             );
         }
         if self.tiers.first().map(|t| t.threshold) != Some(0) {
-            p.add(format!("{at}.tiers"), "the first tier must have threshold 0");
+            p.add(
+                format!("{at}.tiers"),
+                "the first tier must have threshold 0",
+            );
         }
         for (i, tier) in self.tiers.iter().enumerate() {
             let tat = format!("{at}.tiers[{i}]");
@@ -514,10 +523,18 @@ impl Theme {
     /// else near-black), the radius (`--r`) and the font (`--f`). Invalid fields are left out.
     pub fn css_properties(&self) -> String {
         let mut css = String::new();
-        if let Some((color, l)) = self.brand_color.as_deref().and_then(|c| Some((c, luminance(rgb(c)?)))) {
+        if let Some((color, l)) = self
+            .brand_color
+            .as_deref()
+            .and_then(|c| Some((c, luminance(rgb(c)?))))
+        {
             let dark = luminance([0x11, 0x11, 0x11]);
             let on_white = 1.05 / (l + 0.05);
-            let fg = if on_white >= (l + 0.05) / (dark + 0.05) { "#fff" } else { "#111" };
+            let fg = if on_white >= (l + 0.05) / (dark + 0.05) {
+                "#fff"
+            } else {
+                "#111"
+            };
             css.push_str(&format!("--b:{color};--o:{fg};"));
             if on_white >= 3.0 {
                 css.push_str(&format!("--k:{color};"));
@@ -652,7 +669,12 @@ impl Programs {
             p.new_id(&format!("{pat}.id"), &prompt.id, earlier);
             prompt.check(&mut p, &pat);
             if let Some(tier) = &prompt.trigger.loyalty_tier {
-                if self.loyalty.as_ref().and_then(|l| l.tier_index(tier)).is_none() {
+                if self
+                    .loyalty
+                    .as_ref()
+                    .and_then(|l| l.tier_index(tier))
+                    .is_none()
+                {
                     p.add(
                         format!("{pat}.trigger.loyalty_tier"),
                         format!("\"{tier}\" is not a tier of loyalty.tiers"),
@@ -762,7 +784,11 @@ mod tests {
     }
 
     fn paths(json: &str) -> Vec<String> {
-        programs(json).validate().into_iter().map(|p| p.path).collect()
+        programs(json)
+            .validate()
+            .into_iter()
+            .map(|p| p.path)
+            .collect()
     }
 
     const Q: &str = r##""question": {"en": "Q?"}"##;
@@ -885,7 +911,8 @@ mod tests {
 
     #[test]
     fn texts_pick_the_language_then_english() {
-        let t: Text = serde_json::from_str(r##"{"en": "Hi", "ar": "مرحبا", "pt-BR": "Oi"}"##).unwrap();
+        let t: Text =
+            serde_json::from_str(r##"{"en": "Hi", "ar": "مرحبا", "pt-BR": "Oi"}"##).unwrap();
         assert_eq!(t.pick("ar-EG"), "مرحبا");
         assert_eq!(t.pick("pt-BR"), "Oi");
         assert_eq!(t.pick("th"), "Hi");

@@ -64,6 +64,32 @@ pub fn run() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// The leptos UI stage (`ui-leptos/`), not shipped yet: `dist/embed-leptos/` holds the
+/// tracker stage of `embed` with it in place of the shipped UI stage, so the same pages and
+/// tests can run on it.
+pub fn leptos(embed: &Path) -> Result<PathBuf> {
+    let out = root().join("dist/embed-leptos");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)
+            .map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for f in TRACKER_FILES {
+        std::fs::copy(embed.join(f), out.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
+    }
+    step("building the leptos UI stage (release wasm)");
+    release_wasm(&["-p", "rapport-ui-leptos", "--lib"])?;
+    bindgen(
+        &root().join("target/wasm32-unknown-unknown/release/rapport_ui_leptos.wasm"),
+        "rapport_ui",
+        &out,
+    )?;
+    let glue = out.join("rapport_ui.js");
+    minify(&glue, &glue, true)?;
+    print_manifest(&out)?;
+    Ok(out)
+}
+
 /// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
 /// messages shortened.
 fn release_wasm(args: &[&str]) -> Result {

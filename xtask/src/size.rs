@@ -112,6 +112,24 @@ pub fn check(dir: &Path) -> Result {
     }
 }
 
+/// Reports the leptos UI stage (`dist/embed-leptos/`, not shipped) against the UI stage's
+/// budget. It is not a check: the shipped UI stage is the one `check` holds to the cap.
+pub fn report_leptos(dir: &Path) -> Result {
+    let ui = stage(dir, &["rapport_ui.js".into(), "rapport_ui_bg.wasm".into()])?;
+    println!(
+        "{} [leptos, not shipped]",
+        line("UI stage", ui, UI_CAP, UI_GOAL)
+    );
+    if ui.gzip > UI_CAP {
+        println!(
+            "the leptos UI stage is {} B gzip over the cap, {} B over the goal",
+            ui.gzip - UI_CAP,
+            ui.gzip.saturating_sub(UI_GOAL)
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,11 @@ pub fn run() -> Result {
             "rapport-ui",
             &["--all-targets"][..],
         ),
+        (
+            "clippy (wasm32, leptos UI stage)",
+            "rapport-ui-leptos",
+            &["--all-targets"][..],
+        ),
     ] {
         let mut args = vec![
             "clippy",
@@ -141,10 +146,18 @@ pub fn run() -> Result {
 
     step("dist/embed");
     let embed = dist::run();
+    let mut leptos = None;
     match &embed {
         Ok(dir) => {
             step("size budget");
             tally.check("size budget", size::check(dir));
+            match dist::leptos(dir) {
+                Ok(l) => {
+                    tally.check("leptos UI stage size (reported)", size::report_leptos(&l));
+                    leptos = Some(l);
+                }
+                Err(e) => tally.check("leptos UI stage build", Err(e)),
+            }
         }
         Err(e) => tally.check("dist", Err(e.clone())),
     }
@@ -156,6 +169,8 @@ pub fn run() -> Result {
             "test",
             "-p",
             "rapport_widget",
+            "-p",
+            "rapport-ui-leptos",
             "--target",
             "wasm32-unknown-unknown",
         ],
@@ -189,6 +204,31 @@ pub fn run() -> Result {
         let (ok, _) = run_capture(&mut c);
         let (p, f) = playwright_counts(&results);
         tally.tests("Playwright", ok, p, f);
+        if let Some(leptos) = leptos {
+            // The leptos UI stage under the shipped stage's own end-to-end tests, unchanged.
+            step("Playwright: the prompts and panels tests on the leptos UI stage");
+            let results = root().join("target/playwright-leptos-results.json");
+            let _ = std::fs::remove_file(&results);
+            let mut c = cmd(
+                "npx",
+                &[
+                    "playwright",
+                    "test",
+                    "-c",
+                    "tests/e2e",
+                    "--output",
+                    "target/playwright-leptos",
+                    "prompts.spec.js",
+                    "loyalty.spec.js",
+                ],
+            );
+            c.env("RAPPORT_COLLECTOR_BIN", &collector)
+                .env("RAPPORT_EMBED_DIR", &leptos)
+                .env("PLAYWRIGHT_JSON_OUTPUT_FILE", &results);
+            let (ok, _) = run_capture(&mut c);
+            let (p, f) = playwright_counts(&results);
+            tally.tests("Playwright (leptos UI stage)", ok, p, f);
+        }
     }
     finish(tally, started)
 }
