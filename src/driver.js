@@ -365,7 +365,7 @@ export function start(m, api, early, script, json) {
     inFlight = true;
     flying = events;
     try {
-      var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, timeout);
+      var abort = new AbortController(), timer = abortTimer = setTimeout(function () { abort.abort(); }, timeout);
       var init = { method: 'POST', body: payload, keepalive: encoder.encode(payload).length < 65000, signal: abort.signal };
       if (transport.headers) init.headers = transport.headers;
       fetch(endpoint, init).then(function (r) {
@@ -425,7 +425,7 @@ export function start(m, api, early, script, json) {
 
   // ---- The one timer: the engine says when to wake (heartbeats, the next send); calls in
   // one task share a batch.
-  var dead = false, timer = 0;
+  var dead = false, timer = 0, abortTimer = 0;
   // Runs `f` so that nothing it throws reaches the page; the console names `what` failed.
   var guard = function (f, what) {
     return function () {
@@ -651,7 +651,31 @@ export function start(m, api, early, script, json) {
       after();
     }
   }, 'the tracker');
-  var on = function (target, type, f, options) { target.addEventListener(type, guard(f, 'the ' + type + ' listener'), options); };
+  // Every listener is kept, so that destroy() can release it.
+  var attached = [];
+  var listen = function (target, type, f, options) {
+    target.addEventListener(type, f, options);
+    attached[attached.length] = [target, type, f, options];
+  };
+  var on = function (target, type, f, options) { listen(target, type, guard(f, 'the ' + type + ' listener'), options); };
+  var sizes, patched = [], uiStop;
+  // Releases everything this page's tracker attached: listeners, the timer, the history
+  // patches (where no one wrapped them since), the observer, the UI stage. What is queued
+  // stays stored for the next page.
+  var teardown = function () {
+    dead = true;
+    schedule(-1);
+    clearTimeout(abortTimer);
+    clearTimeout(api._t);
+    for (var i = 0; i < attached.length; i++) attached[i][0].removeEventListener(attached[i][1], attached[i][2], attached[i][3]);
+    attached = [];
+    if (sizes) sizes.disconnect();
+    for (i = 0; i < patched.length; i++) if (history[patched[i][0]] === patched[i][2]) history[patched[i][0]] = patched[i][1];
+    patched = [];
+    heard = null;
+    try { if (typeof uiStop == 'function') uiStop(); } catch (e) { /* the stage stops as far as it can */ }
+  };
+  calls.destroy = teardown;
   var passive = { passive: true, capture: true };
   var root = d.documentElement;
 
@@ -664,6 +688,7 @@ export function start(m, api, early, script, json) {
   pageView(Date.now(), t0, d.referrer);
   // Each call made while loading is replayed on its own: a bad one costs only itself.
   for (var e = 0; e < early.length; e++) guard(calls[early[e][0]], early[e][0] + '()').apply(null, early[e][1]);
+  if (dead) return true; // destroy() was among them: nothing is attached
   ['track', 'page', 'identify', 'configure'].forEach(function (name) {
     api[name] = guard(function () {
       var args = [Date.now(), perf.now()];
@@ -672,7 +697,9 @@ export function start(m, api, early, script, json) {
       after();
     }, name + '()');
   });
-  api._stop = function () { dead = true; schedule(-1); };
+  api._stop = api.destroy = function () {
+    try { teardown(); } catch (e) { /* released as far as it could */ }
+  };
   api._experiment = guard(function (id, variants, options, call) {
     experiment(Date.now(), id, variants, options, call);
     after();
@@ -682,10 +709,10 @@ export function start(m, api, early, script, json) {
   if (nav.onLine === false) m.online(false);
 
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {
-    w.addEventListener(type, function () { signal(INPUT); }, passive); // guarded inside signal
+    listen(w, type, function () { signal(INPUT); }, passive); // guarded inside signal
   });
   // The hot path: one guarded call per scroll event, which reads only scrollY and innerHeight.
-  w.addEventListener('scroll', function () { signal(SCROLL); }, { passive: true });
+  listen(w, 'scroll', function () { signal(SCROLL); }, { passive: true });
   on(d, 'visibilitychange', function () { signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE); });
   on(w, 'focus', function () { signal(FOCUS); });
   on(w, 'blur', function () { signal(BLUR); });
@@ -706,7 +733,7 @@ export function start(m, api, early, script, json) {
   // The document height, cached in the engine. Both boxes: with `html, body { height:
   // 100% }` only the body grows with the content.
   if (w.ResizeObserver) {
-    var sizes = new ResizeObserver(function () {
+    sizes = new ResizeObserver(function () {
       signal(HEIGHT, root.scrollHeight, w.scrollY + w.innerHeight, w.innerHeight);
     });
     sizes.observe(root);
@@ -727,6 +754,7 @@ export function start(m, api, early, script, json) {
       navigated();
       return result;
     };
+    patched[patched.length] = [name, original, history[name]];
   });
   on(w, 'popstate', navigated);
   // Declarative events: data-rapport-event="name" with data-rapport-prop-<key>="value".
@@ -754,7 +782,8 @@ export function start(m, api, early, script, json) {
       wasm.catch(function () { /* reported with the import below */ });
       import(base + 'rapport_ui.js').then(function (stage) {
         return stage.default({ module_or_path: wasm }).then(function () {
-          stage.start({
+          if (dead) return;
+          uiStop = stage.start({
             track: api.track,
             facts: function () { // null once tracking stopped (opt-out, consent withdrawn)
               var t = perf.now(), a = attribution && attribution.p;

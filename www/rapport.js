@@ -26,7 +26,7 @@
   }
 
   // Until the tracker starts, calls are queued with the wall and page time they were made.
-  var names = ['track', 'page', 'identify', 'configure'];
+  var names = ['track', 'page', 'identify', 'configure', 'destroy'];
   function queued(name) {
     return function () {
       try {
@@ -68,8 +68,8 @@
     late = true;
     firstVariants();
   }
-  setTimeout(fallback, wait);
-  d.addEventListener('DOMContentLoaded', function () { if (late || off) firstVariants(); });
+  api._t = setTimeout(fallback, wait); // destroy() clears it
+  d.addEventListener('DOMContentLoaded', function () { if (late || off) firstVariants(); }, { once: true });
   // A promise of the visitor's variant; the first one when no decision comes in time.
   api.experiment = function (id, variants, options) {
     try {

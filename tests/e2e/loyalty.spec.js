@@ -102,6 +102,9 @@ test('a referral goes from link to earned reward, feedback earns points, and a r
   await b.fill('#checkout-email', 'bo@example.org');
   await b.click('#pay');
   await expect(b.locator('#checkout-status')).toContainText('is confirmed and earns 24 points');
+  // B's browser closes only once her visit is stored: closing a browser cancels the requests
+  // it still has in flight, such as the landing page's beacon on a loaded machine.
+  await collector.waitFor((events) => events.some((e) => e.props && e.props.referral_code));
   await other.close();
 
   // A's reward is pending through the hold, then earned, and her balance shows it.

@@ -42,17 +42,20 @@ pub fn log(message: &str) {
 }
 
 /// Starts the stage. `host`: `{ track(name, props), facts(), listen(f), api, ref, locale }`
-/// (see [`host::Host`]); `config`: the site config as served or given inline.
+/// (see [`host::Host`]); `config`: the site config as served or given inline. Returns a
+/// function that stops the stage (its timers, listeners and surfaces), or `undefined` when
+/// there is nothing to show.
 #[wasm_bindgen]
-pub fn start(host: JsValue, config: JsValue) {
+pub fn start(host: JsValue, config: JsValue) -> JsValue {
     let Some(programs) = config::read(&config) else {
-        return;
+        return JsValue::UNDEFINED;
     };
     let host = host::Host::new(host);
     let Some(sheet) = shadow::stylesheet(programs.theme.as_ref()) else {
-        return; // no constructable stylesheets: nothing rather than something unstyled
+        return JsValue::UNDEFINED; // no constructable stylesheets: nothing rather than unstyled
     };
     let context = shadow::Context::new(sheet, &host);
     let rewards = rewards::start(&host, &context, &programs);
     prompts::start(host, context, programs, rewards);
+    Closure::once_into_js(prompts::stop_stage)
 }

@@ -213,6 +213,18 @@ pub fn start(host: Host, ctx: Context, programs: Programs, rewards: Option<Rewar
     evaluate(&shared);
 }
 
+/// Stops the running stage (the tracker's `destroy()`): its timer and listeners, the
+/// rewards' too, and every surface.
+pub fn stop_stage() {
+    let stage = STAGE.with(|stage| stage.try_borrow().ok().and_then(|s| s.clone()));
+    if let Some(s) = stage {
+        if let Some(rewards) = &s.rewards {
+            rewards.stop();
+        }
+        stop(&s);
+    }
+}
+
 /// Evaluates in a task of its own.
 fn later(weak: &Weak<Shared>) {
     let weak = weak.clone();

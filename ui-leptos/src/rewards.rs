@@ -364,7 +364,15 @@ impl Rewards {
         let watch = Interval::new(1000, move || {
             Rewards::with(&weak, |r| {
                 if !r.0.host.running() {
-                    return r.stop();
+                    r.halt();
+                    let weak = r.weak();
+                    Timeout::new(0, move || {
+                        if let Some(inner) = weak.upgrade() {
+                            inner._watch.borrow_mut().take();
+                        }
+                    })
+                    .forget();
+                    return;
                 }
                 let signed = User::load().map(|u| u.identity()).unwrap_or_default();
                 let changed = r.0.st.try_borrow().is_ok_and(|st| st.signed != signed);
@@ -377,17 +385,20 @@ impl Rewards {
         *self.0._watch.borrow_mut() = Some(watch);
     }
 
-    fn stop(&self) {
+    /// Stops the panels: listeners, the identity watch, pending celebrations, surfaces.
+    pub fn stop(&self) {
+        self.halt();
+        self.0._watch.borrow_mut().take();
+    }
+
+    /// As [`Rewards::stop`], from inside the watch's own callback, which must not drop
+    /// itself: the interval is dropped in a task of its own.
+    fn halt(&self) {
         self.0.stopped.set(true);
         self.0._listeners.borrow_mut().clear();
-        // Dropping the interval from inside its own callback is deferred.
-        let weak = self.weak();
-        Timeout::new(0, move || {
-            if let Some(inner) = weak.upgrade() {
-                inner._watch.borrow_mut().take();
-            }
-        })
-        .forget();
+        if let Ok(mut st) = self.0.st.try_borrow_mut() {
+            st.gain_timer = None;
+        }
         self.0.ctx.close_all();
     }
 

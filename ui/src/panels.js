@@ -12,7 +12,7 @@
  * `c`: { host, config, lang, shadowHost(parent) -> [element, mount] (listed for closing
  * when tracking stops), unplace(element), listen(f), tier(id | null), log, load, save }.
  * Returns null when the config has neither program, else { open(0 points | 1 referral,
- * opener) -> opened, nudge(language) -> the promoters' invitation or '' }.
+ * opener) -> opened, nudge(language) -> the promoters' invitation or '', stop() }.
  */
 function panels(c) {
   var host = c.host, config = c.config, d = document, nav = navigator, lang = c.lang;
@@ -388,13 +388,14 @@ function panels(c) {
   d.addEventListener('visibilitychange', onVisible);
   // Signing in or out (here or in another tab) shows in the launcher and the panel; once
   // tracking stops, so does all of this.
+  var stop = function () {
+    clearInterval(watch);
+    clearTimeout(gainTimer);
+    d.removeEventListener('click', onClick);
+    d.removeEventListener('visibilitychange', onVisible);
+  };
   var watch = setInterval(guard(function () {
-    if (!host.facts()) {
-      clearInterval(watch);
-      d.removeEventListener('click', onClick);
-      d.removeEventListener('visibilitychange', onVisible);
-      return;
-    }
+    if (!host.facts()) return stop();
     if (identity(user()) != signed) refresh();
   }), 1000);
   c.listen(function (name) {
@@ -406,6 +407,7 @@ function panels(c) {
   placeLauncher(); // before any reading, so its live region exists when points arrive
   refresh();
   return {
+    stop: stop,
     open: guard(open),
     // The invitation in a card's language, with the offer in that language.
     nudge: function (language) {

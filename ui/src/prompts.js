@@ -12,6 +12,7 @@
  * session start, returning, referred, visitor id, session id], listen(f), locale, api (the
  * collector's `/v1/sites/<site>/`, or empty for other backends) }.
  * `config`: the site config ({ prompts, theme }), as served or given inline.
+ * Returns a function that stops the stage: its timer and listeners, and every surface.
  */
 export function start(host, config) {
   var w = window, d = document, nav = navigator;
@@ -378,12 +379,19 @@ export function start(host, config) {
     });
   });
   // Exit intent (desktop): the pointer leaves the document through the top edge.
-  d.addEventListener('mouseout', function (e) {
+  var onExit = function (e) {
     if (!e.relatedTarget && e.clientY <= 0) {
       exit = 1;
       evaluate();
     }
-  });
+  };
+  d.addEventListener('mouseout', onExit);
   var timer = setInterval(evaluate, 1000);
   evaluate();
+  return function () {
+    clearInterval(timer);
+    d.removeEventListener('mouseout', onExit);
+    if (programs) programs.stop();
+    mounted.slice().forEach(function (el) { el.close(); });
+  };
 }

@@ -59,6 +59,9 @@ pub fn run() -> Result<PathBuf> {
     append_prompts(&ui_glue)?;
     minify(&ui_glue, &ui_glue, true)?;
     minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
+    // The embed API's TypeScript declarations, for sites that write TypeScript.
+    std::fs::copy(root.join("www/rapport.d.ts"), out.join("rapport.d.ts"))
+        .map_err(|e| format!("cannot copy www/rapport.d.ts: {e}"))?;
 
     print_manifest(&out)?;
     Ok(out)

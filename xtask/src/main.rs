@@ -11,6 +11,7 @@ mod install;
 mod postgres;
 mod size;
 mod test;
+mod types;
 mod util;
 
 use std::process::ExitCode;

@@ -151,6 +151,8 @@ pub fn run() -> Result {
         Ok(dir) => {
             step("size budget");
             tally.check("size budget", size::check(dir));
+            step("the embed API's TypeScript declarations (tsc --noEmit)");
+            tally.check("rapport.d.ts", crate::types::check(dir));
             match dist::leptos(dir) {
                 Ok(l) => {
                     tally.check("leptos UI stage size (reported)", size::report_leptos(&l));
@@ -206,7 +208,7 @@ pub fn run() -> Result {
         tally.tests("Playwright", ok, p, f);
         if let Some(leptos) = leptos {
             // The leptos UI stage under the shipped stage's own end-to-end tests, unchanged.
-            step("Playwright: the prompts and panels tests on the leptos UI stage");
+            step("Playwright: the prompts, panels and destroy() tests on the leptos UI stage");
             let results = root().join("target/playwright-leptos-results.json");
             let _ = std::fs::remove_file(&results);
             let mut c = cmd(
@@ -220,6 +222,7 @@ pub fn run() -> Result {
                     "target/playwright-leptos",
                     "prompts.spec.js",
                     "loyalty.spec.js",
+                    "lifecycle.spec.js",
                 ],
             );
             c.env("RAPPORT_COLLECTOR_BIN", &collector)
