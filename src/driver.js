@@ -633,8 +633,24 @@ export function start(m, api, early, script, json) {
     }
   };
 
-  // ---- Page signals: numbers only; the scroll handler reads just scrollY and innerHeight.
+  // ---- Page signals: numbers only. Scrolling is read once per animation frame, however
+  // many scroll events the frame had: the handler only asks for the frame.
+  var scrollFrame = 0;
+  var readScroll = function () {
+    scrollFrame = 0;
+    signal(SCROLL);
+  };
+  var onScroll = function () {
+    if (!scrollFrame) {
+      try { scrollFrame = requestAnimationFrame(readScroll); } catch (e) { signal(SCROLL); } // no frames: read now
+    }
+  };
   var signal = guard(function (kind, a, b, c) {
+    if ((kind == HIDDEN || kind == LEAVE) && scrollFrame) {
+      // The frame will not come while hidden: the last scroll counts now.
+      cancelAnimationFrame(scrollFrame);
+      readScroll();
+    }
     if (kind == SCROLL) {
       a = w.scrollY + w.innerHeight;
       b = w.innerHeight;
@@ -666,6 +682,7 @@ export function start(m, api, early, script, json) {
     dead = true;
     schedule(-1);
     clearTimeout(abortTimer);
+    try { cancelAnimationFrame(scrollFrame); } catch (e) { /* none pending */ }
     clearTimeout(api._t);
     for (var i = 0; i < attached.length; i++) attached[i][0].removeEventListener(attached[i][1], attached[i][2], attached[i][3]);
     attached = [];
@@ -711,8 +728,8 @@ export function start(m, api, early, script, json) {
   ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (type) {
     listen(w, type, function () { signal(INPUT); }, passive); // guarded inside signal
   });
-  // The hot path: one guarded call per scroll event, which reads only scrollY and innerHeight.
-  listen(w, 'scroll', function () { signal(SCROLL); }, { passive: true });
+  // The hot path: a scroll event costs a flag test; the frame reads scrollY and innerHeight.
+  listen(w, 'scroll', onScroll, { passive: true });
   on(d, 'visibilitychange', function () { signal(d.visibilityState == 'hidden' ? HIDDEN : VISIBLE); });
   on(w, 'focus', function () { signal(FOCUS); });
   on(w, 'blur', function () { signal(BLUR); });
