@@ -469,6 +469,7 @@ export function start(m, api, early, script, json) {
 
   // ---- The public calls; `now` and `t` are the wall and page time the page made them.
   var pageView = function (now, t, from) {
+    deepest = 0; // a new page is read from its top
     adopt(); // another tab may have moved the visit on
     var found = {}, any = 0, params;
     try { params = new URL(loc.href).searchParams; } catch (e) { /* no params */ }
@@ -635,14 +636,22 @@ export function start(m, api, early, script, json) {
 
   // ---- Page signals: numbers only. Scrolling is read once per animation frame, however
   // many scroll events the frame had: the handler only asks for the frame.
-  var scrollFrame = 0;
+  var scrollFrame = 0, deepest = 0, lastRead = -1e9;
+  // One read of scrollY and innerHeight. The engine hears it when the page is read deeper
+  // than before (depth and milestones), else at most every 250 ms (scrolling is input that
+  // keeps the pageview engaged).
   var readScroll = function () {
     scrollFrame = 0;
-    signal(SCROLL);
+    var view = w.innerHeight, bottom = w.scrollY + view, t = perf.now();
+    if (bottom > deepest || t - lastRead >= 250) {
+      if (bottom > deepest) deepest = bottom;
+      lastRead = t;
+      signal(SCROLL, bottom, view);
+    }
   };
   var onScroll = function () {
     if (!scrollFrame) {
-      try { scrollFrame = requestAnimationFrame(readScroll); } catch (e) { signal(SCROLL); } // no frames: read now
+      try { scrollFrame = requestAnimationFrame(readScroll); } catch (e) { readScroll(); } // no frames: read now
     }
   };
   var signal = guard(function (kind, a, b, c) {
@@ -650,10 +659,6 @@ export function start(m, api, early, script, json) {
       // The frame will not come while hidden: the last scroll counts now.
       cancelAnimationFrame(scrollFrame);
       readScroll();
-    }
-    if (kind == SCROLL) {
-      a = w.scrollY + w.innerHeight;
-      b = w.innerHeight;
     }
     m.signal(kind, Date.now(), perf.now(), a || 0, b || 0, c || 0);
     if (kind == HIDDEN || kind == LEAVE) {

@@ -208,7 +208,7 @@ pub fn run() -> Result {
         tally.tests("Playwright", ok, p, f);
         if let Some(leptos) = leptos {
             // The leptos UI stage under the shipped stage's own end-to-end tests, unchanged.
-            step("Playwright: the prompts, panels and destroy() tests on the leptos UI stage");
+            step("Playwright: the prompts, panels, surfaces and destroy() tests on the leptos UI stage");
             let results = root().join("target/playwright-leptos-results.json");
             let _ = std::fs::remove_file(&results);
             let mut c = cmd(
@@ -223,6 +223,7 @@ pub fn run() -> Result {
                     "prompts.spec.js",
                     "loyalty.spec.js",
                     "lifecycle.spec.js",
+                    "surfaces.spec.js",
                 ],
             );
             c.env("RAPPORT_COLLECTOR_BIN", &collector)
