@@ -479,3 +479,70 @@ test('17. hidden, then shown again: what went by beacon is not sent again', asyn
   await page.waitForTimeout(300);
   expect(sent.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
 });
+
+test('18. offline, then back: each event reaches a backend that keeps duplicates once', async ({ collector }) => {
+  const browser = await chromium.launch(ownBrowser([WITHOUT_LOCAL_NETWORK_CHECKS]));
+  const backend = await sink();
+  try {
+    const context = await browser.newContext({ userAgent: USER_AGENT });
+    const page = await context.newPage();
+    const url = `${collector.url}/demo/sink.html`;
+    await servePage(page, url, `<!doctype html><meta charset="utf-8"><title>sink</title>
+      <script src="/embed/rapport.js" data-site="demo" data-endpoint="${backend.url}" ${FAST}></script>`);
+    await page.goto(url);
+    await page.waitForFunction(() => window.rapport && window.rapport._stop);
+    await context.setOffline(true);
+    await track(page, 10, 0);
+    await page.waitForTimeout(1500); // sends fail and back off meanwhile
+    await track(page, 10, 10);
+    expect(backend.received).toEqual([]);
+    await context.setOffline(false);
+    const all = Array.from({ length: 20 }, (_, i) => i);
+    await expect.poll(() => backend.received.slice().sort((a, b) => a - b), { timeout: 15_000 }).toEqual(all);
+    await page.waitForTimeout(1500); // a second copy would have come by now
+    expect(backend.received.slice().sort((a, b) => a - b)).toEqual(all);
+  } finally {
+    backend.close();
+    await browser.close();
+  }
+});
+
+test('19. a renderer crash with events pending: the next page delivers each of them to a backend that keeps duplicates, once', async ({ collector }) => {
+  test.setTimeout(45_000);
+  const backend = await sink();
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rapport-crash-'));
+  const launch = () => chromium.launchPersistentContext(dir, ownBrowser([WITHOUT_LOCAL_NETWORK_CHECKS], { userAgent: USER_AGENT }));
+  const html = `<!doctype html><meta charset="utf-8"><title>sink</title>
+    <script src="/embed/rapport.js" data-site="demo" data-endpoint="${backend.url}" data-batch-wait="5000"></script>`;
+  const url = `${collector.url}/demo/sink.html`;
+  let context = await launch();
+  try {
+    const page = await context.newPage();
+    await servePage(page, url, html);
+    await page.goto(url);
+    await page.waitForFunction(() => window.rapport && window.rapport._stop);
+    await track(page, 5);
+    const cdp = await context.newCDPSession(page);
+    const crashed = new Promise((resolve) => page.once('crash', resolve));
+    cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone
+    await crashed;
+    expect(backend.received).toEqual([]); // nothing was sent before the crash
+    let next;
+    try {
+      next = await context.newPage();
+    } catch (e) { // the crash took the browser with it: start it again on the same profile
+      context = await launch();
+      next = await context.newPage();
+    }
+    await servePage(next, url, html.replace('data-batch-wait="5000"', 'data-batch-wait="100"'));
+    await next.goto(url);
+    const all = [0, 1, 2, 3, 4];
+    await expect.poll(() => backend.received.slice().sort((a, b) => a - b), { timeout: 25_000 }).toEqual(all);
+    await next.waitForTimeout(1000);
+    expect(backend.received.slice().sort((a, b) => a - b)).toEqual(all);
+  } finally {
+    backend.close();
+    await context.close().catch(() => {});
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
