@@ -695,6 +695,7 @@ export function start(m, api, early, script, json) {
     for (i = 0; i < patched.length; i++) if (history[patched[i][0]] === patched[i][2]) history[patched[i][0]] = patched[i][1];
     patched = [];
     heard = null;
+    api._experiment = null; // experiment() now resolves with the first variant, as when off
     try { if (typeof uiStop == 'function') uiStop(); } catch (e) { /* the stage stops as far as it can */ }
   };
   calls.destroy = teardown;

@@ -60,6 +60,8 @@ test('destroy() releases every listener, the history patches, the observers and 
   await page.evaluate(() => { history.pushState({}, '', '/shop/elsewhere.html'); rapport.track('after'); rapport.page(); });
   await page.waitForTimeout(1500);
   expect(await page.evaluate((t) => window.__fired.filter((f) => f > t).length, at)).toBe(0);
+  // A page experiment asked now gets its first variant, as with tracking off.
+  expect(await page.evaluate(() => rapport.experiment('after-destroy', ['first', 'second']))).toBe('first');
   let events = await collector.events();
   expect(named(events, 'queued')).toHaveLength(0);
   expect(named(events, 'after')).toHaveLength(0);
