@@ -67,6 +67,12 @@ export function start(m, api, early, script, json) {
   var format = attr('format') || 'rapport';
   if (!/^(rapport|segment|posthog)$/.test(format)) return fail('format', 'must be rapport, segment or posthog');
   var apiKey = attr('api-key') || '';
+  // data-compress="gzip": batches sent by fetch are gzipped where the browser has
+  // CompressionStream, and the URL says so (a beacon could not set Content-Encoding, so the
+  // URL is the one way for both). Beacons on the way out go uncompressed, without the flag.
+  var compress = attr('compress');
+  if (compress != null && compress != 'gzip') return fail('compress', 'must be "gzip"');
+  var zipped = compress && typeof CompressionStream == 'function' ? endpoint + (endpoint.indexOf('?') < 0 ? '?' : '&') + 'encoding=gzip' : '';
   if (format == 'posthog' && !apiKey) return fail('api-key', 'is required with data-format="posthog"');
   var num = function (n) { var v = attr(n); return v == null || isNaN(+v) ? NaN : +v; };
   m.delivery_init(num('batch-size'), num('batch-bytes'), num('batch-wait'), num('queue-budget'),
@@ -366,9 +372,17 @@ export function start(m, api, early, script, json) {
     flying = events;
     try {
       var abort = new AbortController(), timer = abortTimer = setTimeout(function () { abort.abort(); }, timeout);
-      var init = { method: 'POST', body: payload, keepalive: encoder.encode(payload).length < 65000, signal: abort.signal };
-      if (transport.headers) init.headers = transport.headers;
-      fetch(endpoint, init).then(function (r) {
+      var post = function (data, size, url) {
+        var init = { method: 'POST', body: data, keepalive: size < 65000, signal: abort.signal };
+        if (transport.headers) init.headers = transport.headers;
+        return fetch(url, init);
+      };
+      (zipped
+        ? new Response(new Blob([payload]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer().then(function (gz) {
+          return post(new Blob([gz], { type: 'text/plain' }), gz.byteLength, zipped);
+        })
+        : post(payload, encoder.encode(payload).length, endpoint)
+      ).then(function (r) {
         var retryAfter = r.headers.get('Retry-After');
         retryAfter = retryAfter == null || retryAfter === '' ? NaN : +retryAfter;
         return r.text().then(function (text) {

@@ -26,6 +26,7 @@ use utoipa::OpenApi;
     components(schemas(
         crate::loyalty::RedeemRequest,
         crate::ingest::Envelope,
+        crate::ingest::Encoding,
         rapport_core::Event,
         crate::ingest::IngestResponse,
         crate::error::Rejected,

@@ -102,10 +102,37 @@ fn check_event(value: Value, sent_at: u64) -> Result<Event, String> {
     Ok(event)
 }
 
-/// The write key may come in the query (beacons cannot set headers).
+/// The write key may come in the query (beacons cannot set headers), and so may the body's
+/// encoding.
 #[derive(Deserialize)]
 pub struct KeyQuery {
     key: Option<String>,
+    /// Checked here; [`url_encoding`] has already acted on it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    encoding: Option<Encoding>,
+}
+
+/// A body encoding named on the URL.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Gzip,
+}
+
+/// A beacon cannot set `Content-Encoding`: `?encoding=gzip` on the endpoint says the same,
+/// and becomes the header before the body is decompressed.
+pub async fn url_encoding(mut request: axum::extract::Request) -> axum::extract::Request {
+    let flagged = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "encoding=gzip"));
+    if flagged && !request.headers().contains_key(header::CONTENT_ENCODING) {
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    request
 }
 
 /// Header carrying a site's write key.
@@ -139,11 +166,14 @@ fn check_sender(
     post,
     path = "/v1/batch",
     request_body(content = Envelope, description = "JSON, sent as application/json or text/plain, optionally gzip-encoded"),
-    params(("key" = Option<String>, Query, description = "the site's write key, when it has one (or the x-rapport-key header)")),
+    params(
+        ("key" = Option<String>, Query, description = "the site's write key, when it has one (or the x-rapport-key header)"),
+        ("encoding" = Option<Encoding>, Query, description = "gzip: the body is gzip-compressed, as Content-Encoding: gzip says (beacons cannot set that header)"),
+    ),
     responses(
         (status = 200, description = "Stored; invalid events listed by index", body = IngestResponse),
         (status = 202, description = "A bot: nothing stored (x-rapport-dropped: bot)", body = IngestResponse),
-        (status = 400, description = "Not a batch, or every event invalid", body = crate::error::ErrorBody),
+        (status = 400, description = "Not a batch, every event invalid, or a body that does not decompress", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or wrong write key", body = crate::error::ErrorBody),
         (status = 403, description = "Origin not allowed for the site", body = crate::error::ErrorBody),
         (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
@@ -158,8 +188,19 @@ pub async fn post_batch(
     Extension(client): Extension<ClientAddr>,
     crate::error::Params(query): crate::error::Params<KeyQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
+    let body = match body {
+        Ok(body) => body,
+        // Over the limit once decompressed: the framework's 413 stands.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Ok(e.into_response()),
+        Err(e) => {
+            return Err(AppError::bad_request(format!(
+                "body: could not be read ({})",
+                e.body_text()
+            )))
+        }
+    };
     // Crawlers and headless browsers run the widget too; their visits are not engagement.
     if is_bot(&headers) {
         let mut response = (

@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/batch", post(ingest::post_batch))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new().gzip(true))
+        .layer(axum::middleware::map_request(ingest::url_encoding))
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))

@@ -15,6 +15,7 @@ on_both_databases!(
     duplicate_batch_posted_concurrently_is_stored_once,
     text_plain_body_is_accepted_like_json,
     gzip_body_is_accepted,
+    gzip_named_on_the_url_is_accepted_and_a_bad_one_is_a_json_400,
     gzip_bomb_is_413_and_nothing_is_stored,
     one_bad_event_is_rejected_by_index_and_the_rest_stored,
     all_bad_events_are_a_400_and_nothing_is_stored,
@@ -191,6 +192,41 @@ async fn gzip_body_is_accepted(h: Harness) {
     let body = batch(vec![event(1, now), event(2, now)], now);
     let (status, res, _) = h.send(gzip_request(gzip(body.as_bytes()))).await;
     assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(h.stored("demo").await.len(), 2);
+}
+
+async fn gzip_named_on_the_url_is_accepted_and_a_bad_one_is_a_json_400(h: Harness) {
+    // A beacon cannot set Content-Encoding: the widget says gzip on the URL instead.
+    let now = now_ms();
+    let body = batch(vec![event(1, now), event(2, now)], now);
+    let request = |uri: &str, body: Vec<u8>| {
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, res, _) = h
+        .send(request("/v1/batch?encoding=gzip", gzip(body.as_bytes())))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["accepted"], 2);
+    assert_eq!(h.stored("demo").await.len(), 2);
+    // Said to be gzip but not: a precise 400 with the JSON error body, nothing stored.
+    let other = batch(vec![event(3, now)], now);
+    let (status, res, _) = h
+        .send(request(
+            "/v1/batch?encoding=gzip",
+            other.clone().into_bytes(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(res["error"].as_str().unwrap().starts_with("body:"), "{res}");
+    // An encoding it does not know is named.
+    let (status, res, _) = h
+        .send(request("/v1/batch?encoding=br", other.into_bytes()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(res["error"].as_str().unwrap().contains("encoding"), "{res}");
     assert_eq!(h.stored("demo").await.len(), 2);
 }
 

@@ -2,7 +2,7 @@
 // time, SPA navigations, bounce, sessions across reloads, the back/forward cache, privacy
 // (DNT, GPC, consent, opt-out, URL allowlist), attribution and declarative events.
 const { chromium } = require('@playwright/test');
-const { test, expect, servePage } = require('./fixtures');
+const { test, expect, servePage, batchBody } = require('./fixtures');
 const { USER_AGENT, ownBrowser } = require('./browser');
 
 const named = (events, name) => events.filter((e) => e.name === name);
@@ -298,7 +298,7 @@ test('attribution is not taken from a framed page', async ({ page, collector }) 
 
 test('data-rapport-event clicks and identify() become events with their props', async ({ page, collector, consoleLog }) => {
   const sent = [];
-  page.on('request', (r) => { if (r.url().includes('/v1/batch')) sent.push(...JSON.parse(r.postData()).events); });
+  page.on('request', (r) => { if (r.url().includes('/v1/batch')) sent.push(...batchBody(r).events); });
   await page.goto(journal(collector));
   await collector.waitFor((all) => named(all, 'page_view').length === 1);
   await page.evaluate(() => rapport.identify('cust-42', { hash: 'a1b2c3' }));

@@ -115,3 +115,11 @@ exports.axe = async function axe(page) {
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
   });
 };
+
+/** A batch request's body as JSON, gunzipped when the widget compressed it
+ * (`data-compress="gzip"`, as the demo shop has it). */
+exports.batchBody = function batchBody(request) {
+  const buf = request.postDataBuffer();
+  const gzipped = buf.length > 1 && buf[0] === 0x1f && buf[1] === 0x8b;
+  return JSON.parse(gzipped ? require('node:zlib').gunzipSync(buf).toString() : buf.toString());
+};

@@ -1,9 +1,9 @@
 // The thin slice: a script tag on a page, one page_view, stored by the real collector.
-const { test, expect, servePage } = require('./fixtures');
+const { test, expect, servePage, batchBody } = require('./fixtures');
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const isBatch = (r) => r.url().endsWith('/v1/batch') && r.method() === 'POST';
+const isBatch = (r) => new URL(r.url()).pathname === '/v1/batch' && r.method() === 'POST';
 // These pages are shorter than the viewport, so they also report full scroll depth at once;
 // the tests here are about the other events.
 const ENGAGEMENT = ['scroll_milestone', 'page_engagement'];
@@ -15,7 +15,10 @@ test('the demo page records one page_view and the collector stores exactly that 
   await page.goto(`${collector.url}/demo/`);
   const request = await sent;
   expect(request.headers()['content-type']).toMatch(/^text\/plain/);
-  const body = JSON.parse(request.postData());
+  // The demo shop turns compression on: gzip on the wire, said on the URL.
+  expect(request.url()).toMatch(/[?&]encoding=gzip$/);
+  expect([...request.postDataBuffer().subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+  const body = batchBody(request);
   expect(body.site).toBe('demo');
   expect(tracked(body.events)).toHaveLength(1);
   const response = await request.response();
