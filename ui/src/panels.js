@@ -252,6 +252,7 @@ function panels(c) {
   // comes back, and when the shopper signs in or out. The referral is read only for the open
   // panel; the launcher needs just the balance.
   var refresh = function () {
+    if (!host.facts()) return; // tracking stopped or destroyed: no more reads
     var u = user(), id = u ? u.id : '';
     if (id != who) {
       // Another shopper, or none: nothing of the last one stays, on screen or stored.
