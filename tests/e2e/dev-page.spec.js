@@ -19,7 +19,8 @@ test('the trunk development page records a page view and the playground button',
     route.fulfill({ contentType: types[path.extname(file)], body: fs.readFileSync(file) });
   });
   await page.goto(`${collector.url}/dev/`);
-  await collector.waitFor((events) => events.some((e) => e.name === 'page_view'));
+  // trunk's debug build is large and the batch waits 5 s: on a loaded machine that takes a while.
+  await collector.waitFor((events) => events.some((e) => e.name === 'page_view'), { timeout: 20_000 });
   await page.click('button.add');
   const all = await collector.waitFor((events) => events.some((e) => e.name === 'dev_click'));
   // The page is shorter than the viewport, so it also reports full scroll depth.
