@@ -503,12 +503,7 @@ impl Theme {
         }
         // The font family ends up in a stylesheet; keep it to a plain list of names.
         if let Some(font) = &self.font_family {
-            let plain = !font.is_empty()
-                && font.len() <= 200
-                && font
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || " ,-_'\"".contains(c));
-            if !plain {
+            if !plain_font(font) {
                 p.add(
                     format!("{at}.font_family"),
                     "may only hold font names, commas and quotes",
@@ -545,15 +540,20 @@ impl Theme {
         if let Some(r) = self.radius_px.filter(|r| *r <= 32) {
             css.push_str(&format!("--r:{r}px;"));
         }
-        if let Some(font) = &self.font_family {
-            let mut p = Problems(Vec::new());
-            self.check(&mut p, "");
-            if !p.0.iter().any(|e| e.path == ".font_family") {
-                css.push_str(&format!("--f:{font};"));
-            }
+        if let Some(font) = self.font_family.as_deref().filter(|f| plain_font(f)) {
+            css.push_str(&format!("--f:{font};"));
         }
         css
     }
+}
+
+/// A font family fit for a stylesheet: a plain list of names, commas and quotes.
+fn plain_font(font: &str) -> bool {
+    !font.is_empty()
+        && font.len() <= 200
+        && font
+            .chars()
+            .all(|c| c.is_alphanumeric() || " ,-_'\"".contains(c))
 }
 
 fn rgb(color: &str) -> Option<[u8; 3]> {

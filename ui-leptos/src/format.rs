@@ -2,13 +2,13 @@
 //! float formatting in Rust.
 
 use js_sys::{Array, Function, Intl, Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 /// Formats for one language.
 #[derive(Clone)]
 pub struct Format {
     lang: String,
-    number: Option<Function>,
+    number: Function,
     /// "$1" (or "1 €", "١ US$") for "Every {unit} spent".
     pub unit: String,
 }
@@ -42,7 +42,7 @@ impl Format {
             .unwrap_or_else(|| "$1".into());
         Format {
             lang: lang.into(),
-            number: Some(number),
+            number,
             unit,
         }
     }
@@ -51,8 +51,8 @@ impl Format {
     pub fn n(&self, v: f64) -> String {
         let v = if v.is_finite() { v } else { 0.0 };
         self.number
-            .as_ref()
-            .and_then(|f| f.call1(&JsValue::NULL, &v.into()).ok())
+            .call1(&JsValue::NULL, &v.into())
+            .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default()
     }
@@ -76,11 +76,4 @@ impl Format {
         let o = options(&[("day", "numeric".into()), ("month", "short".into())]);
         date.to_locale_date_string(&self.lang, &o).into()
     }
-}
-
-/// `JsValue` for a number, through `f64`.
-pub fn number(v: &JsValue) -> f64 {
-    v.as_f64()
-        .or_else(|| v.dyn_ref::<js_sys::Number>().map(|n| n.value_of()))
-        .unwrap_or(0.0)
 }

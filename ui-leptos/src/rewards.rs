@@ -168,10 +168,6 @@ fn to_text(v: &JsValue) -> String {
     }
 }
 
-fn id_text(v: &JsValue) -> String {
-    to_text(v)
-}
-
 /// The panels' state that is not on screen.
 #[derive(Default)]
 struct St {
@@ -526,7 +522,7 @@ impl Rewards {
                             .rewards
                             .iter()
                             .map(|x| RewardRow {
-                                id: id_text(&x.reward.id),
+                                id: to_text(&x.reward.id),
                                 name: x.reward.name.pick(lang).to_string(),
                                 cost: n(x.reward.cost),
                                 affordable: x.affordable,
@@ -1191,7 +1187,7 @@ impl Rewards {
             let found = st.l.as_ref().and_then(|l| {
                 l.rewards
                     .iter()
-                    .find(|x| id_text(&x.reward.id) == reward)
+                    .find(|x| to_text(&x.reward.id) == reward)
                     .map(|x| x.reward.name.pick(self.lang()).to_string())
             });
             let (Some(name), true) = (found, u.id == st.who) else {
