@@ -1,7 +1,12 @@
-//! Storage behind one interface for SQLite (default) and PostgreSQL.
+//! Storage behind one interface: SQLite (default) or PostgreSQL for everything, and
+//! optionally ClickHouse for the events (`--events-url`), while the loyalty ledger and the
+//! referral state stay in the transactional database.
 //!
-//! Queries use `$n` placeholders and types that mean the same on both databases, through
-//! sqlx's `Any` driver, so both run the same migrations and the same statements.
+//! Queries use `$n` placeholders and types that mean the same on both SQL databases, through
+//! sqlx's `Any` driver, so both run the same migrations and the same statements. The
+//! metrics' reads go through [`Db::read`], which runs the same SQL on ClickHouse with the
+//! values inlined ([`crate::clickhouse::inline`]) and the few words that differ taken from
+//! [`Dialect`].
 
 use std::path::Path;
 use std::str::FromStr;
@@ -9,7 +14,9 @@ use std::str::FromStr;
 use rapport_core::{Event, PropValue, Props};
 use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor, Row as _};
+
+use crate::clickhouse::ClickHouse;
 
 /// Which database is behind the pool, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +29,111 @@ pub enum Backend {
 pub struct Db {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// Where the events live when not in `pool`.
+    events: Option<std::sync::Arc<ClickHouse>>,
+}
+
+/// The database the events, and so the metrics' reads, are in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    ClickHouse,
+}
+
+impl Dialect {
+    /// The 64-bit floating-point type's name.
+    pub fn float(self) -> &'static str {
+        match self {
+            Dialect::ClickHouse => "Float64",
+            _ => "DOUBLE PRECISION",
+        }
+    }
+
+    /// The events table as a metric reads it: in ClickHouse collapsed by `FINAL`, so an
+    /// event stored twice and not merged yet counts once.
+    pub fn events(self) -> &'static str {
+        match self {
+            Dialect::ClickHouse => "events FINAL",
+            _ => "events",
+        }
+    }
+
+    /// Byte order for text in `ORDER BY`.
+    pub fn bytewise(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " COLLATE \"C\"",
+            _ => "",
+        }
+    }
+}
+
+/// A value bound to a `$n` placeholder of a read.
+#[derive(Clone, Debug)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// One cell of a read's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// One row of a read's answer; the accessors read a missing or null cell as 0, None or "".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row(pub Vec<Cell>);
+
+impl Row {
+    pub fn int(&self, i: usize) -> i64 {
+        match self.0.get(i) {
+            Some(Cell::Int(n)) => *n,
+            Some(Cell::Float(f)) => *f as i64,
+            Some(Cell::Text(t)) => t.parse().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// A count: never negative.
+    pub fn count(&self, i: usize) -> u64 {
+        u64::try_from(self.int(i)).unwrap_or(0)
+    }
+
+    pub fn float(&self, i: usize) -> Option<f64> {
+        match self.0.get(i) {
+            Some(Cell::Int(n)) => Some(*n as f64),
+            Some(Cell::Float(f)) => Some(*f),
+            Some(Cell::Text(t)) => t.parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, i: usize) -> String {
+        match self.0.get(i) {
+            Some(Cell::Text(t)) => t.clone(),
+            Some(Cell::Int(n)) => n.to_string(),
+            Some(Cell::Float(f)) => f.to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A cell of an `Any` row, whichever type the database gave it.
+fn any_cell(row: &sqlx::any::AnyRow, i: usize) -> Cell {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return v.map_or(Cell::Null, Cell::Int);
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return v.map_or(Cell::Null, Cell::Float);
+    }
+    match row.try_get::<Option<String>, _>(i) {
+        Ok(Some(t)) => Cell::Text(t),
+        _ => Cell::Null,
+    }
 }
 
 /// One stored event, as the API returns it.
@@ -213,9 +325,49 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let db = Db { pool, backend };
+        let db = Db {
+            pool,
+            backend,
+            events: None,
+        };
         db.measure_old_rows().await?;
         Ok(db)
+    }
+
+    /// Keeps the events in ClickHouse from now on (`clickhouse://HOST:PORT/DB`): connects,
+    /// creates the database if missing and runs its migrations.
+    pub async fn with_events(mut self, url: &str) -> Result<Db, sqlx::Error> {
+        self.events = Some(std::sync::Arc::new(ClickHouse::connect(url).await?));
+        Ok(self)
+    }
+
+    /// Where the events are.
+    pub fn dialect(&self) -> Dialect {
+        match (&self.events, self.backend) {
+            (Some(_), _) => Dialect::ClickHouse,
+            (None, Backend::Sqlite) => Dialect::Sqlite,
+            (None, Backend::Postgres) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a read of the events (`$n` placeholders) where they are.
+    pub async fn read(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, sqlx::Error> {
+        if let Some(ch) = &self.events {
+            return ch.query(&crate::clickhouse::inline(sql, params)).await;
+        }
+        let mut query = sqlx::query(sql);
+        for p in params {
+            query = match p {
+                Param::Int(n) => query.bind(*n),
+                Param::Text(t) => query.bind(t.clone()),
+            };
+        }
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Row((0..row.len()).map(|i| any_cell(row, i)).collect()))
+            .collect())
     }
 
     /// Fills the measure columns of rows stored before they existed (migration 0003), a
@@ -261,14 +413,18 @@ impl Db {
 
     /// Closes every connection; later queries fail (and the API answers 503).
     pub async fn close(&self) {
+        if let Some(ch) = &self.events {
+            ch.close();
+        }
         self.pool.close().await;
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        match &self.events {
+            Some(ch) => ch.ping().await,
+            None => Ok(()),
+        }
     }
 
     /// Stores the events whose ids are not stored yet for `site`, in one transaction (all of
@@ -280,6 +436,9 @@ impl Db {
         received_at: u64,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
+        if let Some(ch) = &self.events {
+            return ch.insert_events(site, received_at, events).await;
+        }
         let mut inserted = Vec::new();
         let mut tx = self.pool.begin().await?;
         // Multi-row statements: one round trip per chunk instead of one per event.
@@ -339,6 +498,9 @@ impl Db {
         site: &str,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        if let Some(ch) = &self.events {
+            return ch.recent_events(site, limit).await;
+        }
         let rows = sqlx::query(
             "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, pageview_id, \
              is_returning, url, referrer, props FROM events WHERE site = $1 \

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::error::{AppError, Params};
@@ -157,17 +156,17 @@ struct Counts {
 }
 
 /// One row per experiment and variant: exposures joined to their sessions' measures.
-fn results_sql() -> String {
+fn results_sql(d: crate::db::Dialect) -> String {
     format!(
-        "SELECT x.experiment, x.variant, CAST(MIN(x.idx) AS BIGINT), \
-         CAST(COUNT(DISTINCT x.visitor_id) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+        "SELECT x.experiment, x.arm, CAST(MIN(x.idx) AS BIGINT), \
+         CAST(COUNT(DISTINCT x.visitor) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
          CAST(SUM(CASE WHEN s.views < 2 AND s.engaged < {engaged} AND s.keyed = 0 THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN s.interacted = 1 THEN x.visitor_id END) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN s.converted = 1 THEN x.visitor_id END) AS BIGINT), \
-         SUM(CAST(s.engaged AS DOUBLE PRECISION)), \
-         SUM(CAST(s.engaged AS DOUBLE PRECISION) * CAST(s.engaged AS DOUBLE PRECISION)) \
-         FROM (SELECT experiment, session_id, MIN(visitor_id) AS visitor_id, MIN(variant) AS variant, \
-               MIN(variant_index) AS idx FROM events \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN s.interacted = 1 THEN x.visitor END), 0) AS BIGINT), \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN s.converted = 1 THEN x.visitor END), 0) AS BIGINT), \
+         SUM(CAST(s.engaged AS {float})), \
+         SUM(CAST(s.engaged AS {float}) * CAST(s.engaged AS {float})) \
+         FROM (SELECT experiment, session_id, MIN(visitor_id) AS visitor, MIN(variant) AS arm, \
+               MIN(variant_index) AS idx FROM {events} \
                WHERE site = $1 AND ts >= $2 AND ts < $3 AND name = 'experiment_exposed' \
                AND experiment IS NOT NULL AND variant IS NOT NULL \
                GROUP BY experiment, session_id) x \
@@ -179,14 +178,16 @@ fn results_sql() -> String {
                      MAX(CASE WHEN name IN ({key}) THEN 1 ELSE 0 END) AS keyed, \
                      MAX(CASE WHEN name NOT IN ({passive}) THEN 1 ELSE 0 END) AS interacted, \
                      MAX(CASE WHEN name = $4 THEN 1 ELSE 0 END) AS converted \
-                     FROM events WHERE site = $1 AND ts >= $2 AND ts < $3 \
+                     FROM {events} WHERE site = $1 AND ts >= $2 AND ts < $3 \
                      GROUP BY session_id, pageview_id) p \
                GROUP BY session_id) s \
          ON s.session_id = x.session_id \
-         GROUP BY x.experiment, x.variant",
+         GROUP BY x.experiment, x.arm",
         engaged = ENGAGED_SESSION_MS,
         key = list(KEY_EVENTS),
         passive = list(PASSIVE_EVENTS),
+        float = d.float(),
+        events = d.events(),
     )
 }
 
@@ -199,30 +200,33 @@ pub async fn results(
     to: i64,
     goal: &str,
 ) -> Result<Vec<ExperimentResult>, sqlx::Error> {
-    let rows = sqlx::query(&results_sql())
-        .bind(site)
-        .bind(stats::day_start_ms(from))
-        .bind(stats::day_start_ms(to + 1))
-        .bind(goal)
-        .fetch_all(&db.pool)
+    use crate::db::Param;
+    let rows = db
+        .read(
+            &results_sql(db.dialect()),
+            &[
+                Param::Text(site.to_owned()),
+                Param::Int(stats::day_start_ms(from)),
+                Param::Int(stats::day_start_ms(to + 1)),
+                Param::Text(goal.to_owned()),
+            ],
+        )
         .await?;
-    let u = |row: &sqlx::any::AnyRow, i: usize| -> Result<u64, sqlx::Error> {
-        Ok(u64::try_from(row.try_get::<Option<i64>, _>(i)?.unwrap_or(0)).unwrap_or(0))
-    };
+    let u = |row: &crate::db::Row, i: usize| row.count(i);
     let mut all: Vec<Counts> = Vec::new();
     for row in &rows {
-        let (visitors, sessions) = (u(row, 3)?, u(row, 4)?);
-        let (bounced, engaged_visitors, converted) = (u(row, 5)?, u(row, 6)?, u(row, 7)?);
+        let (visitors, sessions) = (u(row, 3), u(row, 4));
+        let (bounced, engaged_visitors, converted) = (u(row, 5), u(row, 6), u(row, 7));
         let time = Sample {
             n: sessions,
-            sum: row.try_get::<Option<f64>, _>(8)?.unwrap_or(0.0),
-            sum_sq: row.try_get::<Option<f64>, _>(9)?.unwrap_or(0.0),
+            sum: row.float(8).unwrap_or(0.0),
+            sum_sq: row.float(9).unwrap_or(0.0),
         };
         all.push(Counts {
-            experiment: row.try_get(0)?,
+            experiment: row.text(0),
             result: VariantResult {
-                variant: row.try_get(1)?,
-                index: u(row, 2)?,
+                variant: row.text(1),
+                index: u(row, 2),
                 visitors,
                 sessions,
                 engagement_rate: pct(engaged_visitors, visitors),

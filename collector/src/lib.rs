@@ -9,6 +9,7 @@
 //! everything on the leaves `error`, `secret` and `programs`.
 
 pub mod api;
+pub mod clickhouse;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -19,6 +19,12 @@ struct Args {
         default_value = "sqlite://data/rapport.db"
     )]
     database_url: String,
+    /// Keep the events in ClickHouse instead: `clickhouse://[USER[:PASSWORD]@]HOST:PORT/DB`
+    /// (its HTTP port; the database is created if missing), with `?cluster=NAME` for
+    /// shards behind a Distributed table (docs/scaling.md). The loyalty ledger and the
+    /// referral state stay in the --database-url database.
+    #[arg(long, env = "RAPPORT_EVENTS_URL", hide_env_values = true)]
+    events_url: Option<String>,
     /// The site config file: sites, allowed origins, write keys.
     #[arg(long, env = "RAPPORT_CONFIG", default_value = "rapport.toml")]
     config: PathBuf,
@@ -88,6 +94,18 @@ async fn main() -> std::process::ExitCode {
             );
             return std::process::ExitCode::FAILURE;
         }
+    };
+    let db = match &args.events_url {
+        None => db,
+        Some(url) => match db.with_events(url).await {
+            Ok(db) => db,
+            Err(e) => {
+                // The URL may carry a password: name only its host part.
+                let shown = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+                eprintln!("rapport-collector: cannot open the events store {shown}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
     };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,

@@ -6,10 +6,8 @@
 //! not grow with the stored events. Every sum is a 64-bit integer over values bounded at
 //! ingest, and every mean is computed in floating point by the database.
 
+use crate::db::{Db, Dialect, Param, Row};
 use serde::Serialize;
-use sqlx::Row;
-
-use crate::db::{Backend, Db};
 
 /// Events that are measurement, not the shopper doing something.
 pub const PASSIVE_EVENTS: &[&str] = &[
@@ -189,7 +187,7 @@ pub(crate) fn list(names: &[&str]) -> String {
 
 /// The events of one site in `[$2, $3)` ms, with their bucket: the UTC day, or 0 for the
 /// whole range.
-fn events(by_day: bool) -> String {
+fn events(d: Dialect, by_day: bool) -> String {
     let day = if by_day {
         "CAST(ts / 86400000 AS BIGINT)"
     } else {
@@ -198,16 +196,15 @@ fn events(by_day: bool) -> String {
     format!(
         "SELECT {day} AS day, name, ts, visitor_id, session_id, pageview_id, is_returning, \
          engaged_ms, scroll_depth, score, feedback_type, referred \
-         FROM events WHERE site = $1 AND ts >= $2 AND ts < $3"
+         FROM {} WHERE site = $1 AND ts >= $2 AND ts < $3",
+        d.events()
     )
 }
 
-fn u(row: &sqlx::any::AnyRow, i: usize) -> Result<u64, sqlx::Error> {
-    Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
-}
-
 /// Visitors, pageviews, feedback and the referral counts, per bucket.
-fn visitors_sql(by_day: bool) -> String {
+/// `COUNT(DISTINCT CASE … END)` is wrapped in `COALESCE(…, 0)`: ClickHouse 18.16 answers
+/// NULL when no row matches.
+fn visitors_sql(d: Dialect, by_day: bool) -> String {
     let nps: String = (0..=10)
         .map(|k| {
             format!(
@@ -218,29 +215,29 @@ fn visitors_sql(by_day: bool) -> String {
         .collect();
     format!(
         "SELECT day, CAST(COUNT(DISTINCT visitor_id) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN is_returning <> 0 THEN visitor_id END) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN name NOT IN ({passive}) THEN visitor_id END) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN name = 'page_view' THEN pageview_id END) AS BIGINT), \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN is_returning <> 0 THEN visitor_id END), 0) AS BIGINT), \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN name NOT IN ({passive}) THEN visitor_id END), 0) AS BIGINT), \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN name = 'page_view' THEN pageview_id END), 0) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'feedback_submitted' THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
               AND score BETWEEN 1 AND 5 THEN score ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
               AND score BETWEEN 1 AND 5 THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'referral_shared' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(COUNT(DISTINCT CASE WHEN referred <> 0 THEN visitor_id END) AS BIGINT){nps} \
+         CAST(COALESCE(COUNT(DISTINCT CASE WHEN referred <> 0 THEN visitor_id END), 0) AS BIGINT){nps} \
          FROM ({events}) e GROUP BY day",
         passive = list(PASSIVE_EVENTS),
-        events = events(by_day),
+        events = events(d, by_day),
     )
 }
 
 /// Sessions per bucket: count, mean span, mean engaged time (Σ over its pageviews of their
 /// largest `engaged_ms`) and bounces.
-fn sessions_sql(by_day: bool) -> String {
+fn sessions_sql(d: Dialect, by_day: bool) -> String {
     format!(
         "SELECT s.day, CAST(COUNT(*) AS BIGINT), \
-         AVG(CAST(s.last_ts - s.first_ts AS DOUBLE PRECISION)), \
-         AVG(CAST(p.engaged AS DOUBLE PRECISION)), \
+         AVG(CAST(s.last_ts - s.first_ts AS {float})), \
+         AVG(CAST(p.engaged AS {float})), \
          CAST(SUM(CASE WHEN p.views < 2 AND p.engaged < {engaged} AND s.keyed = 0 \
               THEN 1 ELSE 0 END) AS BIGINT) \
          FROM (SELECT day, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts, \
@@ -256,12 +253,13 @@ fn sessions_sql(by_day: bool) -> String {
          GROUP BY s.day",
         engaged = ENGAGED_SESSION_MS,
         key = list(KEY_EVENTS),
-        events = events(by_day),
+        events = events(d, by_day),
+        float = d.float(),
     )
 }
 
 /// Pageviews per bucket that reached each scroll threshold (their deepest scroll).
-fn scroll_sql(by_day: bool) -> String {
+fn scroll_sql(d: Dialect, by_day: bool) -> String {
     let reached: String = SCROLL_THRESHOLDS
         .iter()
         .map(|t| format!(", CAST(SUM(CASE WHEN depth >= {t} THEN 1 ELSE 0 END) AS BIGINT)"))
@@ -270,7 +268,7 @@ fn scroll_sql(by_day: bool) -> String {
         "SELECT day{reached} FROM (SELECT day, pageview_id, MAX(scroll_depth) AS depth, \
          MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
          FROM ({events}) e GROUP BY day, pageview_id) v WHERE viewed = 1 GROUP BY day",
-        events = events(by_day),
+        events = events(d, by_day),
     )
 }
 
@@ -283,36 +281,33 @@ async fn buckets(
     by_day: bool,
 ) -> Result<std::collections::BTreeMap<i64, (Metrics, ReferralFunnel)>, sqlx::Error> {
     let mut out = std::collections::BTreeMap::new();
-    let run = |sql: String| {
-        let site = site.to_owned();
-        async move {
-            sqlx::query(&sql)
-                .bind(site)
-                .bind(from_ms)
-                .bind(to_ms)
-                .fetch_all(&db.pool)
-                .await
-        }
-    };
-    for row in run(visitors_sql(by_day)).await? {
-        let day: i64 = row.try_get(0)?;
-        let (m, funnel): &mut (Metrics, ReferralFunnel) = out
-            .entry(day)
-            .or_insert_with(|| (empty(), ReferralFunnel::default()));
-        m.visitors = u(&row, 1)?;
-        m.returning_visitors = u(&row, 2)?;
+    let d = db.dialect();
+    let params = [
+        Param::Text(site.to_owned()),
+        Param::Int(from_ms),
+        Param::Int(to_ms),
+    ];
+    fn bucket<'a>(
+        out: &'a mut std::collections::BTreeMap<i64, (Metrics, ReferralFunnel)>,
+        row: &Row,
+    ) -> &'a mut (Metrics, ReferralFunnel) {
+        out.entry(row.int(0))
+            .or_insert_with(|| (empty(), ReferralFunnel::default()))
+    }
+    for row in db.read(&visitors_sql(d, by_day), &params).await? {
+        let (m, funnel) = bucket(&mut out, &row);
+        m.visitors = row.count(1);
+        m.returning_visitors = row.count(2);
         m.new_visitors = m.visitors.saturating_sub(m.returning_visitors);
         m.returning_share = pct(m.returning_visitors, m.visitors);
-        m.engagement_rate = pct(u(&row, 3)?, m.visitors);
-        m.pageviews = u(&row, 4)?;
-        m.feedback.responses = u(&row, 5)?;
-        let (csat_sum, csat_answers) = (u(&row, 6)?, u(&row, 7)?);
+        m.engagement_rate = pct(row.count(3), m.visitors);
+        m.pageviews = row.count(4);
+        m.feedback.responses = row.count(5);
+        let (csat_sum, csat_answers) = (row.count(6), row.count(7));
         m.feedback.csat_average = (csat_answers > 0).then(|| csat_sum as f64 / csat_answers as f64);
-        funnel.links_shared = u(&row, 8)?;
-        funnel.referred_visitors = u(&row, 9)?;
-        let dist = (0..=10)
-            .map(|k| u(&row, 10 + k))
-            .collect::<Result<Vec<_>, _>>()?;
+        funnel.links_shared = row.count(8);
+        funnel.referred_visitors = row.count(9);
+        let dist: Vec<u64> = (0..=10).map(|k| row.count(10 + k)).collect();
         let answers: u64 = dist.iter().sum();
         let promoters = dist[9] + dist[10];
         let detractors: u64 = dist[..=6].iter().sum();
@@ -320,25 +315,19 @@ async fn buckets(
             (answers > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64);
         m.feedback.nps_distribution = dist;
     }
-    for row in run(sessions_sql(by_day)).await? {
-        let day: i64 = row.try_get(0)?;
-        let (m, _) = out
-            .entry(day)
-            .or_insert_with(|| (empty(), ReferralFunnel::default()));
-        m.sessions = u(&row, 1)?;
-        m.avg_session_span_ms = row.try_get(2)?;
-        m.avg_session_engaged_ms = row.try_get(3)?;
-        m.bounce_rate = pct(u(&row, 4)?, m.sessions);
+    for row in db.read(&sessions_sql(d, by_day), &params).await? {
+        let (m, _) = bucket(&mut out, &row);
+        m.sessions = row.count(1);
+        m.avg_session_span_ms = row.float(2);
+        m.avg_session_engaged_ms = row.float(3);
+        m.bounce_rate = pct(row.count(4), m.sessions);
         m.pages_per_session = (m.sessions > 0).then(|| m.pageviews as f64 / m.sessions as f64);
     }
-    for row in run(scroll_sql(by_day)).await? {
-        let day: i64 = row.try_get(0)?;
-        let (m, _) = out
-            .entry(day)
-            .or_insert_with(|| (empty(), ReferralFunnel::default()));
+    for row in db.read(&scroll_sql(d, by_day), &params).await? {
+        let (m, _) = bucket(&mut out, &row);
         m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
-            .map(|i| Ok(pct(u(&row, 1 + i)?, m.pageviews).unwrap_or(0.0)))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .map(|i| pct(row.count(1 + i), m.pageviews).unwrap_or(0.0))
+            .collect();
     }
     Ok(out)
 }
@@ -350,29 +339,28 @@ async fn top_pages(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<TopPage>, sqlx::Error> {
-    let collate = match db.backend {
-        Backend::Postgres => " COLLATE \"C\"",
-        Backend::Sqlite => "",
-    };
+    let d = db.dialect();
     let sql = format!(
-        "SELECT path, CAST(COUNT(DISTINCT pageview_id) AS BIGINT) AS views FROM events \
+        "SELECT path, CAST(COUNT(DISTINCT pageview_id) AS BIGINT) AS views FROM {events} \
          WHERE site = $1 AND ts >= $2 AND ts < $3 AND name = 'page_view' \
-         GROUP BY path ORDER BY views DESC, path{collate} LIMIT 10"
+         GROUP BY path ORDER BY views DESC, path{collate} LIMIT 10",
+        events = d.events(),
+        collate = d.bytewise(),
     );
-    sqlx::query(&sql)
-        .bind(site)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(&db.pool)
+    let params = [
+        Param::Text(site.to_owned()),
+        Param::Int(from_ms),
+        Param::Int(to_ms),
+    ];
+    Ok(db
+        .read(&sql, &params)
         .await?
         .iter()
-        .map(|row| {
-            Ok(TopPage {
-                path: row.try_get(0)?,
-                pageviews: u(row, 1)?,
-            })
+        .map(|row| TopPage {
+            path: row.text(0),
+            pageviews: row.count(1),
         })
-        .collect()
+        .collect())
 }
 
 /// Totals and one entry per day from `from` to `to` (epoch days, inclusive).

@@ -1,4 +1,4 @@
-//! Ingest API tests, each run on SQLite and on PostgreSQL.
+//! Ingest API tests, each run on SQLite, PostgreSQL and ClickHouse.
 
 mod common;
 
@@ -10,7 +10,7 @@ use common::Harness;
 use rapport_collector::now_ms;
 use serde_json::{json, Value};
 
-on_both_databases!(
+on_every_database!(
     batch_is_stored_once_when_posted_twice,
     duplicate_batch_posted_concurrently_is_stored_once,
     text_plain_body_is_accepted_like_json,

@@ -1,5 +1,6 @@
-//! Loyalty and referral through the HTTP API, on SQLite and PostgreSQL: identity checks,
-//! the signed order webhook, the fraud rules, the hold period and the ledger.
+//! Loyalty and referral through the HTTP API, on SQLite, PostgreSQL and ClickHouse (for the
+//! events): identity checks, the signed order webhook, the fraud rules, the hold period and
+//! the ledger.
 
 mod common;
 
@@ -913,7 +914,7 @@ fn signatures_verify_only_for_the_same_secret_and_message() {
     assert!(!loyalty::verify("secret-a", b"message", "not hex"));
 }
 
-on_both_databases!(
+on_every_database!(
     shopper_reads_need_a_valid_hash,
     webhooks_need_a_valid_signature,
     order_points_are_awarded_once_and_taken_back_on_refund,

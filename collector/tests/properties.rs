@@ -1,6 +1,7 @@
-//! Ingest as a property: arbitrary JSON batches, mostly close to real events, on SQLite and
-//! PostgreSQL. Whatever the batch, ingest never fails with a 5xx or a panic, accounts for
-//! every event, stores a repeat of the batch once, and the stats stay finite and in range.
+//! Ingest as a property: arbitrary JSON batches, mostly close to real events, on SQLite,
+//! PostgreSQL and ClickHouse. Whatever the batch, ingest never fails with a 5xx or a panic,
+//! accounts for every event, stores a repeat of the batch once, and the stats stay finite
+//! and in range.
 
 mod common;
 
@@ -193,7 +194,7 @@ async fn one_case(h: Harness, now: u64, events: Vec<Value>) {
     }
 }
 
-fn check(postgres: bool, cases: u32) {
+fn check(database: &str, cases: u32) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let now = rapport_collector::now_ms();
     let mut runner = TestRunner::new(Config {
@@ -204,10 +205,10 @@ fn check(postgres: bool, cases: u32) {
     runner
         .run(&batch(now), |events| {
             rt.block_on(async {
-                let h = if postgres {
-                    Harness::postgres().await
-                } else {
-                    Harness::sqlite().await
+                let h = match database {
+                    "postgres" => Harness::postgres().await,
+                    "clickhouse" => Harness::clickhouse().await,
+                    _ => Harness::sqlite().await,
                 };
                 one_case(h, now, events).await;
             });
@@ -218,10 +219,15 @@ fn check(postgres: bool, cases: u32) {
 
 #[test]
 fn sqlite_ingest_holds_its_invariants_for_any_batch() {
-    check(false, 128);
+    check("sqlite", 128);
 }
 
 #[test]
 fn postgres_ingest_holds_its_invariants_for_any_batch() {
-    check(true, 64);
+    check("postgres", 64);
+}
+
+#[test]
+fn clickhouse_ingest_holds_its_invariants_for_any_batch() {
+    check("clickhouse", 64);
 }

@@ -1,5 +1,5 @@
 //! Stats on a seeded data set whose expected numbers were worked out by hand (see the table
-//! in each comment), on SQLite and on PostgreSQL.
+//! in each comment), on SQLite, PostgreSQL and ClickHouse.
 
 mod common;
 
@@ -9,7 +9,7 @@ use common::Harness;
 use rapport_collector::{now_ms, stats};
 use serde_json::{json, Value};
 
-on_both_databases!(
+on_every_database!(
     experiment_results_match_the_hand_computed_numbers,
     stats_match_the_hand_computed_numbers,
     stats_reject_bad_ranges,

@@ -35,6 +35,7 @@ pub fn ensure_bench_tools() -> Result {
 pub fn ensure_all() -> Result {
     ensure_bench_tools()?;
     ensure_postgres()?;
+    ensure_clickhouse()?;
     ensure_debian(&[("chromedriver", "chromium-driver")])?;
     ensure_schemathesis()?;
     ensure_trunk()
@@ -81,6 +82,11 @@ pub fn ensure_postgres() -> Result {
         return Ok(());
     }
     apt_install(&["postgresql"])
+}
+
+/// Debian's `clickhouse-server` (18.16), for the events store's tests and benchmark.
+pub fn ensure_clickhouse() -> Result {
+    ensure_debian(&[("clickhouse-server", "clickhouse-server")])
 }
 
 fn ensure_wasm_target() -> Result {

@@ -4,6 +4,7 @@
 //! nothing but rustup, node and the package registries.
 
 mod bench;
+mod clickhouse;
 mod contract;
 mod demo;
 mod dist;

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::postgres::Postgres;
 use crate::util::{cmd, root, run_capture, step, Result};
-use crate::{dist, install, size};
+use crate::{clickhouse, dist, install, size};
 
 #[derive(Default)]
 struct Tally {
@@ -126,19 +126,26 @@ pub fn run() -> Result {
         cargo_check(&mut tally, name, &args);
     }
 
-    step("native tests (storage on SQLite and PostgreSQL)");
-    match Postgres::start() {
-        Ok(pg) => {
+    step("native tests (storage on SQLite, PostgreSQL and ClickHouse)");
+    match (Postgres::start(), clickhouse::Pair::start()) {
+        (Ok(pg), Ok(ch)) => {
             let mut c = cmd(
                 "cargo",
                 &["test", "--workspace", "--exclude", "rapport_widget"],
             );
             c.env("RAPPORT_TEST_POSTGRES_URL", &pg.url);
+            c.env("RAPPORT_TEST_CLICKHOUSE_URL", &ch.first.url);
+            c.env(
+                "RAPPORT_TEST_CLICKHOUSE_SHARDS",
+                format!("{},{}", ch.first.url, ch.second.url),
+            );
+            c.env("RAPPORT_TEST_CLICKHOUSE_CLUSTER", clickhouse::CLUSTER);
             let (ok, out) = run_capture(&mut c);
             let (p, f) = cargo_counts(&out);
             tally.tests("native tests", ok, p, f);
         }
-        Err(e) => tally.check("PostgreSQL for the native tests", Err(e)),
+        (Err(e), _) => tally.check("PostgreSQL for the native tests", Err(e)),
+        (_, Err(e)) => tally.check("ClickHouse for the native tests", Err(e)),
     }
 
     step("the collector's contract, fuzzed by schemathesis");

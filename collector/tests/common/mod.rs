@@ -1,5 +1,5 @@
-//! A collector with a fresh database per test, on SQLite or PostgreSQL, driven through
-//! `app(state).oneshot(..)`.
+//! A collector with a fresh database per test, on SQLite, PostgreSQL, or SQLite with the
+//! events in ClickHouse, driven through `app(state).oneshot(..)`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -17,9 +17,9 @@ pub struct Harness {
 }
 
 /// Runs each named scenario `async fn name(h: Harness)` once per database, as
-/// `sqlite::name` and `postgres::name`.
+/// `sqlite::name`, `postgres::name` and `clickhouse::name`.
 #[macro_export]
-macro_rules! on_both_databases {
+macro_rules! on_every_database {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test]
@@ -31,6 +31,12 @@ macro_rules! on_both_databases {
             $(#[tokio::test]
             async fn $name() {
                 super::$name(super::common::Harness::postgres().await).await
+            })*
+        }
+        mod clickhouse {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::common::Harness::clickhouse().await).await
             })*
         }
     };
@@ -191,6 +197,32 @@ impl Harness {
         Harness {
             state: state(db),
             _dir: None,
+        }
+    }
+
+    /// The events in a new database on the ClickHouse server `cargo xtask test` started
+    /// (RAPPORT_TEST_CLICKHOUSE_URL), the ledger in SQLite.
+    pub async fn clickhouse() -> Harness {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let server = std::env::var("RAPPORT_TEST_CLICKHOUSE_URL").expect(
+            "RAPPORT_TEST_CLICKHOUSE_URL is not set: run the storage tests with `cargo xtask \
+             test`, which starts a temporary ClickHouse server",
+        );
+        let name = format!(
+            "t_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/rapport.db", dir.path().display()))
+            .await
+            .unwrap()
+            .with_events(&format!("{}/{name}", server.trim_end_matches('/')))
+            .await
+            .unwrap();
+        Harness {
+            state: state(db),
+            _dir: Some(dir),
         }
     }
 

@@ -1,0 +1,474 @@
+//! Events in ClickHouse (`--events-url clickhouse://HOST:PORT/DB`), over its HTTP interface.
+//!
+//! Only what every server since 18.16 understands: statements in the request body,
+//! `INSERT … FORMAT JSONEachRow` for writes, `FORMAT JSONCompact` for reads. 18.16 has no
+//! query parameters, so values are written into the SQL as literals by [`literal`], the one
+//! place that quotes them.
+//!
+//! The table is a `ReplacingMergeTree` sorted by (site, the event's own day, event id) and
+//! partitioned by the event's own month, so every copy of an event meets the others in
+//! one part once merged. Until then reads use `FINAL`, which collapses copies as it reads:
+//! no metric counts an event twice, merged or not.
+//!
+//! With `?cluster=NAME` the collector creates `events_local` on the server it talks to and
+//! `events` as a `Distributed` table over the cluster's shards, sharded by visitor
+//! (docs/scaling.md). Every copy of an event has the same visitor, so it lands on the same
+//! shard, where `FINAL` collapses it.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::db::{Cell, Measures, NewEvent, Param, Row, StoredEvent};
+
+/// A request to ClickHouse that takes longer than this fails (503 to the client).
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `Date` range ClickHouse can store; event days beyond it are clamped.
+const FIRST_DAY: i64 = 0;
+const LAST_DAY: i64 = 49_710; // 2106-02-07
+
+#[derive(Clone)]
+pub struct ClickHouse {
+    client: Client<HttpConnector, Full<Bytes>>,
+    /// `http://HOST:PORT/?database=DB&…`, the URL of every request.
+    endpoint: String,
+    /// `Basic …` when the URL names a user.
+    authorization: Option<String>,
+    database: String,
+    cluster: Option<String>,
+    /// Set by [`ClickHouse::close`]: every later request fails, as with a closed pool.
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn error(message: impl Into<String>) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("clickhouse: {}", message.into()))
+}
+
+/// A name ClickHouse takes without quoting: a database or a cluster.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// A value as a ClickHouse literal: numbers as they are, strings quoted with `\` escapes.
+pub fn literal(param: &Param) -> String {
+    match param {
+        Param::Int(n) => n.to_string(),
+        Param::Text(text) => {
+            let mut out = String::with_capacity(text.len() + 2);
+            out.push('\'');
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("\\'"),
+                    '\0' => out.push_str("\\0"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
+/// `sql` with `$1`, `$2`, … replaced by the literals of `params` (highest first, so `$1`
+/// never eats the start of `$10`).
+pub fn inline(sql: &str, params: &[Param]) -> String {
+    let mut out = sql.to_owned();
+    for (i, p) in params.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), &literal(p));
+    }
+    out
+}
+
+/// The event's own day (its client timestamp), as ClickHouse's `Date` text.
+fn event_day(client_ts: u64) -> String {
+    let day = (crate::db::as_i64(client_ts) / 86_400_000).clamp(FIRST_DAY, LAST_DAY);
+    crate::stats::date_of(day)
+}
+
+/// The columns of the events table, in ClickHouse's types. `day` is the event's own day,
+/// from its client timestamp: every copy of an event has the same one.
+const COLUMNS: &str = "site String, day Date, id String, name String, ts Int64, \
+    client_ts Int64, received_at Int64, visitor_id String, session_id String, \
+    pageview_id String, is_returning Int64, url String, referrer Nullable(String), \
+    path String, engaged_ms Nullable(Int64), scroll_depth Nullable(Int64), \
+    score Nullable(Int64), feedback_type Nullable(String), referred Int64, \
+    experiment Nullable(String), variant Nullable(String), variant_index Nullable(Int64), \
+    props String";
+
+impl ClickHouse {
+    /// Parses `clickhouse://[USER[:PASSWORD]@]HOST:PORT/DB[?cluster=NAME]`, creates the
+    /// database if missing and runs the migrations.
+    pub async fn connect(url: &str) -> Result<ClickHouse, sqlx::Error> {
+        let rest = url.strip_prefix("clickhouse://").ok_or_else(|| {
+            error("the events URL must look like clickhouse://HOST:PORT/DATABASE")
+        })?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+        let (userinfo, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let database = if database.is_empty() {
+            "default"
+        } else {
+            database
+        };
+        if !plain_name(database) {
+            return Err(error(format!(
+                "database \"{database}\": use letters, digits and _"
+            )));
+        }
+        if host.is_empty() {
+            return Err(error("the events URL names no host"));
+        }
+        let mut cluster = None;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("cluster", name)) if plain_name(name) => cluster = Some(name.to_owned()),
+                _ => {
+                    return Err(error(format!(
+                        "unknown or malformed URL option \"{pair}\"; the only one is cluster=NAME"
+                    )))
+                }
+            }
+        }
+        let authorization = userinfo.map(|u| {
+            use base64::Engine;
+            let u = percent_decode(u);
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(u)
+            )
+        });
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        let mut ch = ClickHouse {
+            client,
+            endpoint: format!("http://{host}/?output_format_json_quote_64bit_integers=0"),
+            authorization,
+            database: database.to_owned(),
+            cluster,
+            closed: Default::default(),
+        };
+        ch.execute(&format!("CREATE DATABASE IF NOT EXISTS {database}"))
+            .await?;
+        ch.endpoint = format!(
+            "http://{host}/?database={database}&output_format_json_quote_64bit_integers=0\
+             &insert_distributed_sync=1"
+        );
+        ch.migrate().await?;
+        Ok(ch)
+    }
+
+    /// The statements that bring a database to the current schema, in order; each runs
+    /// once per server, recorded in `rapport_migrations`.
+    fn migrations(&self) -> Vec<String> {
+        let engine = "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(day) \
+                      ORDER BY (site, day, id)";
+        match &self.cluster {
+            None => vec![format!(
+                "CREATE TABLE IF NOT EXISTS events ({COLUMNS}) {engine}"
+            )],
+            Some(cluster) => vec![
+                format!("CREATE TABLE IF NOT EXISTS events_local ({COLUMNS}) {engine}"),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS events AS events_local ENGINE = \
+                     Distributed({cluster}, {db}, events_local, sipHash64(visitor_id))",
+                    db = self.database
+                ),
+            ],
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS rapport_migrations (version UInt32, name String) \
+             ENGINE = TinyLog",
+        )
+        .await?;
+        let layout = if self.cluster.is_some() {
+            "sharded"
+        } else {
+            "single"
+        };
+        let done = self
+            .query(&format!(
+                "SELECT version FROM rapport_migrations WHERE name = {}",
+                literal(&Param::Text(layout.into()))
+            ))
+            .await?
+            .iter()
+            .map(|row| row.int(0))
+            .max()
+            .unwrap_or(0);
+        for (i, statement) in self.migrations().iter().enumerate() {
+            let version = i as i64 + 1;
+            if version <= done {
+                continue;
+            }
+            self.execute(statement).await?;
+            self.execute(&format!(
+                "INSERT INTO rapport_migrations (version, name) VALUES ({version}, '{layout}')"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one statement (with any data after it) and returns the answer's body.
+    async fn send(&self, body: Bytes) -> Result<Bytes, sqlx::Error> {
+        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let mut request = axum::http::Request::post(&self.endpoint);
+        if let Some(auth) = &self.authorization {
+            request = request.header(axum::http::header::AUTHORIZATION, auth);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| error(e.to_string()))?;
+        let exchange = async {
+            let response =
+                self.client.request(request).await.map_err(|e| {
+                    sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}")))
+                })?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}"))))?
+                .to_bytes();
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(error(String::from_utf8_lossy(&body).trim().to_owned()))
+            }
+        };
+        tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    pub async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        self.send(Bytes::from(sql.to_owned())).await.map(|_| ())
+    }
+
+    /// The rows of a `SELECT`, each cell as a [`Cell`].
+    pub async fn query(&self, sql: &str) -> Result<Vec<Row>, sqlx::Error> {
+        let body = self
+            .send(Bytes::from(format!("{sql} FORMAT JSONCompact")))
+            .await?;
+        let answer: Value =
+            serde_json::from_slice(&body).map_err(|e| error(format!("unreadable answer: {e}")))?;
+        let rows = answer["data"]
+            .as_array()
+            .ok_or_else(|| error("answer without data"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Row(row
+                    .as_array()
+                    .map(|cells| cells.iter().map(cell).collect())
+                    .unwrap_or_default())
+            })
+            .collect())
+    }
+
+    pub fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        self.execute("SELECT 1").await
+    }
+
+    /// Stores the events whose ids `site` does not have yet, in one insert (one block: all
+    /// or none), and returns the ids stored now. Copies that race in through another
+    /// collector are collapsed by the table and by `FINAL`.
+    pub async fn insert_events(
+        &self,
+        site: &str,
+        received_at: u64,
+        events: &[NewEvent<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let site_literal = literal(&Param::Text(site.to_owned()));
+        let mut days: Vec<String> = events.iter().map(|n| event_day(n.event.ts)).collect();
+        days.sort();
+        days.dedup();
+        let quoted = |items: &mut dyn Iterator<Item = String>| {
+            items
+                .map(|s| literal(&Param::Text(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ids = quoted(&mut events.iter().map(|n| n.event.id.to_string()));
+        let mut stored: std::collections::HashSet<String> = self
+            .query(&format!(
+                "SELECT id FROM events WHERE site = {site_literal} AND day IN ({}) \
+                 AND id IN ({ids})",
+                quoted(&mut days.into_iter())
+            ))
+            .await?
+            .into_iter()
+            .map(|row| row.text(0))
+            .collect();
+        let mut body = String::from("INSERT INTO events FORMAT JSONEachRow\n");
+        let mut inserted = Vec::new();
+        for new in events {
+            let e = new.event;
+            let id = e.id.to_string();
+            if !stored.insert(id.clone()) {
+                continue;
+            }
+            let m = Measures::of(&e.name, &e.url, &e.props);
+            let row = serde_json::json!({
+                "site": site,
+                "day": event_day(e.ts),
+                "id": id,
+                "name": e.name,
+                "ts": crate::db::as_i64(new.ts),
+                "client_ts": crate::db::as_i64(e.ts),
+                "received_at": crate::db::as_i64(received_at),
+                "visitor_id": e.visitor_id.to_string(),
+                "session_id": e.session_id.to_string(),
+                "pageview_id": e.pageview_id.to_string(),
+                "is_returning": i64::from(e.returning),
+                "url": e.url,
+                "referrer": e.referrer,
+                "path": m.path,
+                "engaged_ms": m.engaged_ms,
+                "scroll_depth": m.scroll_depth,
+                "score": m.score,
+                "feedback_type": m.feedback_type,
+                "referred": i64::from(m.referred),
+                "experiment": m.experiment,
+                "variant": m.variant,
+                "variant_index": m.variant_index,
+                "props": serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into()),
+            });
+            body.push_str(&row.to_string());
+            body.push('\n');
+            inserted.push(id);
+        }
+        if !inserted.is_empty() {
+            self.send(Bytes::from(body)).await?;
+        }
+        Ok(inserted)
+    }
+
+    /// The newest events of a site, newest first, each once.
+    pub async fn recent_events(
+        &self,
+        site: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let rows = self
+            .query(&format!(
+                "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, \
+                 pageview_id, is_returning, url, referrer, props FROM events FINAL \
+                 WHERE site = {} ORDER BY received_at DESC, ts DESC, id LIMIT {limit}",
+                literal(&Param::Text(site.to_owned()))
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| StoredEvent {
+                id: row.text(0),
+                name: row.text(1),
+                ts: row.int(2),
+                client_ts: row.int(3),
+                received_at: row.int(4),
+                visitor_id: row.text(5),
+                session_id: row.text(6),
+                pageview_id: row.text(7),
+                returning: row.int(8) != 0,
+                url: row.text(9),
+                referrer: match row.0.get(10) {
+                    Some(Cell::Text(t)) => Some(t.clone()),
+                    _ => None,
+                },
+                props: serde_json::from_str(&row.text(11)).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+fn cell(value: &Value) -> Cell {
+    match value {
+        Value::Null => Cell::Null,
+        Value::Number(n) => n
+            .as_i64()
+            .map(Cell::Int)
+            .unwrap_or_else(|| Cell::Float(n.as_f64().unwrap_or(0.0))),
+        Value::String(s) => Cell::Text(s.clone()),
+        Value::Bool(b) => Cell::Int(i64::from(*b)),
+        other => Cell::Text(other.to_string()),
+    }
+}
+
+/// `%XX` escapes of a URL's user info, decoded.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_quoted_and_params_inlined() {
+        assert_eq!(literal(&Param::Text("a'b\\c".into())), r"'a\'b\\c'");
+        assert_eq!(
+            inline("x = $1 AND y = $10 AND z = $2", &{
+                let mut p: Vec<Param> = (1..=10).map(Param::Int).collect();
+                p[0] = Param::Text("s".into());
+                p
+            }),
+            "x = 's' AND y = 10 AND z = 2"
+        );
+    }
+
+    #[test]
+    fn user_info_is_percent_decoded() {
+        assert_eq!(percent_decode("rapport:p%40ss%3A1"), "rapport:p@ss:1");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("a%4"), "a%4");
+    }
+
+    #[test]
+    fn event_days_stay_in_the_date_range() {
+        assert_eq!(event_day(0), "1970-01-01");
+        assert_eq!(event_day(1_764_633_600_000), "2025-12-02");
+        assert_eq!(event_day(u64::MAX), crate::stats::date_of(LAST_DAY));
+    }
+}
