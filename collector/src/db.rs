@@ -5,7 +5,7 @@
 //! Queries use `$n` placeholders and types that mean the same on both SQL databases, through
 //! sqlx's `Any` driver, so both run the same migrations and the same statements. The
 //! metrics' reads go through [`Db::read`], which runs the same SQL on ClickHouse with the
-//! values inlined ([`crate::clickhouse::inline`]) and the few words that differ taken from
+//! values inlined ([`clickhouse::inline`]) and the few words that differ taken from
 //! [`Dialect`].
 
 use std::path::Path;
@@ -16,7 +16,9 @@ use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row as _};
 
-use crate::clickhouse::ClickHouse;
+mod clickhouse;
+
+use clickhouse::ClickHouse;
 
 /// Which database is behind the pool, for the few statements that differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -353,7 +355,7 @@ impl Db {
     /// Runs a read of the events (`$n` placeholders) where they are.
     pub async fn read(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, sqlx::Error> {
         if let Some(ch) = &self.events {
-            return ch.query(&crate::clickhouse::inline(sql, params)).await;
+            return ch.query(&clickhouse::inline(sql, params)).await;
         }
         let mut query = sqlx::query(sql);
         for p in params {

@@ -9,7 +9,6 @@
 //! everything on the leaves `error`, `secret` and `programs`.
 
 pub mod api;
-pub mod clickhouse;
 pub mod config;
 pub mod db;
 pub mod demo;

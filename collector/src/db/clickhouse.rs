@@ -24,7 +24,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::db::{Cell, Measures, NewEvent, Param, Row, StoredEvent};
+use super::{as_i64, Cell, Measures, NewEvent, Param, Row, StoredEvent};
 
 /// A request to ClickHouse that takes longer than this fails (503 to the client).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -91,9 +91,14 @@ pub fn inline(sql: &str, params: &[Param]) -> String {
 
 /// The event's own day (its client timestamp), as ClickHouse's `Date` text.
 fn event_day(client_ts: u64) -> String {
-    let day = (crate::db::as_i64(client_ts) / 86_400_000).clamp(FIRST_DAY, LAST_DAY);
-    crate::stats::date_of(day)
+    let day = (as_i64(client_ts) / 86_400_000).clamp(FIRST_DAY, LAST_DAY);
+    (time::Date::from_julian_day(UNIX_EPOCH_JULIAN_DAY).expect("1970-01-01")
+        + time::Duration::days(day))
+    .to_string()
 }
+
+/// 1970-01-01 as a Julian day number.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
 /// The columns of the events table, in ClickHouse's types. `day` is the event's own day,
 /// from its client timestamp: every copy of an event has the same one.
@@ -341,9 +346,9 @@ impl ClickHouse {
                 "day": event_day(e.ts),
                 "id": id,
                 "name": e.name,
-                "ts": crate::db::as_i64(new.ts),
-                "client_ts": crate::db::as_i64(e.ts),
-                "received_at": crate::db::as_i64(received_at),
+                "ts": as_i64(new.ts),
+                "client_ts": as_i64(e.ts),
+                "received_at": as_i64(received_at),
                 "visitor_id": e.visitor_id.to_string(),
                 "session_id": e.session_id.to_string(),
                 "pageview_id": e.pageview_id.to_string(),
@@ -469,6 +474,6 @@ mod tests {
     fn event_days_stay_in_the_date_range() {
         assert_eq!(event_day(0), "1970-01-01");
         assert_eq!(event_day(1_764_633_600_000), "2025-12-02");
-        assert_eq!(event_day(u64::MAX), crate::stats::date_of(LAST_DAY));
+        assert_eq!(event_day(u64::MAX), "2106-02-07");
     }
 }
