@@ -1,6 +1,7 @@
 //! `cargo xtask bench collector`: ingest throughput and latency, next to the raw insert
-//! ceiling of the same rows through the same driver, on SQLite and (when
-//! RAPPORT_BENCH_POSTGRES_URL is set) PostgreSQL. Not a test: it reports, it does not judge.
+//! ceiling of the same rows through the same driver, on SQLite, and when their URLs are set
+//! on PostgreSQL (RAPPORT_BENCH_POSTGRES_URL) and ClickHouse (RAPPORT_BENCH_CLICKHOUSE_URL,
+//! with the ledger on SQLite). Not a test: it reports, it does not judge.
 //!
 //! The load generator runs in this process and posts to the collector over loopback HTTP
 //! with keep-alive connections, `CONCURRENCY` requests at a time, batches of 50 events.
@@ -101,8 +102,24 @@ where
     }
 }
 
-async fn http_run(url: &str, bodies: Vec<String>) -> Run {
-    let db = Db::connect(url).await.unwrap();
+/// The storage of one run: the database, and where the events go when not there.
+struct Storage {
+    url: String,
+    events: Option<String>,
+}
+
+impl Storage {
+    async fn open(&self) -> Db {
+        let db = Db::connect(&self.url).await.unwrap();
+        match &self.events {
+            Some(events) => db.with_events(events).await.unwrap(),
+            None => db,
+        }
+    }
+}
+
+async fn http_run(storage: &Storage, bodies: Vec<String>) -> Run {
+    let db = storage.open().await;
     let config = Config::parse("[[site]]\nid = \"demo\"\norigins = [\"*\"]").unwrap();
     let mut state = AppState::new(db, config);
     state.rate_limit = RateLimit::new(u32::MAX, Duration::from_millis(1)).unwrap();
@@ -138,8 +155,8 @@ async fn empty(url: &str) {
     pool.close().await;
 }
 
-async fn raw_run(url: &str, bodies: &[String]) -> Run {
-    let db = Db::connect(url).await.unwrap();
+async fn raw_run(storage: &Storage, bodies: &[String]) -> Run {
+    let db = storage.open().await;
     let batches: Vec<(u64, Vec<rapport_core::Event>)> = bodies
         .iter()
         .map(|b| {
@@ -173,13 +190,32 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let dir = tempfile::tempdir().unwrap();
+    let sqlite = |name: &str| format!("sqlite://{}/{name}.db", dir.path().display());
     let mut backends = vec![(
         "SQLite",
-        format!("sqlite://{}/bench-http.db", dir.path().display()),
-        format!("sqlite://{}/bench-raw.db", dir.path().display()),
+        Storage {
+            url: sqlite("bench-http"),
+            events: None,
+        },
+        Storage {
+            url: sqlite("bench-raw"),
+            events: None,
+        },
     )];
     if let Ok(pg) = std::env::var("RAPPORT_BENCH_POSTGRES_URL") {
-        backends.push(("PostgreSQL", pg.clone(), pg));
+        let one = || Storage {
+            url: pg.clone(),
+            events: None,
+        };
+        backends.push(("PostgreSQL", one(), one()));
+    }
+    if let Ok(ch) = std::env::var("RAPPORT_BENCH_CLICKHOUSE_URL") {
+        let pid = std::process::id();
+        let at = |name: &str| Storage {
+            url: sqlite(&format!("ledger-{name}")),
+            events: Some(format!("{}/bench_{name}_{pid}", ch.trim_end_matches('/'))),
+        };
+        backends.push(("ClickHouse", at("http"), at("raw")));
     }
     println!(
         "collector ingest: {count} batches of {EVENTS_PER_BATCH} events, {CONCURRENCY} in flight, {} cores",
@@ -188,14 +224,14 @@ async fn main() {
     println!("| storage | path | events/s | p50 ms | p99 ms | of raw ceiling |");
     println!("|---|---|---|---|---|---|");
     let mut results = Vec::new();
-    for (run_id, (name, http_url, raw_url)) in backends.into_iter().enumerate() {
-        let raw = raw_run(&raw_url, &batches(count, 2 * run_id as u32 + 1)).await;
-        if raw_url == http_url {
+    for (run_id, (name, http_storage, raw_storage)) in backends.into_iter().enumerate() {
+        let raw = raw_run(&raw_storage, &batches(count, 2 * run_id as u32 + 1)).await;
+        if raw_storage.url == http_storage.url && raw_storage.events.is_none() {
             // One PostgreSQL database: the HTTP run starts from an empty table, as the
             // SQLite one does from its own file.
-            empty(&raw_url).await;
+            empty(&raw_storage.url).await;
         }
-        let http = http_run(&http_url, batches(count, 2 * run_id as u32 + 2)).await;
+        let http = http_run(&http_storage, batches(count, 2 * run_id as u32 + 2)).await;
         for (path, run) in [
             ("raw insert (same driver)", &raw),
             ("HTTP POST /v1/batch", &http),

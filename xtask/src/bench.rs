@@ -1,8 +1,9 @@
 //! `cargo xtask bench [collector | peers]`: benchmarks, never part of `cargo xtask test`.
 //!
-//! Without an argument, both: the collector's ingest on SQLite and PostgreSQL, then Rapport
-//! beside the scripts a site owner would otherwise embed (`bench/run.js`), which writes
-//! `bench/RESULTS.md` and `bench/results.json` with the ingest figures included.
+//! Without an argument, both: the collector's ingest and stats on SQLite, PostgreSQL and
+//! ClickHouse, then Rapport beside the scripts a site owner would otherwise embed
+//! (`bench/run.js`), which writes `bench/RESULTS.md` and `bench/results.json` with the
+//! ingest figures included.
 
 use crate::postgres::Postgres;
 use crate::util::{cmd, exec, root, step, Result};
@@ -22,26 +23,39 @@ pub fn run(args: &[String]) -> Result {
     }
 }
 
-/// Ingest throughput and latency on SQLite and PostgreSQL, beside the raw insert ceiling;
-/// written to `target/bench/collector.json`.
+/// Ingest throughput and latency on SQLite, PostgreSQL and ClickHouse, beside the raw
+/// insert ceiling (`target/bench/collector.json`); then the stats' latency and the
+/// collector's memory over growing data (`target/bench/stats.json`).
 fn collector() -> Result {
-    install::ensure_postgres()?; // the benchmark itself is a cargo bench
+    install::ensure_postgres()?; // the benchmarks themselves are cargo benches
+    install::ensure_clickhouse()?;
     let pg = Postgres::start()?;
-    step("collector ingest benchmark (server profile)");
-    let mut c = cmd(
-        "cargo",
-        &[
-            "bench",
-            "--profile",
-            "server",
-            "-p",
-            "rapport-collector",
-            "--bench",
-            "ingest",
-        ],
-    );
-    c.env("RAPPORT_BENCH_POSTGRES_URL", &pg.url);
-    exec(&mut c)
+    let ch = crate::clickhouse::Pair::start()?;
+    for (bench, what) in [
+        ("ingest", "collector ingest benchmark (server profile)"),
+        (
+            "stats",
+            "collector stats benchmark: 30-day stats over growing data",
+        ),
+    ] {
+        step(what);
+        let mut c = cmd(
+            "cargo",
+            &[
+                "bench",
+                "--profile",
+                "server",
+                "-p",
+                "rapport-collector",
+                "--bench",
+                bench,
+            ],
+        );
+        c.env("RAPPORT_BENCH_POSTGRES_URL", &pg.url);
+        c.env("RAPPORT_BENCH_CLICKHOUSE_URL", &ch.first.url);
+        exec(&mut c)?;
+    }
+    Ok(())
 }
 
 /// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium;

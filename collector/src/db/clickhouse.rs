@@ -29,6 +29,9 @@ use super::{as_i64, Cell, Measures, NewEvent, Param, Row, StoredEvent};
 /// A request to ClickHouse that takes longer than this fails (503 to the client).
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Ids per duplicate lookup: 2,000 quoted ids are about 80 KB of SQL.
+const LOOKUP_IDS: usize = 2_000;
+
 /// The `Date` range ClickHouse can store; event days beyond it are clamped.
 const FIRST_DAY: i64 = 0;
 const LAST_DAY: i64 = 49_710; // 2106-02-07
@@ -312,26 +315,29 @@ impl ClickHouse {
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
         let site_literal = literal(&Param::Text(site.to_owned()));
-        let mut days: Vec<String> = events.iter().map(|n| event_day(n.event.ts)).collect();
-        days.sort();
-        days.dedup();
         let quoted = |items: &mut dyn Iterator<Item = String>| {
             items
                 .map(|s| literal(&Param::Text(s)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let ids = quoted(&mut events.iter().map(|n| n.event.id.to_string()));
-        let mut stored: std::collections::HashSet<String> = self
-            .query(&format!(
-                "SELECT id FROM events WHERE site = {site_literal} AND day IN ({}) \
-                 AND id IN ({ids})",
-                quoted(&mut days.into_iter())
-            ))
-            .await?
-            .into_iter()
-            .map(|row| row.text(0))
-            .collect();
+        // The ids the site has already, asked in slices that keep each statement far under
+        // the server's 256 KiB query limit; the sort key (site, day, id) finds them.
+        let mut stored = std::collections::HashSet::new();
+        for slice in events.chunks(LOOKUP_IDS) {
+            let mut days: Vec<String> = slice.iter().map(|n| event_day(n.event.ts)).collect();
+            days.sort();
+            days.dedup();
+            let ids = quoted(&mut slice.iter().map(|n| n.event.id.to_string()));
+            let rows = self
+                .query(&format!(
+                    "SELECT id FROM events WHERE site = {site_literal} AND day IN ({}) \
+                     AND id IN ({ids})",
+                    quoted(&mut days.into_iter())
+                ))
+                .await?;
+            stored.extend(rows.into_iter().map(|row| row.text(0)));
+        }
         let mut body = String::from("INSERT INTO events FORMAT JSONEachRow\n");
         let mut inserted = Vec::new();
         for new in events {
