@@ -22,7 +22,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{as_i64, Cell, Measures, NewEvent, Param, Row, StoredEvent};
 
@@ -32,21 +34,44 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// Ids per duplicate lookup: 2,000 quoted ids are about 80 KB of SQL.
 const LOOKUP_IDS: usize = 2_000;
 
+/// The writer joins the batches waiting for it into one insert up to about this many rows.
+/// Far under the server's block size (1,048,576 rows), so the insert stays one block.
+const GROUP_ROWS: usize = 20_000;
+
+/// Batches that may wait for the writer; more wait for a place in the queue.
+const QUEUE: usize = 1_024;
+
 /// The `Date` range ClickHouse can store; event days beyond it are clamped.
 const FIRST_DAY: i64 = 0;
 const LAST_DAY: i64 = 49_710; // 2106-02-07
 
 #[derive(Clone)]
 pub struct ClickHouse {
+    http: Http,
+    database: String,
+    cluster: Option<String>,
+    /// The writer task's queue ([`write_groups`]).
+    writer: mpsc::Sender<Job>,
+}
+
+/// Requests to one server.
+#[derive(Clone)]
+struct Http {
     client: Client<HttpConnector, Full<Bytes>>,
     /// `http://HOST:PORT/?database=DB&…`, the URL of every request.
     endpoint: String,
     /// `Basic …` when the URL names a user.
     authorization: Option<String>,
-    database: String,
-    cluster: Option<String>,
     /// Set by [`ClickHouse::close`]: every later request fails, as with a closed pool.
     closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One batch's events, waiting for the writer: each as (id, event day, JSON line).
+struct Job {
+    site: String,
+    rows: Vec<(String, String, String)>,
+    /// The ids stored now, or why nothing of the batch was.
+    reply: oneshot::Sender<Result<Vec<String>, String>>,
 }
 
 fn error(message: impl Into<String>) -> sqlx::Error {
@@ -163,20 +188,27 @@ impl ClickHouse {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        let mut ch = ClickHouse {
+        let mut http = Http {
             client,
             endpoint: format!("http://{host}/?output_format_json_quote_64bit_integers=0"),
             authorization,
-            database: database.to_owned(),
-            cluster,
             closed: Default::default(),
         };
-        ch.execute(&format!("CREATE DATABASE IF NOT EXISTS {database}"))
+        http.execute(&format!("CREATE DATABASE IF NOT EXISTS {database}"))
             .await?;
-        ch.endpoint = format!(
+        http.endpoint = format!(
             "http://{host}/?database={database}&output_format_json_quote_64bit_integers=0\
              &insert_distributed_sync=1"
         );
+        let (writer, queue) = mpsc::channel(QUEUE);
+        // The task ends when the last handle (and so the last sender) is dropped.
+        tokio::spawn(write_groups(http.clone(), queue));
+        let ch = ClickHouse {
+            http,
+            database: database.to_owned(),
+            cluster,
+            writer,
+        };
         ch.migrate().await?;
         Ok(ch)
     }
@@ -236,68 +268,18 @@ impl ClickHouse {
         Ok(())
     }
 
-    /// Sends one statement (with any data after it) and returns the answer's body.
-    async fn send(&self, body: Bytes) -> Result<Bytes, sqlx::Error> {
-        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(sqlx::Error::PoolClosed);
-        }
-        let mut request = axum::http::Request::post(&self.endpoint);
-        if let Some(auth) = &self.authorization {
-            request = request.header(axum::http::header::AUTHORIZATION, auth);
-        }
-        let request = request
-            .body(Full::new(body))
-            .map_err(|e| error(e.to_string()))?;
-        let exchange = async {
-            let response =
-                self.client.request(request).await.map_err(|e| {
-                    sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}")))
-                })?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}"))))?
-                .to_bytes();
-            if status.is_success() {
-                Ok(body)
-            } else {
-                Err(error(String::from_utf8_lossy(&body).trim().to_owned()))
-            }
-        };
-        tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-    }
-
-    pub async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
-        self.send(Bytes::from(sql.to_owned())).await.map(|_| ())
+    async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        self.http.execute(sql).await
     }
 
     /// The rows of a `SELECT`, each cell as a [`Cell`].
     pub async fn query(&self, sql: &str) -> Result<Vec<Row>, sqlx::Error> {
-        let body = self
-            .send(Bytes::from(format!("{sql} FORMAT JSONCompact")))
-            .await?;
-        let answer: Value =
-            serde_json::from_slice(&body).map_err(|e| error(format!("unreadable answer: {e}")))?;
-        let rows = answer["data"]
-            .as_array()
-            .ok_or_else(|| error("answer without data"))?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Row(row
-                    .as_array()
-                    .map(|cells| cells.iter().map(cell).collect())
-                    .unwrap_or_default())
-            })
-            .collect())
+        self.http.query(sql).await
     }
 
     pub fn close(&self) {
-        self.closed
+        self.http
+            .closed
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -305,81 +287,64 @@ impl ClickHouse {
         self.execute("SELECT 1").await
     }
 
-    /// Stores the events whose ids `site` does not have yet, in one insert (one block: all
-    /// or none), and returns the ids stored now. Copies that race in through another
-    /// collector are collapsed by the table and by `FINAL`.
+    /// Stores the events whose ids `site` does not have yet and returns the ids stored now.
+    /// The batch joins the others waiting for the writer ([`write_groups`]): each is stored
+    /// whole or not at all. Copies that race in through another collector are collapsed by
+    /// the table and by `FINAL`.
     pub async fn insert_events(
         &self,
         site: &str,
         received_at: u64,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
-        let site_literal = literal(&Param::Text(site.to_owned()));
-        let quoted = |items: &mut dyn Iterator<Item = String>| {
-            items
-                .map(|s| literal(&Param::Text(s)))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let rows = events
+            .iter()
+            .map(|new| {
+                let e = new.event;
+                let m = Measures::of(&e.name, &e.url, &e.props);
+                let line = Line {
+                    site,
+                    day: event_day(e.ts),
+                    id: e.id.to_string(),
+                    name: &e.name,
+                    ts: as_i64(new.ts),
+                    client_ts: as_i64(e.ts),
+                    received_at: as_i64(received_at),
+                    visitor_id: e.visitor_id.to_string(),
+                    session_id: e.session_id.to_string(),
+                    pageview_id: e.pageview_id.to_string(),
+                    is_returning: i64::from(e.returning),
+                    url: &e.url,
+                    referrer: e.referrer.as_deref(),
+                    path: m.path,
+                    engaged_ms: m.engaged_ms,
+                    scroll_depth: m.scroll_depth,
+                    score: m.score,
+                    feedback_type: m.feedback_type,
+                    referred: i64::from(m.referred),
+                    experiment: m.experiment,
+                    variant: m.variant,
+                    variant_index: m.variant_index,
+                    props: serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into()),
+                };
+                let json = serde_json::to_string(&line).map_err(|e| error(e.to_string()))?;
+                Ok((line.id, line.day, json))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            site: site.to_owned(),
+            rows,
+            reply,
         };
-        // The ids the site has already, asked in slices that keep each statement far under
-        // the server's 256 KiB query limit; the sort key (site, day, id) finds them.
-        let mut stored = std::collections::HashSet::new();
-        for slice in events.chunks(LOOKUP_IDS) {
-            let mut days: Vec<String> = slice.iter().map(|n| event_day(n.event.ts)).collect();
-            days.sort();
-            days.dedup();
-            let ids = quoted(&mut slice.iter().map(|n| n.event.id.to_string()));
-            let rows = self
-                .query(&format!(
-                    "SELECT id FROM events WHERE site = {site_literal} AND day IN ({}) \
-                     AND id IN ({ids})",
-                    quoted(&mut days.into_iter())
-                ))
-                .await?;
-            stored.extend(rows.into_iter().map(|row| row.text(0)));
-        }
-        let mut body = String::from("INSERT INTO events FORMAT JSONEachRow\n");
-        let mut inserted = Vec::new();
-        for new in events {
-            let e = new.event;
-            let id = e.id.to_string();
-            if !stored.insert(id.clone()) {
-                continue;
-            }
-            let m = Measures::of(&e.name, &e.url, &e.props);
-            let row = serde_json::json!({
-                "site": site,
-                "day": event_day(e.ts),
-                "id": id,
-                "name": e.name,
-                "ts": as_i64(new.ts),
-                "client_ts": as_i64(e.ts),
-                "received_at": as_i64(received_at),
-                "visitor_id": e.visitor_id.to_string(),
-                "session_id": e.session_id.to_string(),
-                "pageview_id": e.pageview_id.to_string(),
-                "is_returning": i64::from(e.returning),
-                "url": e.url,
-                "referrer": e.referrer,
-                "path": m.path,
-                "engaged_ms": m.engaged_ms,
-                "scroll_depth": m.scroll_depth,
-                "score": m.score,
-                "feedback_type": m.feedback_type,
-                "referred": i64::from(m.referred),
-                "experiment": m.experiment,
-                "variant": m.variant,
-                "variant_index": m.variant_index,
-                "props": serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into()),
-            });
-            body.push_str(&row.to_string());
-            body.push('\n');
-            inserted.push(id);
-        }
-        if !inserted.is_empty() {
-            self.send(Bytes::from(body)).await?;
-        }
-        Ok(inserted)
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| error("the writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| error("the writer has stopped"))?
+            .map_err(|message| sqlx::Error::Io(std::io::Error::other(message)))
     }
 
     /// The newest events of a site, newest first, each once.
@@ -417,6 +382,185 @@ impl ClickHouse {
             })
             .collect())
     }
+}
+
+impl Http {
+    /// Sends one statement (with any data after it) and returns the answer's body.
+    async fn send(&self, body: Bytes) -> Result<Bytes, sqlx::Error> {
+        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let mut request = axum::http::Request::post(&self.endpoint);
+        if let Some(auth) = &self.authorization {
+            request = request.header(axum::http::header::AUTHORIZATION, auth);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| error(e.to_string()))?;
+        let exchange = async {
+            let response =
+                self.client.request(request).await.map_err(|e| {
+                    sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}")))
+                })?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| sqlx::Error::Io(std::io::Error::other(format!("clickhouse: {e}"))))?
+                .to_bytes();
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(error(String::from_utf8_lossy(&body).trim().to_owned()))
+            }
+        };
+        tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
+        self.send(Bytes::from(sql.to_owned())).await.map(|_| ())
+    }
+
+    /// The rows of a `SELECT`, each cell as a [`Cell`].
+    async fn query(&self, sql: &str) -> Result<Vec<Row>, sqlx::Error> {
+        let body = self
+            .send(Bytes::from(format!("{sql} FORMAT JSONCompact")))
+            .await?;
+        let answer: Value =
+            serde_json::from_slice(&body).map_err(|e| error(format!("unreadable answer: {e}")))?;
+        let rows = answer["data"]
+            .as_array()
+            .ok_or_else(|| error("answer without data"))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Row(row
+                    .as_array()
+                    .map(|cells| cells.iter().map(cell).collect())
+                    .unwrap_or_default())
+            })
+            .collect())
+    }
+}
+
+/// One row of `INSERT … FORMAT JSONEachRow`, in the table's column names.
+#[derive(Serialize)]
+struct Line<'a> {
+    site: &'a str,
+    day: String,
+    id: String,
+    name: &'a str,
+    ts: i64,
+    client_ts: i64,
+    received_at: i64,
+    visitor_id: String,
+    session_id: String,
+    pageview_id: String,
+    is_returning: i64,
+    url: &'a str,
+    referrer: Option<&'a str>,
+    path: String,
+    engaged_ms: Option<i64>,
+    scroll_depth: Option<i64>,
+    score: Option<i64>,
+    feedback_type: Option<String>,
+    referred: i64,
+    experiment: Option<String>,
+    variant: Option<String>,
+    variant_index: Option<i64>,
+    props: String,
+}
+
+/// The writer: takes the batches waiting in the queue, up to about [`GROUP_ROWS`] events,
+/// and stores them with one duplicate lookup per site and one insert, then answers each.
+/// While an insert runs, the next batches gather, so the server sees few large inserts
+/// (few parts to merge) however many small batches arrive. No batch is answered before its
+/// insert has returned, so a 200 still means stored.
+async fn write_groups(http: Http, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut rows = first.rows.len();
+        let mut group = vec![first];
+        while rows < GROUP_ROWS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    rows += job.rows.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        match write_group(&http, &group).await {
+            Ok(stored) => {
+                for (job, ids) in group.into_iter().zip(stored) {
+                    let _ = job.reply.send(Ok(ids));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for job in group {
+                    let _ = job.reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Stores a group of batches in one insert and returns, per batch, the ids stored now.
+async fn write_group(http: &Http, group: &[Job]) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    let quoted = |items: &mut dyn Iterator<Item = &String>| {
+        items
+            .map(|s| literal(&Param::Text(s.clone())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The ids each site has already, asked in slices that keep each statement far under
+    // the server's 256 KiB query limit; the sort key (site, day, id) finds them.
+    let mut by_site: std::collections::BTreeMap<&str, Vec<&(String, String, String)>> =
+        std::collections::BTreeMap::new();
+    for job in group {
+        by_site
+            .entry(&job.site)
+            .or_default()
+            .extend(job.rows.iter());
+    }
+    let mut stored = std::collections::HashSet::new();
+    for (site, rows) in by_site {
+        for slice in rows.chunks(LOOKUP_IDS) {
+            let mut days: Vec<&String> = slice.iter().map(|(_, day, _)| day).collect();
+            days.sort();
+            days.dedup();
+            let found = http
+                .query(&format!(
+                    "SELECT id FROM events WHERE site = {} AND day IN ({}) AND id IN ({})",
+                    literal(&Param::Text(site.to_owned())),
+                    quoted(&mut days.into_iter()),
+                    quoted(&mut slice.iter().map(|(id, _, _)| id)),
+                ))
+                .await?;
+            stored.extend(found.into_iter().map(|row| (site.to_owned(), row.text(0))));
+        }
+    }
+    let mut body = String::from("INSERT INTO events FORMAT JSONEachRow\n");
+    let mut out = Vec::with_capacity(group.len());
+    for job in group {
+        let mut ids = Vec::new();
+        for (id, _, line) in &job.rows {
+            // The first copy of an id, in this group or before it, is the one stored.
+            if stored.insert((job.site.clone(), id.clone())) {
+                body.push_str(line);
+                body.push('\n');
+                ids.push(id.clone());
+            }
+        }
+        out.push(ids);
+    }
+    if out.iter().any(|ids| !ids.is_empty()) {
+        http.send(Bytes::from(body)).await?;
+    }
+    Ok(out)
 }
 
 fn cell(value: &Value) -> Cell {
