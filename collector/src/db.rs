@@ -12,7 +12,6 @@ use std::path::Path;
 use std::str::FromStr;
 
 use rapport_core::{Event, PropValue, Props};
-use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row as _};
 
@@ -138,23 +137,7 @@ fn any_cell(row: &sqlx::any::AnyRow, i: usize) -> Cell {
     }
 }
 
-/// One stored event, as the API returns it.
-#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct StoredEvent {
-    pub id: String,
-    pub name: String,
-    pub ts: i64,
-    pub client_ts: i64,
-    pub received_at: i64,
-    pub visitor_id: String,
-    pub session_id: String,
-    pub pageview_id: String,
-    pub returning: bool,
-    pub url: String,
-    pub referrer: Option<String>,
-    #[schema(value_type = Object)]
-    pub props: serde_json::Value,
-}
+pub use rapport_core::report::StoredEvent;
 
 /// An accepted event with its corrected time.
 pub struct NewEvent<'a> {

@@ -4,39 +4,31 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::error::{AppError, Params};
 use crate::state::AppState;
+pub use rapport_core::report::{
+    ExperimentResult, Experiments, Interval, VariantResult, VersusControl,
+};
+
 use crate::stats::{self, list, pct, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
 
 /// z for a two-sided 95 % interval.
 const Z_95: f64 = 1.959_963_984_540_054;
 
-/// A difference from the control and its 95 % confidence interval.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Interval {
-    /// This variant's value minus the control's (percentage points for rates, ms for time).
-    pub difference: f64,
-    pub low: f64,
-    pub high: f64,
-    /// Whether the interval leaves zero out: the variants are then told apart at 95 %.
-    pub excludes_zero: bool,
-}
-
-impl Interval {
-    fn new(difference: f64, half_width: f64) -> Option<Interval> {
-        (difference.is_finite() && half_width.is_finite()).then(|| {
-            let (low, high) = (difference - half_width, difference + half_width);
-            Interval {
-                difference,
-                low,
-                high,
-                excludes_zero: low > 0.0 || high < 0.0,
-            }
-        })
-    }
+/// The interval `difference ± half_width`; none unless both are finite.
+fn interval(difference: f64, half_width: f64) -> Option<Interval> {
+    (difference.is_finite() && half_width.is_finite()).then(|| {
+        let (low, high) = (difference - half_width, difference + half_width);
+        Interval {
+            difference,
+            low,
+            high,
+            excludes_zero: low > 0.0 || high < 0.0,
+        }
+    })
 }
 
 /// Two proportions' difference in percentage points, with the normal (Wald) interval:
@@ -48,7 +40,7 @@ pub fn proportion_difference(x1: u64, n1: u64, x0: u64, n0: u64) -> Option<Inter
     }
     let (p1, p0) = (x1 as f64 / n1 as f64, x0 as f64 / n0 as f64);
     let se = (p1 * (1.0 - p1) / n1 as f64 + p0 * (1.0 - p0) / n0 as f64).sqrt();
-    Interval::new((p1 - p0) * 100.0, Z_95 * se * 100.0).map(|i| Interval {
+    interval((p1 - p0) * 100.0, Z_95 * se * 100.0).map(|i| Interval {
         low: i.low.max(-100.0),
         high: i.high.min(100.0),
         ..i
@@ -63,11 +55,11 @@ pub fn welch_difference(a: Sample, b: Sample) -> Option<Interval> {
     let (qa, qb) = (va / a.n as f64, vb / b.n as f64);
     let se = (qa + qb).sqrt();
     if se == 0.0 {
-        return Interval::new(ma - mb, 0.0);
+        return interval(ma - mb, 0.0);
     }
     let df = (qa + qb).powi(2) / (qa * qa / (a.n as f64 - 1.0) + qb * qb / (b.n as f64 - 1.0));
     let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
-    Interval::new(ma - mb, t * se)
+    interval(ma - mb, t * se)
 }
 
 /// A sample summarised as its count, sum and sum of squares.
@@ -89,53 +81,6 @@ impl Sample {
         let var = ((self.sum_sq - self.sum * self.sum / n) / (n - 1.0)).max(0.0);
         Some((mean, var))
     }
-}
-
-/// Each metric's difference from the control; null where an interval cannot be formed.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct VersusControl {
-    pub engagement_rate: Option<Interval>,
-    pub bounce_rate: Option<Interval>,
-    pub avg_engaged_ms: Option<Interval>,
-    pub conversion_rate: Option<Interval>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct VariantResult {
-    pub variant: String,
-    /// Its position in the experiment's list: 0 is the control.
-    pub index: u64,
-    /// Visitors exposed to it in the range.
-    pub visitors: u64,
-    /// Sessions exposed to it.
-    pub sessions: u64,
-    /// Exposed visitors with an interaction in an exposed session ÷ exposed visitors × 100.
-    pub engagement_rate: Option<f64>,
-    /// Bounced exposed sessions ÷ exposed sessions × 100.
-    pub bounce_rate: Option<f64>,
-    /// Mean engaged time of an exposed session, ms.
-    pub avg_engaged_ms: Option<f64>,
-    /// Exposed visitors with the goal event in an exposed session ÷ exposed visitors × 100.
-    pub conversion_rate: Option<f64>,
-    /// Null for the control.
-    pub versus_control: Option<VersusControl>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ExperimentResult {
-    pub experiment: String,
-    /// The control first.
-    pub variants: Vec<VariantResult>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Experiments {
-    pub site: String,
-    pub from: String,
-    pub to: String,
-    /// The event that counts as a conversion.
-    pub goal: String,
-    pub experiments: Vec<ExperimentResult>,
 }
 
 #[derive(Deserialize)]
@@ -289,9 +234,8 @@ pub async fn results(
                     ),
                 });
                 VariantResult {
-                    variant: c.result.variant.clone(),
                     versus_control: versus,
-                    ..c.result.clone_counts()
+                    ..c.result.clone()
                 }
             })
             .collect();
@@ -302,23 +246,6 @@ pub async fn results(
         at = end;
     }
     Ok(out)
-}
-
-impl VariantResult {
-    /// The counts and rates, without the comparison.
-    fn clone_counts(&self) -> VariantResult {
-        VariantResult {
-            variant: self.variant.clone(),
-            index: self.index,
-            visitors: self.visitors,
-            sessions: self.sessions,
-            engagement_rate: self.engagement_rate,
-            bounce_rate: self.bounce_rate,
-            avg_engaged_ms: self.avg_engaged_ms,
-            conversion_rate: self.conversion_rate,
-            versus_control: None,
-        }
-    }
 }
 
 /// `GET /v1/sites/{site}/experiments?from&to&goal`: every experiment with exposures in the

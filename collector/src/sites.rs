@@ -8,16 +8,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use rapport_core::report::EventsPage;
+
 use crate::error::{AppError, ErrorBody, Params};
 use crate::state::{date_range, known_site, now_ms, AppState};
 use crate::{loyalty, stats};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventsPage {
-    pub site: String,
-    /// Newest first.
-    pub events: Vec<crate::db::StoredEvent>,
-}
 
 /// What the widget may know of its site's config: never write keys or secrets.
 #[derive(Debug, Serialize, ToSchema)]

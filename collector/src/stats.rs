@@ -7,7 +7,6 @@
 //! ingest, and every mean is computed in floating point by the database.
 
 use crate::db::{Db, Dialect, Param, Row};
-use serde::Serialize;
 
 /// Events that are measurement, not the shopper doing something.
 pub const PASSIVE_EVENTS: &[&str] = &[
@@ -23,103 +22,10 @@ pub const ENGAGED_SESSION_MS: u64 = 10_000;
 pub const SCROLL_THRESHOLDS: [u64; 5] = [25, 50, 75, 90, 100];
 const DAY_MS: i64 = 86_400_000;
 
-#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Feedback {
-    pub responses: u64,
-    /// % promoters (9–10) − % detractors (0–6) among NPS answers; null without answers.
-    pub nps: Option<f64>,
-    /// Count of NPS answers per score 0..=10.
-    pub nps_distribution: Vec<u64>,
-    /// Mean CSAT score (1–5); null without answers.
-    pub csat_average: Option<f64>,
-}
-
-#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Metrics {
-    pub visitors: u64,
-    pub new_visitors: u64,
-    pub returning_visitors: u64,
-    /// returning_visitors ÷ visitors × 100.
-    pub returning_share: Option<f64>,
-    pub sessions: u64,
-    pub pageviews: u64,
-    pub pages_per_session: Option<f64>,
-    /// Mean over sessions of the engaged time of their pageviews, ms.
-    pub avg_session_engaged_ms: Option<f64>,
-    /// Mean over sessions of last event − first event, ms.
-    pub avg_session_span_ms: Option<f64>,
-    /// Bounced sessions ÷ sessions × 100.
-    pub bounce_rate: Option<f64>,
-    /// Interacting visitors ÷ visitors × 100.
-    pub engagement_rate: Option<f64>,
-    /// Share of pageviews (%) whose deepest scroll reached 25, 50, 75, 90 and 100 %.
-    pub scroll_reach: Vec<f64>,
-    pub feedback: Feedback,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Day {
-    pub date: String,
-    #[serde(flatten)]
-    pub metrics: Metrics,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TopPage {
-    pub path: String,
-    pub pageviews: u64,
-}
-
-/// The referral funnel in the range: links shared, visitors who arrived through one, and
-/// the orders the site's server confirmed with a referral code, by the reward's status.
-#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ReferralFunnel {
-    /// `referral_shared` events.
-    pub links_shared: u64,
-    /// Visitors with an event carrying a referral code.
-    pub referred_visitors: u64,
-    /// Referred orders confirmed by the signed webhook.
-    pub orders: u64,
-    /// Rewards still in the hold period.
-    pub pending: u64,
-    pub earned: u64,
-    /// Refunded in the hold period.
-    pub cancelled: u64,
-    /// Refused by a fraud rule (self-referral, existing customer, cap).
-    pub rejected: u64,
-}
-
-/// The loyalty ledger in the range.
-#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Points {
-    /// Points credited: orders, referral rewards, feedback.
-    pub issued: u64,
-    /// Points spent on rewards.
-    pub redeemed: u64,
-    pub redemptions: u64,
-    /// Points taken back by refunds.
-    pub clawed_back: u64,
-    /// Customers with a ledger entry.
-    pub customers: u64,
-}
-
-#[derive(Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ProgramTotals {
-    pub referral: ReferralFunnel,
-    pub points: Points,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Stats {
-    pub site: String,
-    pub from: String,
-    pub to: String,
-    pub total: Metrics,
-    pub days: Vec<Day>,
-    pub top_pages: Vec<TopPage>,
-    /// Referral and loyalty totals; the ledger's part is filled from the database.
-    pub programs: ProgramTotals,
-}
+// The report's types are shared with the dashboard, which reads them back.
+pub use rapport_core::report::{
+    Day, Feedback, Metrics, Points, ProgramTotals, ReferralFunnel, Stats, TopPage,
+};
 
 /// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
 pub fn day_of(ts: i64) -> i64 {

@@ -24,6 +24,8 @@ pub mod experiment;
 pub mod id;
 pub mod json;
 pub mod prompt;
+#[cfg(feature = "serde")]
+pub mod report;
 pub mod session;
 pub mod time;
 pub mod validate;

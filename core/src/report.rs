@@ -1,0 +1,205 @@
+//! What the collector reports to a site's owner (`GET /v1/sites/{site}/stats`), as typed
+//! structs: the collector serializes them and generates their OpenAPI schemas from them, and
+//! the dashboard deserializes the same types. `docs/metrics.md` defines every figure.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Feedback {
+    pub responses: u64,
+    /// % promoters (9–10) − % detractors (0–6) among NPS answers; null without answers.
+    pub nps: Option<f64>,
+    /// Count of NPS answers per score 0..=10.
+    pub nps_distribution: Vec<u64>,
+    /// Mean CSAT score (1–5); null without answers.
+    pub csat_average: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Metrics {
+    pub visitors: u64,
+    pub new_visitors: u64,
+    pub returning_visitors: u64,
+    /// returning_visitors ÷ visitors × 100.
+    pub returning_share: Option<f64>,
+    pub sessions: u64,
+    pub pageviews: u64,
+    pub pages_per_session: Option<f64>,
+    /// Mean over sessions of the engaged time of their pageviews, ms.
+    pub avg_session_engaged_ms: Option<f64>,
+    /// Mean over sessions of last event − first event, ms.
+    pub avg_session_span_ms: Option<f64>,
+    /// Bounced sessions ÷ sessions × 100.
+    pub bounce_rate: Option<f64>,
+    /// Interacting visitors ÷ visitors × 100.
+    pub engagement_rate: Option<f64>,
+    /// Share of pageviews (%) whose deepest scroll reached 25, 50, 75, 90 and 100 %.
+    pub scroll_reach: Vec<f64>,
+    pub feedback: Feedback,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Day {
+    pub date: String,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopPage {
+    pub path: String,
+    pub pageviews: u64,
+}
+
+/// The referral funnel in the range: links shared, visitors who arrived through one, and
+/// the orders the site's server confirmed with a referral code, by the reward's status.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReferralFunnel {
+    /// `referral_shared` events.
+    pub links_shared: u64,
+    /// Visitors with an event carrying a referral code.
+    pub referred_visitors: u64,
+    /// Referred orders confirmed by the signed webhook.
+    pub orders: u64,
+    /// Rewards still in the hold period.
+    pub pending: u64,
+    pub earned: u64,
+    /// Refunded in the hold period.
+    pub cancelled: u64,
+    /// Refused by a fraud rule (self-referral, existing customer, cap).
+    pub rejected: u64,
+}
+
+/// The loyalty ledger in the range.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Points {
+    /// Points credited: orders, referral rewards, feedback.
+    pub issued: u64,
+    /// Points spent on rewards.
+    pub redeemed: u64,
+    pub redemptions: u64,
+    /// Points taken back by refunds.
+    pub clawed_back: u64,
+    /// Customers with a ledger entry.
+    pub customers: u64,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProgramTotals {
+    pub referral: ReferralFunnel,
+    pub points: Points,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Stats {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    pub total: Metrics,
+    pub days: Vec<Day>,
+    pub top_pages: Vec<TopPage>,
+    /// Referral and loyalty totals; the ledger's part is filled from the database.
+    pub programs: ProgramTotals,
+}
+
+/// One stored event, as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredEvent {
+    pub id: String,
+    pub name: String,
+    pub ts: i64,
+    pub client_ts: i64,
+    pub received_at: i64,
+    pub visitor_id: String,
+    pub session_id: String,
+    pub pageview_id: String,
+    pub returning: bool,
+    pub url: String,
+    pub referrer: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub props: serde_json::Value,
+}
+
+/// The newest events of a site (`GET /v1/sites/{site}/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventsPage {
+    pub site: String,
+    /// Newest first.
+    pub events: Vec<StoredEvent>,
+}
+
+/// Page experiments (`GET /v1/sites/{site}/experiments`): each variant against the control.
+/// A difference from the control and its 95 % confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Interval {
+    /// This variant's value minus the control's (percentage points for rates, ms for time).
+    pub difference: f64,
+    pub low: f64,
+    pub high: f64,
+    /// Whether the interval leaves zero out: the variants are then told apart at 95 %.
+    pub excludes_zero: bool,
+}
+
+/// Each metric's difference from the control; null where an interval cannot be formed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersusControl {
+    pub engagement_rate: Option<Interval>,
+    pub bounce_rate: Option<Interval>,
+    pub avg_engaged_ms: Option<Interval>,
+    pub conversion_rate: Option<Interval>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VariantResult {
+    pub variant: String,
+    /// Its position in the experiment's list: 0 is the control.
+    pub index: u64,
+    /// Visitors exposed to it in the range.
+    pub visitors: u64,
+    /// Sessions exposed to it.
+    pub sessions: u64,
+    /// Exposed visitors with an interaction in an exposed session ÷ exposed visitors × 100.
+    pub engagement_rate: Option<f64>,
+    /// Bounced exposed sessions ÷ exposed sessions × 100.
+    pub bounce_rate: Option<f64>,
+    /// Mean engaged time of an exposed session, ms.
+    pub avg_engaged_ms: Option<f64>,
+    /// Exposed visitors with the goal event in an exposed session ÷ exposed visitors × 100.
+    pub conversion_rate: Option<f64>,
+    /// Null for the control.
+    pub versus_control: Option<VersusControl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExperimentResult {
+    pub experiment: String,
+    /// The control first.
+    pub variants: Vec<VariantResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Experiments {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    /// The event that counts as a conversion.
+    pub goal: String,
+    pub experiments: Vec<ExperimentResult>,
+}
