@@ -114,6 +114,9 @@ pub fn app(state: AppState) -> Router {
             .nest_service("/demo", ServeDir::new(dir))
             .merge(demo::routes());
     }
+    if let Some(dir) = &state.dashboard_dir {
+        router = router.nest_service("/dashboard", ServeDir::new(dir));
+    }
     if let Some(dir) = &state.embed_dir {
         // Any page may load the widget, including sandboxed frames with an opaque origin,
         // which fetch the glue and the wasm in CORS mode.
@@ -164,6 +167,18 @@ async fn require_read_token(
     next.run(request).await
 }
 
-async fn dashboard() -> Html<&'static str> {
-    Html(include_str!("dashboard.html"))
+/// The dashboard's page (its script and wasm are under `/dashboard/`); without a built
+/// dashboard, a page that says how to build one.
+async fn dashboard(State(state): State<AppState>) -> Html<String> {
+    let built = match &state.dashboard_dir {
+        Some(dir) => tokio::fs::read_to_string(dir.join("index.html")).await.ok(),
+        None => None,
+    };
+    Html(built.unwrap_or_else(|| NO_DASHBOARD.into()))
 }
+
+const NO_DASHBOARD: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+<title>Rapport collector</title><h1>Rapport collector</h1><p>The dashboard is not served \
+here. Build it with <code>cargo xtask dist</code> and start the collector with \
+<code>--dashboard-dir dist/dashboard</code>. The API is described at \
+<a href=\"/openapi.json\">/openapi.json</a>.</p></html>";

@@ -34,6 +34,10 @@ struct Args {
     /// Serve this folder (the built widget) under /embed/.
     #[arg(long, env = "RAPPORT_EMBED_DIR")]
     embed_dir: Option<PathBuf>,
+    /// Serve this folder (the built dashboard, `cargo xtask dist` puts it in dist/dashboard)
+    /// at / and under /dashboard/.
+    #[arg(long, env = "RAPPORT_DASHBOARD_DIR")]
+    dashboard_dir: Option<PathBuf>,
     /// Required for the site data (events and stats) and thus the dashboard's numbers, as
     /// `Authorization: Bearer <token>`; at least 16 characters. Set it on any collector
     /// reachable beyond loopback.
@@ -133,6 +137,7 @@ async fn main() -> std::process::ExitCode {
         config: std::sync::Arc::new(config),
         demo_dir: args.demo_dir,
         embed_dir: args.embed_dir,
+        dashboard_dir: args.dashboard_dir,
         rate_limit,
         trusted_proxies,
         read_token: args.read_token.map(std::sync::Arc::from),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub demo_dir: Option<PathBuf>,
     /// The built widget (`dist/embed`), served under `/embed/` when set.
     pub embed_dir: Option<PathBuf>,
+    /// The built dashboard (`dist/dashboard`), served at `/` when set.
+    pub dashboard_dir: Option<PathBuf>,
     /// Ingest requests allowed per client.
     pub rate_limit: RateLimit,
     /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
@@ -35,6 +37,7 @@ impl AppState {
             config: std::sync::Arc::new(config),
             demo_dir: None,
             embed_dir: None,
+            dashboard_dir: None,
             rate_limit: RateLimit::default(),
             trusted_proxies: limit::TrustedProxies::default(),
             read_token: None,

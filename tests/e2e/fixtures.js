@@ -8,6 +8,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '../..');
 const collectorBin = process.env.RAPPORT_COLLECTOR_BIN || path.join(root, 'target/debug/rapport-collector');
 const embedDir = process.env.RAPPORT_EMBED_DIR || path.join(root, 'dist/embed');
+const dashboardDir = process.env.RAPPORT_DASHBOARD_DIR || path.join(root, 'dist/dashboard');
 
 /** Starts the collector and resolves with its base URL once it prints the listening line. */
 function startCollector(dir, siteConfig = '', extraArgs = []) {
@@ -20,6 +21,7 @@ function startCollector(dir, siteConfig = '', extraArgs = []) {
     '--database-url', `sqlite://${path.join(dir, 'rapport.db')}`,
     '--demo-dir', path.join(root, 'www'),
     '--embed-dir', embedDir,
+    '--dashboard-dir', dashboardDir,
     ...extraArgs,
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';

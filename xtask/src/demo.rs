@@ -35,6 +35,8 @@ pub fn run() -> Result {
     .arg("--demo-dir")
     .arg(root.join("www"))
     .arg("--embed-dir")
-    .arg(embed);
+    .arg(embed)
+    .arg("--dashboard-dir")
+    .arg(root.join("dist/dashboard"));
     exec(&mut c)
 }

@@ -64,7 +64,17 @@ pub fn run() -> Result<PathBuf> {
         .map_err(|e| format!("cannot copy www/rapport.d.ts: {e}"))?;
 
     print_manifest(&out)?;
+    dashboard()?;
     Ok(out)
+}
+
+/// The site owner's dashboard (`dashboard/`, leptos), built by trunk into `dist/dashboard`;
+/// the collector serves it with `--dashboard-dir`.
+pub fn dashboard() -> Result {
+    step("building the dashboard (trunk, profile `dashboard`)");
+    let mut c = cmd("trunk", &["build", "--release"]);
+    c.current_dir(root().join("dashboard"));
+    exec(&mut c)
 }
 
 /// The leptos UI stage (`ui-leptos/`), not shipped yet: `dist/embed-leptos/` holds the

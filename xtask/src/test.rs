@@ -113,6 +113,11 @@ pub fn run() -> Result {
             "rapport-ui-leptos",
             &["--all-targets"][..],
         ),
+        (
+            "clippy (wasm32, dashboard)",
+            "rapport-dashboard",
+            &["--all-targets"][..],
+        ),
     ] {
         let mut args = vec![
             "clippy",

@@ -1,0 +1,189 @@
+//! The page: its state in signals (the view in the URL, the token in memory, the last
+//! answers), a refresh every 5 seconds, and the sections.
+
+use leptos::prelude::*;
+use rapport_core::report::{EventsPage, Experiments, Stats, StoredEvent};
+
+use crate::api::{self, ApiError};
+use crate::i18n::Lang;
+use crate::query::Query;
+
+/// The collector's last answers for the view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Data {
+    pub stats: Option<Stats>,
+    /// The same metrics for the range of the same length just before.
+    pub previous: Option<Stats>,
+    pub events: Vec<StoredEvent>,
+    pub experiments: Option<Experiments>,
+}
+
+/// How often the page reads the collector again.
+const REFRESH_MS: u32 = 5_000;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let query = RwSignal::new(Query::from_location());
+    // The read token: asked for once per page load and kept in memory only (storage would
+    // share it with every page of this origin).
+    let token = RwSignal::new(String::new());
+    let locked = RwSignal::new(false);
+    let data = RwSignal::new(Data::default());
+    let status = RwSignal::new(String::new());
+    let loaded = RwSignal::new(0u32);
+    let lang = Memo::new(move |_| query.get().lang);
+
+    let refresh = move || {
+        let q = query.get_untracked();
+        let used = token.get_untracked();
+        leptos::task::spawn_local(async move {
+            match load(&q, &used).await {
+                Ok(next) => {
+                    if used != token.get_untracked() {
+                        return; // an answer to an older token
+                    }
+                    if let Some(s) = &next.stats {
+                        // Without a range in the URL, the form shows the collector's.
+                        query.update(|q| {
+                            if q.from.is_empty() {
+                                q.from = s.from.clone();
+                            }
+                            if q.to.is_empty() {
+                                q.to = s.to.clone();
+                            }
+                        });
+                    }
+                    data.set(next);
+                    locked.set(false);
+                    loaded.update(|n| *n += 1);
+                    let time =
+                        js_sys::Date::new_0().to_locale_time_string(lang.get_untracked().tag());
+                    status.set(format!(
+                        "{} {}",
+                        lang.get_untracked().texts().updated,
+                        String::from(time)
+                    ));
+                }
+                Err(e) => {
+                    if e.status == 401 && used == token.get_untracked() {
+                        locked.set(true);
+                        data.set(Data::default());
+                    }
+                    status.set(e.message);
+                }
+            }
+        });
+    };
+
+    // The page's language and direction follow the view.
+    Effect::new(move |_| {
+        let l = lang.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", l.tag());
+            let _ = root.set_attribute("dir", if l.rtl() { "rtl" } else { "ltr" });
+        }
+    });
+    // A counter tests and scripts can wait for.
+    Effect::new(move |_| {
+        let n = loaded.get();
+        if n > 0 {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-loaded", &n.to_string());
+            }
+        }
+    });
+
+    refresh();
+    // Owned by the app: dropped, and so cancelled, when it is disposed.
+    let timer = gloo_timers::callback::Interval::new(REFRESH_MS, refresh);
+    StoredValue::new_local(timer);
+
+    let show = move |q: Query| {
+        q.write();
+        query.set(q);
+        refresh();
+    };
+    let unlock = move |t: String| {
+        token.set(t);
+        locked.set(false);
+        refresh();
+    };
+    let texts = move || lang.get().texts();
+
+    view! {
+        <header>
+            <h1>"Rapport"</h1>
+            <span>{move || texts().subtitle}</span>
+            <a href="/demo/">{move || texts().demo_link}</a>
+            <label class="lang">
+                {move || texts().language}
+                <select
+                    id="lang"
+                    on:change=move |ev| {
+                        let mut q = query.get_untracked();
+                        q.lang = Lang::from_tag(&event_target_value(&ev));
+                        q.write();
+                        query.set(q);
+                    }
+                >
+                    {Lang::ALL
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <option value=l.tag() selected=move || lang.get() == l>
+                                    {l.name()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        </header>
+        <main>
+            <crate::range_form::RangeForm query lang on_show=show />
+            <crate::token_form::TokenForm locked lang on_unlock=unlock />
+            <crate::cards::Cards data lang />
+            <section class="charts">
+                <crate::trend::Trend data lang />
+                <crate::rates::Rates data lang />
+                <crate::bars::ScrollReach data lang />
+                <crate::bars::NpsScores data lang />
+            </section>
+            <crate::programs::Programs data lang />
+            <crate::experiments::ExperimentTables data lang />
+            <crate::pages::TopPages data lang />
+            <crate::events::RecentEvents data lang />
+            <p id="status" role="status">{move || status.get()}</p>
+        </main>
+    }
+}
+
+/// Everything the view shows, read in one go; the first failure decides.
+async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
+    let range = q.range();
+    let stats: Stats = api::get(&format!("{}?{range}", q.api("stats")), token).await?;
+    let events: EventsPage = api::get(&q.api("events?limit=50"), token).await?;
+    let goal = if q.goal.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "&goal={}",
+            String::from(js_sys::encode_uri_component(&q.goal))
+        )
+    };
+    let experiments: Experiments =
+        api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
+    // The comparison is a bonus: a range before the collector's first date has none.
+    let previous = match crate::format::previous(&stats.from, &stats.to) {
+        Some((from, to)) => api::get(&format!("{}?from={from}&to={to}", q.api("stats")), token)
+            .await
+            .ok(),
+        None => None,
+    };
+    Ok(Data {
+        stats: Some(stats),
+        previous,
+        events: events.events,
+        experiments: Some(experiments),
+    })
+}

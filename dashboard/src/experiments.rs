@@ -1,0 +1,157 @@
+//! Page experiments: per variant its visitors and measures, and against the control the
+//! difference with its 95 % confidence interval, said plainly.
+
+use leptos::prelude::*;
+use rapport_core::report::{Interval, VariantResult, VersusControl};
+
+use crate::app::Data;
+use crate::format::{pct, secs};
+use crate::i18n::{Lang, Texts};
+
+type Measure = (
+    &'static str,
+    fn(&Texts) -> &'static str,
+    fn(&VariantResult) -> Option<f64>,
+    fn(&VersusControl) -> Option<Interval>,
+);
+
+static MEASURES: [Measure; 4] = [
+    (
+        "engagement_rate",
+        |t| t.engagement,
+        |v| v.engagement_rate,
+        |c| c.engagement_rate.clone(),
+    ),
+    (
+        "bounce_rate",
+        |t| t.bounce,
+        |v| v.bounce_rate,
+        |c| c.bounce_rate.clone(),
+    ),
+    (
+        "avg_engaged_ms",
+        |t| t.engaged,
+        |v| v.avg_engaged_ms,
+        |c| c.avg_engaged_ms.clone(),
+    ),
+    (
+        "conversion_rate",
+        |t| t.conversion,
+        |v| v.conversion_rate,
+        |c| c.conversion_rate.clone(),
+    ),
+];
+
+/// `+1.5 pts` for rates, `+1.2 s` for time.
+fn signed(v: f64, time: bool) -> String {
+    let sign = if v > 0.0 {
+        "+"
+    } else if v < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
+    if time {
+        format!("{sign}{:.1} s", v.abs() / 1000.0)
+    } else {
+        format!("{sign}{:.1} pts", v.abs())
+    }
+}
+
+#[component]
+pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
+    let texts = move || lang.get().texts();
+    let tables = move || {
+        let t = texts();
+        let Some(report) = data.with(|d| d.experiments.clone()) else {
+            return view! { <p>{t.no_experiments}</p> }.into_any();
+        };
+        if report.experiments.is_empty() {
+            return view! { <p>{t.no_experiments}</p> }.into_any();
+        }
+        let goal = report.goal.clone();
+        report
+            .experiments
+            .into_iter()
+            .map(|x| {
+                let heads = MEASURES
+                    .iter()
+                    .map(|(_, label, _, _)| view! { <th>{label(t)}</th> })
+                    .collect_view();
+                let rows = x
+                    .variants
+                    .into_iter()
+                    .map(|v| {
+                        let name = if v.index == 0 {
+                            format!("{} {}", v.variant, t.control)
+                        } else {
+                            v.variant.clone()
+                        };
+                        let cells = MEASURES
+                            .iter()
+                            .map(|(key, _, value, versus)| {
+                                let time = *key == "avg_engaged_ms";
+                                let shown = if time {
+                                    secs(value(&v))
+                                } else {
+                                    pct(value(&v))
+                                };
+                                let compared = v.versus_control.as_ref().map(|c| {
+                                    let i = versus(c);
+                                    let interval = match &i {
+                                        Some(i) => format!(
+                                            "{} ({} … {})",
+                                            signed(i.difference, time),
+                                            signed(i.low, time),
+                                            signed(i.high, time)
+                                        ),
+                                        None => t.too_few.to_string(),
+                                    };
+                                    let (class, verdict) = match &i {
+                                        Some(i) if i.excludes_zero && i.difference > 0.0 => {
+                                            ("verdict up", t.higher)
+                                        }
+                                        Some(i) if i.excludes_zero => ("verdict down", t.lower),
+                                        _ => ("verdict open", t.not_yet),
+                                    };
+                                    view! {
+                                        <span class="interval">{interval}</span>
+                                        <span class=class>{verdict}</span>
+                                    }
+                                });
+                                view! { <td data-measure=*key>{shown}{compared}</td> }
+                            })
+                            .collect_view();
+                        view! {
+                            <tr data-variant=v.variant.clone()>
+                                <td>{name}</td>
+                                <td>{v.visitors}</td>
+                                {cells}
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                let caption = format!("{} ({}: {goal})", x.experiment, t.conversion);
+                view! {
+                    <div class="scroll">
+                        <table data-experiment=x.experiment.clone()>
+                            <caption>{caption}</caption>
+                            <tr>
+                                <th>{t.variant}</th>
+                                <th>{t.visitors}</th>
+                                {heads}
+                            </tr>
+                            {rows}
+                        </table>
+                    </div>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <h2 id="experiments-heading">{move || texts().experiments}</h2>
+        <p class="legend">{move || texts().experiments_intro}</p>
+        <div id="experiments" aria-labelledby="experiments-heading">{tables}</div>
+    }
+}

@@ -1,0 +1,237 @@
+//! The trend: one metric per day, picked from the list, with the previous period drawn
+//! behind it. Hovering or focusing a day shows its exact values; the date labels are
+//! thinned so that they never overlap, whatever the range.
+
+use leptos::prelude::*;
+use rapport_core::report::Metrics;
+
+use crate::app::Data;
+use crate::format::{self, pct, secs};
+use crate::i18n::{Lang, Texts};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Metric {
+    Visitors,
+    Pageviews,
+    Engaged,
+    Bounce,
+    Engagement,
+}
+
+impl Metric {
+    const ALL: [Metric; 5] = [
+        Metric::Visitors,
+        Metric::Pageviews,
+        Metric::Engaged,
+        Metric::Bounce,
+        Metric::Engagement,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Metric::Visitors => "visitors",
+            Metric::Pageviews => "pageviews",
+            Metric::Engaged => "avg_session_engaged_ms",
+            Metric::Bounce => "bounce_rate",
+            Metric::Engagement => "engagement_rate",
+        }
+    }
+
+    fn label(self, t: &Texts) -> &'static str {
+        match self {
+            Metric::Visitors => t.visitors,
+            Metric::Pageviews => t.pageviews,
+            Metric::Engaged => t.engaged,
+            Metric::Bounce => t.bounce,
+            Metric::Engagement => t.engagement,
+        }
+    }
+
+    fn value(self, m: &Metrics) -> Option<f64> {
+        match self {
+            Metric::Visitors => Some(m.visitors as f64),
+            Metric::Pageviews => Some(m.pageviews as f64),
+            Metric::Engaged => m.avg_session_engaged_ms,
+            Metric::Bounce => m.bounce_rate,
+            Metric::Engagement => m.engagement_rate,
+        }
+    }
+
+    fn show(self, v: Option<f64>) -> String {
+        match self {
+            Metric::Visitors | Metric::Pageviews => {
+                v.map_or_else(format::dash, |v| format!("{v:.0}"))
+            }
+            Metric::Engaged => secs(v),
+            Metric::Bounce | Metric::Engagement => pct(v),
+        }
+    }
+}
+
+const W: f64 = 1000.0;
+const H: f64 = 230.0;
+const LEFT: f64 = 10.0;
+const BASE: f64 = 195.0;
+const TALL: f64 = 170.0;
+
+#[component]
+pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
+    let metric = RwSignal::new(Metric::Visitors);
+    let compare = RwSignal::new(true);
+    let hovered = RwSignal::new(None::<usize>);
+    let texts = move || lang.get().texts();
+
+    // (date, value, previous value) per day.
+    let series = Memo::new(move |_| {
+        let m = metric.get();
+        data.with(|d| {
+            let Some(s) = &d.stats else { return Vec::new() };
+            let before = d.previous.as_ref().map(|p| &p.days);
+            s.days
+                .iter()
+                .enumerate()
+                .map(|(i, day)| {
+                    let prev = before
+                        .and_then(|b| b.get(i))
+                        .and_then(|p| m.value(&p.metrics));
+                    (day.date.clone(), m.value(&day.metrics), prev)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+
+    let chart = move || {
+        let m = metric.get();
+        let rows = series.get();
+        let n = rows.len().max(1);
+        let top = rows
+            .iter()
+            .flat_map(|(_, v, p)| [*v, if compare.get() { *p } else { None }])
+            .flatten()
+            .fold(
+                match m {
+                    Metric::Bounce | Metric::Engagement => 100.0,
+                    _ => 1.0,
+                },
+                f64::max,
+            );
+        let slot = (W - 2.0 * LEFT) / n as f64;
+        let y = move |v: f64| BASE - v / top * TALL;
+        let bars = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (date, v, _))| {
+                let value = v.unwrap_or(0.0);
+                let h = BASE - y(value);
+                let label = format!("{date}: {}", m.show(*v));
+                view! {
+                    <rect
+                        x=LEFT + i as f64 * slot + slot * 0.15
+                        y=BASE - h
+                        width=slot * 0.7
+                        height=h
+                        data-value=value.to_string()
+                        tabindex="0"
+                        class:hot=move || hovered.get() == Some(i)
+                        on:mouseenter=move |_| hovered.set(Some(i))
+                        on:focus=move |_| hovered.set(Some(i))
+                        on:mouseleave=move |_| hovered.set(None)
+                        on:blur=move |_| hovered.set(None)
+                    >
+                        <title>{label}</title>
+                    </rect>
+                }
+            })
+            .collect_view();
+        let previous = compare.get().then(|| {
+            let points: Vec<String> = rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, _, p))| {
+                    p.map(|p| format!("{:.1},{:.1}", LEFT + (i as f64 + 0.5) * slot, y(p)))
+                })
+                .collect();
+            (points.len() > 1)
+                .then(|| view! { <polyline class="previous" points=points.join(" ") /> })
+        });
+        let ticks = format::ticks(rows.len(), if rows.len() > 40 { 7 } else { 10 })
+            .into_iter()
+            .map(|i| {
+                let date = rows[i].0.get(5..).unwrap_or_default().to_string();
+                view! {
+                    <text x=LEFT + (i as f64 + 0.5) * slot y=H - 12.0 text-anchor="middle" class="tick big">
+                        {date}
+                    </text>
+                }
+            })
+            .collect_view();
+        view! {
+            <svg
+                id=format!("chart-{}", m.key())
+                viewBox=format!("0 0 {W} {H}")
+                role="img"
+                aria-label=move || metric.get().label(texts())
+            >
+                <line x1=LEFT y1=BASE x2=W - LEFT y2=BASE class="axis" />
+                {previous}
+                {bars}
+                {ticks}
+            </svg>
+        }
+    };
+
+    // The exact values of the day under the pointer or focus, else of the whole range.
+    let readout = move || {
+        let m = metric.get();
+        let rows = series.get();
+        match hovered.get().and_then(|i| rows.get(i)) {
+            Some((date, v, p)) => {
+                let before = if compare.get() {
+                    format!(" ({}: {})", texts().previous_period, m.show(*p))
+                } else {
+                    String::new()
+                };
+                format!("{date}: {}{before}", m.show(*v))
+            }
+            None => String::new(),
+        }
+    };
+
+    view! {
+        <figure class="trend">
+            <figcaption>
+                <label>
+                    {move || texts().trend}
+                    " "
+                    <select
+                        id="trend-metric"
+                        aria-label=move || texts().metric
+                        on:change=move |ev| {
+                            let key = event_target_value(&ev);
+                            if let Some(m) = Metric::ALL.into_iter().find(|m| m.key() == key) {
+                                metric.set(m);
+                            }
+                        }
+                    >
+                        {Metric::ALL
+                            .into_iter()
+                            .map(|m| {
+                                view! {
+                                    <option value=m.key() selected=move || metric.get() == m>
+                                        {move || m.label(texts())}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label class="compare">
+                    <input type="checkbox" prop:checked=move || compare.get() on:change=move |ev| compare.set(event_target_checked(&ev)) />
+                    {move || texts().compare}
+                </label>
+            </figcaption>
+            {chart}
+            <p class="readout" aria-live="polite">{readout}</p>
+        </figure>
+    }
+}
