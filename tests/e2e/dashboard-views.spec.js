@@ -1,0 +1,178 @@
+// The dashboard's views in Chromium against the real collector: languages and direction, the
+// trend over any range, comparisons with the previous period, empty programs, and tables
+// that stay readable, page and export CSV.
+const fs = require('node:fs');
+const { test, expect } = require('./fixtures');
+const { USER_AGENT } = require('./browser');
+
+const DAY = 86_400_000;
+const today = Math.floor(Date.now() / DAY);
+const date = (day) => new Date(day * DAY).toISOString().slice(0, 10);
+// Noon of a past day; today, a moment ago (the collector refuses events from the future).
+const noon = (day) => Math.min(day * DAY + DAY / 2, Date.now() - 60_000);
+
+let n = 0;
+const id = (kind, k) => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${k.toString(16).padStart(12, '0')}`;
+/** A page view of `visitor` on `day` (days since the epoch). */
+const view = (day, visitor, path = '/', extra = {}) => {
+  n += 1;
+  return {
+    id: id(1, n), name: 'page_view', ts: noon(day) - n, visitor_id: id(2, visitor), session_id: id(3, visitor * 1000 + day % 1000),
+    pageview_id: id(4, n), returning: false, url: `https://shop.example${path}`, props: {}, ...extra,
+  };
+};
+
+async function seed(collector, events) {
+  for (let at = 0; at < events.length; at += 500) {
+    const res = await fetch(`${collector.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'user-agent': USER_AGENT },
+      body: JSON.stringify({ site: 'demo', sent_at: Date.now(), events: events.slice(at, at + 500) }),
+    });
+    expect(res.status, await res.text()).toBe(200);
+  }
+}
+
+async function stats(collector, from, to) {
+  return (await fetch(`${collector.url}/v1/sites/demo/stats?from=${from}&to=${to}`)).json();
+}
+
+const loaded = (page) => expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+
+test('Arabic and Hebrew lay the dashboard out right to left, Thai left to right; the language is in the URL', async ({ page, collector, consoleLog }) => {
+  await seed(collector, [view(today, 1)]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${collector.url}/?site=demo&lang=ar`);
+  await loaded(page);
+  const html = page.locator('html');
+  await expect(html).toHaveAttribute('dir', 'rtl');
+  await expect(html).toHaveAttribute('lang', 'ar');
+  await expect(page.locator('.card', { has: page.locator('[data-metric="visitors"]') })).toContainText('الزوار');
+  await expect(page.locator('[data-metric="visitors"]')).toHaveText('1');
+  // Right to left: the first card sits at the right edge.
+  const box = await page.locator('.card').first().boundingBox();
+  expect(box.x + box.width).toBeGreaterThan(390 - 20);
+  expect(await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+
+  await page.selectOption('#lang', 'he');
+  await expect(html).toHaveAttribute('dir', 'rtl');
+  await expect(page.locator('h2').first()).toHaveText('הפניות ונאמנות');
+  await page.selectOption('#lang', 'th');
+  await expect(html).toHaveAttribute('dir', 'ltr');
+  await expect(html).toHaveAttribute('lang', 'th');
+  await expect(page.locator('.card', { has: page.locator('[data-metric="visitors"]') })).toContainText('ผู้เยี่ยมชม');
+  expect(new URL(page.url()).searchParams.get('lang')).toBe('th');
+  // The URL is the view: opening it again gives the same language.
+  await page.goto(page.url());
+  await expect(html).toHaveAttribute('lang', 'th');
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
+test('the trend over a year: any metric, exact values on hover and focus, date labels that never overlap', async ({ page, collector }) => {
+  const from = today - 364;
+  const events = [];
+  for (let d = from; d <= today; d += 7) {
+    events.push(view(d, 1 + (d % 5)), view(d, 10 + (d % 3), '/p/mug'));
+  }
+  await seed(collector, events);
+  const s = await stats(collector, date(from), date(today));
+  expect(s.days).toHaveLength(365);
+
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.goto(`${collector.url}/?site=demo&from=${date(from)}&to=${date(today)}`);
+  await loaded(page);
+  const values = (chart) => page.locator(`#${chart} rect`).evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-value'))));
+  await expect.poll(() => values('chart-visitors')).toEqual(s.days.map((d) => d.visitors));
+
+  // The labels: both ends, at most 11 in all, and no two boxes overlap.
+  const ticks = await page.locator('#chart-visitors text.tick').evaluateAll((texts) =>
+    texts.map((t) => { const b = t.getBoundingClientRect(); return { text: t.textContent, left: b.left, right: b.right }; }));
+  expect(ticks.length).toBeGreaterThanOrEqual(2);
+  expect(ticks.length).toBeLessThanOrEqual(11);
+  expect(ticks[0].text).toBe(date(from).slice(5));
+  expect(ticks[ticks.length - 1].text).toBe(date(today).slice(5));
+  for (let i = 1; i < ticks.length; i++) expect(ticks[i].left).toBeGreaterThan(ticks[i - 1].right);
+
+  await page.selectOption('#trend-metric', 'pageviews');
+  await expect.poll(() => values('chart-pageviews')).toEqual(s.days.map((d) => d.pageviews));
+  // Hover a day with data: its exact value; keyboard focus does the same.
+  const busy = s.days.findIndex((d) => d.pageviews > 0);
+  await page.locator('#chart-pageviews rect').nth(busy).hover();
+  await expect(page.locator('.readout')).toContainText(`${s.days[busy].date}: ${s.days[busy].pageviews}`);
+  await page.locator('#chart-pageviews rect').nth(busy + 7).focus();
+  await expect(page.locator('.readout')).toContainText(`${s.days[busy + 7].date}: ${s.days[busy + 7].pageviews}`);
+
+  await page.selectOption('#trend-metric', 'bounce_rate');
+  await expect.poll(() => values('chart-bounce_rate')).toEqual(s.days.map((d) => d.bounce_rate ?? 0));
+});
+
+test('headline cards show the change against the previous period of the same length', async ({ page, collector }) => {
+  // Two days now, the two days before them: 2 visitors then 3.
+  await seed(collector, [
+    view(today - 3, 1), view(today - 2, 2),
+    view(today - 1, 3), view(today, 4), view(today, 5),
+  ]);
+  const now = await stats(collector, date(today - 1), date(today));
+  const before = await stats(collector, date(today - 3), date(today - 2));
+  expect([before.total.visitors, now.total.visitors]).toEqual([2, 3]);
+
+  await page.goto(`${collector.url}/?site=demo&from=${date(today - 1)}&to=${date(today)}`);
+  await loaded(page);
+  const card = page.locator('.card', { has: page.locator('[data-metric="visitors"]') });
+  const expected = `+${((now.total.visitors - before.total.visitors) / before.total.visitors * 100).toFixed(0)} %`;
+  await expect(card.locator('.delta')).toHaveText(expected);
+  await expect(card.locator('.delta')).toHaveClass(/good/);
+  // The trend draws the previous period behind the current one, and drops it on request.
+  await expect(page.locator('#chart-visitors polyline.previous')).toHaveCount(1);
+  await page.locator('.compare input').uncheck();
+  await expect(page.locator('#chart-visitors polyline.previous')).toHaveCount(0);
+});
+
+test('empty programs and feedback say what to do; the events table stays on one line, pages and exports CSV', async ({ page, collector }, testInfo) => {
+  const long = `/collections/summer/${'very-long-segment-'.repeat(12)}end?utm_source=news`;
+  const events = [];
+  for (let i = 0; i < 12; i++) events.push(view(today, 100 + i, i === 0 ? long : `/p/${i}`));
+  await seed(collector, events);
+
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.goto(`${collector.url}/?site=demo`);
+  await loaded(page);
+  await expect(page.locator('#chart-nps')).toHaveCount(0);
+  await expect(page.locator('figure', { hasText: 'NPS answers by score' }).locator('.empty')).toContainText('NPS prompt');
+  await expect(page.locator('#chart-funnel')).toHaveCount(0);
+  await expect(page.locator('figure', { hasText: 'Referral funnel' }).locator('.empty')).toContainText('[site.referral]');
+  await expect(page.locator('figure', { hasText: 'Points issued' }).locator('.empty')).toContainText('[site.loyalty]');
+
+  // The long URL (the newest event): one line, cut, with the whole URL in its title.
+  const url = `https://shop.example${long}`;
+  const cell = page.locator('#events td.url').first();
+  await expect(cell).toHaveAttribute('title', url);
+  const shape = await cell.evaluate((td) => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    return { cut: td.scrollWidth > td.clientWidth, lines: new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size };
+  });
+  expect(shape).toEqual({ cut: true, lines: 1 });
+  expect(await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+
+  // Ten events to a page, newest first.
+  const rows = page.locator('#events tr');
+  await expect(rows).toHaveCount(10);
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expect(rows).toHaveCount(2);
+  await expect(page.locator('.pager span')).toHaveText('2 / 2');
+  await expect(page.getByRole('button', { name: 'Older' })).toBeDisabled();
+  await expect(page.locator('#events td.url').last()).toHaveAttribute('title', 'https://shop.example/p/11');
+
+  // CSV: a header and one line per event.
+  const download = page.waitForEvent('download');
+  await page.locator('.section-head', { hasText: 'Recent events' }).getByRole('button', { name: 'Export CSV' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe('recent-events.csv');
+  const saved = testInfo.outputPath('recent-events.csv');
+  await file.saveAs(saved);
+  const lines = fs.readFileSync(saved, 'utf8').trim().split('\r\n');
+  expect(lines[0]).toBe('received_at,ts,name,url,referrer,visitor_id,session_id,returning,props');
+  expect(lines).toHaveLength(13);
+  expect(lines.filter((l) => l.includes(url))).toHaveLength(1);
+});
