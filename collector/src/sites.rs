@@ -8,7 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use rapport_core::report::EventsPage;
+pub use rapport_core::report::{EventsPage, Live};
 
 use crate::error::{AppError, ErrorBody, Params};
 use crate::state::{date_range, known_site, now_ms, AppState};
@@ -134,4 +134,48 @@ pub async fn recent_events(
         .await
         .map_err(AppError::Unavailable)?;
     Ok(Json(EventsPage { site, events }))
+}
+
+/// The live count's window.
+pub const LIVE_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// `GET /v1/sites/{site}/live`: distinct visitors with an event received in the last 5
+/// minutes, counted in the database.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/live",
+    params(crate::state::SitePath),
+    responses(
+        (status = 200, description = "Visitors in the last 5 minutes", body = Live),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn site_live(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<Live>, AppError> {
+    known_site(&state, &site)?;
+    let at = now_ms() as i64;
+    let sql = format!(
+        "SELECT COALESCE(COUNT(DISTINCT visitor_id), 0) FROM {} \
+         WHERE site = $1 AND received_at >= $2",
+        state.db.dialect().events()
+    );
+    let rows = state
+        .db
+        .read(
+            &sql,
+            &[
+                crate::db::Param::Text(site.clone()),
+                crate::db::Param::Int(at - LIVE_WINDOW_MS as i64),
+            ],
+        )
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(Live {
+        site,
+        visitors: rows.first().map_or(0, |r| r.count(0)),
+        window_ms: LIVE_WINDOW_MS,
+        at,
+    }))
 }

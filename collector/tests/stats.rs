@@ -13,8 +13,56 @@ on_every_database!(
     experiment_results_match_the_hand_computed_numbers,
     stats_match_the_hand_computed_numbers,
     stats_reject_bad_ranges,
-    a_read_token_guards_the_site_data
+    a_read_token_guards_the_site_data,
+    live_counts_the_visitors_of_the_last_five_minutes
 );
+
+/// `…/live`: distinct visitors whose events arrived in the last 5 minutes; events received
+/// earlier do not count, however recent their own time.
+async fn live_counts_the_visitors_of_the_last_five_minutes(h: Harness) {
+    let now = now_ms();
+    let event = |n: u32, visitor: u32| {
+        json!({
+            "id": id(1, n), "name": "page_view", "ts": now - 1_000, "visitor_id": id(2, visitor),
+            "session_id": id(3, visitor), "pageview_id": id(4, n), "returning": false,
+            "url": "https://shop.example/", "props": {}
+        })
+    };
+    // Visitors 1 and 2 were received 6 minutes ago.
+    let old: Vec<rapport_core::Event> = [event(1, 1), event(2, 2)]
+        .into_iter()
+        .map(|e| serde_json::from_value(e).unwrap())
+        .collect();
+    let rows: Vec<rapport_collector::db::NewEvent> = old
+        .iter()
+        .map(|e| rapport_collector::db::NewEvent {
+            event: e,
+            ts: now - 360_000,
+        })
+        .collect();
+    h.state
+        .db
+        .insert_events("demo", now - 360_000, &rows)
+        .await
+        .unwrap();
+    // Now visitors 2, 3 and 4, visitor 3 twice.
+    let events = [event(3, 2), event(4, 3), event(5, 3), event(6, 4)];
+    let body = json!({ "site": "demo", "sent_at": now, "events": events }).to_string();
+    assert_eq!(h.post("text/plain", body).await.0, StatusCode::OK);
+
+    let request = Request::get("/v1/sites/demo/live")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["visitors"], 3, "{body}");
+    assert_eq!(body["window_ms"], 300_000);
+    assert!(body["at"].as_u64().unwrap() >= now);
+    let request = Request::get("/v1/sites/nope/live")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(request).await.0, StatusCode::NOT_FOUND);
+}
 
 /// With `--read-token`, events and stats answer only with the token; ingest and the
 /// widget's own endpoints stay open.

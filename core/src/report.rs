@@ -203,3 +203,16 @@ pub struct Experiments {
     pub goal: String,
     pub experiments: Vec<ExperimentResult>,
 }
+
+/// Who is on the site now (`GET /v1/sites/{site}/live`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Live {
+    pub site: String,
+    /// Distinct visitors with an event received in the window.
+    pub visitors: u64,
+    /// The window's length: the last 5 minutes.
+    pub window_ms: u64,
+    /// When it was counted, ms since the Unix epoch.
+    pub at: i64,
+}

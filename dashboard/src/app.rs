@@ -2,7 +2,7 @@
 //! answers), a refresh every 5 seconds, and the sections.
 
 use leptos::prelude::*;
-use rapport_core::report::{EventsPage, Experiments, Stats, StoredEvent};
+use rapport_core::report::{EventsPage, Experiments, Live, Stats, StoredEvent};
 
 use crate::api::{self, ApiError};
 use crate::i18n::Lang;
@@ -16,6 +16,7 @@ pub struct Data {
     pub previous: Option<Stats>,
     pub events: Vec<StoredEvent>,
     pub experiments: Option<Experiments>,
+    pub live: Option<Live>,
 }
 
 /// How often the page reads the collector again.
@@ -142,6 +143,14 @@ pub fn App() -> impl IntoView {
         <main>
             <crate::range_form::RangeForm query lang on_show=show />
             <crate::token_form::TokenForm locked lang on_unlock=unlock />
+            <p class="live" aria-live="polite">
+                <span class="dot" aria-hidden="true"></span>
+                <b data-live="visitors">
+                    {move || data.with(|d| d.live.as_ref().map_or_else(|| "–".to_string(), |l| l.visitors.to_string()))}
+                </b>
+                " "
+                {move || lang.get().texts().live}
+            </p>
             <crate::cards::Cards data lang />
             <section class="charts">
                 <crate::trend::Trend data lang />
@@ -173,6 +182,7 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
     };
     let experiments: Experiments =
         api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
+    let live: Live = api::get(&q.api("live"), token).await?;
     // The comparison is a bonus: a range before the collector's first date has none.
     let previous = match crate::format::previous(&stats.from, &stats.to) {
         Some((from, to)) => api::get(&format!("{}?from={from}&to={to}", q.api("stats")), token)
@@ -185,5 +195,6 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         previous,
         events: events.events,
         experiments: Some(experiments),
+        live: Some(live),
     })
 }

@@ -133,6 +133,7 @@ pub struct Texts {
     pub older: &'static str,
     pub export: &'static str,
     pub no_events: &'static str,
+    pub live: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -207,6 +208,7 @@ pub static EN: Texts = Texts {
     older: "Older",
     export: "Export CSV",
     no_events: "No events yet.",
+    live: "visitors in the last 5 minutes",
 };
 
 pub static AR: Texts = Texts {
@@ -281,6 +283,7 @@ pub static AR: Texts = Texts {
     older: "الأقدم",
     export: "تصدير CSV",
     no_events: "لا توجد أحداث بعد.",
+    live: "زوار في آخر 5 دقائق",
 };
 
 pub static HE: Texts = Texts {
@@ -355,6 +358,7 @@ pub static HE: Texts = Texts {
     older: "ישנים יותר",
     export: "ייצוא CSV",
     no_events: "אין עדיין אירועים.",
+    live: "מבקרים ב-5 הדקות האחרונות",
 };
 
 pub static TH: Texts = Texts {
@@ -429,4 +433,5 @@ pub static TH: Texts = Texts {
     older: "เก่ากว่า",
     export: "ส่งออก CSV",
     no_events: "ยังไม่มีเหตุการณ์",
+    live: "ผู้เยี่ยมชมใน 5 นาทีที่ผ่านมา",
 };

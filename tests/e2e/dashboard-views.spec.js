@@ -176,3 +176,16 @@ test('empty programs and feedback say what to do; the events table stays on one 
   expect(lines).toHaveLength(13);
   expect(lines.filter((l) => l.includes(url))).toHaveLength(1);
 });
+
+test('the live count of the last 5 minutes updates by itself', async ({ page, collector }) => {
+  await seed(collector, [view(today, 501)]);
+  await page.goto(`${collector.url}/?site=demo`);
+  await loaded(page);
+  const live = page.locator('[data-live="visitors"]');
+  await expect(live).toHaveText('1');
+  const api = await (await fetch(`${collector.url}/v1/sites/demo/live`)).json();
+  expect(api.visitors).toBe(1);
+  // Two more visitors arrive; the page shows them without a reload.
+  await seed(collector, [view(today, 502), view(today, 503)]);
+  await expect(live).toHaveText('3', { timeout: 8_000 });
+});
