@@ -483,18 +483,30 @@ impl Db {
         site: &str,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        self.recent(site, None, limit).await
+    }
+
+    /// The newest events of a site with this name (any name for `None`), newest first.
+    pub async fn recent(
+        &self,
+        site: &str,
+        name: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
         if let Some(ch) = &self.events {
-            return ch.recent_events(site, limit).await;
+            return ch.recent_events(site, name, limit).await;
         }
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, pageview_id, \
-             is_returning, url, referrer, props FROM events WHERE site = $1 \
+             is_returning, url, referrer, props FROM events WHERE site = $1{} \
              ORDER BY received_at DESC, ts DESC, id LIMIT $2",
-        )
-        .bind(site)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+            if name.is_some() { " AND name = $3" } else { "" }
+        );
+        let mut query = sqlx::query(&sql).bind(site).bind(i64::from(limit));
+        if let Some(name) = name {
+            query = query.bind(name);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(StoredEvent {

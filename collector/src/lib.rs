@@ -97,6 +97,7 @@ pub fn app(state: AppState) -> Router {
                 .route("/v1/sites/{site}/events", get(sites::recent_events))
                 .route("/v1/sites/{site}/stats", get(sites::site_stats))
                 .route("/v1/sites/{site}/live", get(sites::site_live))
+                .route("/v1/sites/{site}/feedback", get(sites::feedback_answers))
                 .route(
                     "/v1/sites/{site}/experiments",
                     get(experiments::site_experiments),

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use rapport_core::report::{EventsPage, Live};
+pub use rapport_core::report::{Answer, Answers, EventsPage, Live};
 
 use crate::error::{AppError, ErrorBody, Params};
 use crate::state::{date_range, known_site, now_ms, AppState};
@@ -178,4 +178,51 @@ pub async fn site_live(
         window_ms: LIVE_WINDOW_MS,
         at,
     }))
+}
+
+/// `GET /v1/sites/{site}/feedback?limit=N`: the newest answers to prompts
+/// (`feedback_submitted` events), with their prompt, variant, score, text and page.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/feedback",
+    params(
+        crate::state::SitePath,
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 20", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "Newest first", body = Answers),
+        (status = 400, description = "Bad limit", body = ErrorBody),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn feedback_answers(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Params(query): Params<RecentQuery>,
+) -> Result<Json<Answers>, AppError> {
+    known_site(&state, &site)?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("limit: must be between 1 and 200"));
+    }
+    let events = state
+        .db
+        .recent(&site, Some("feedback_submitted"), limit)
+        .await
+        .map_err(AppError::Unavailable)?;
+    let text = |p: &serde_json::Value, k: &str| p.get(k).and_then(|v| v.as_str()).map(String::from);
+    let answers = events
+        .into_iter()
+        .map(|e| Answer {
+            ts: e.ts,
+            url: e.url,
+            prompt_id: text(&e.props, "prompt_id"),
+            variant: text(&e.props, "variant"),
+            kind: text(&e.props, "type"),
+            score: e.props.get("score").and_then(|v| v.as_f64()),
+            text: text(&e.props, "text"),
+            choice: text(&e.props, "choice_text"),
+        })
+        .collect();
+    Ok(Json(Answers { site, answers }))
 }

@@ -14,8 +14,89 @@ on_every_database!(
     stats_match_the_hand_computed_numbers,
     stats_reject_bad_ranges,
     a_read_token_guards_the_site_data,
-    live_counts_the_visitors_of_the_last_five_minutes
+    live_counts_the_visitors_of_the_last_five_minutes,
+    feedback_lists_the_newest_answers_with_their_prompt
 );
+
+/// `…/feedback`: the newest `feedback_submitted` events only, newest first, with the
+/// prompt, variant, type, score, text and choice from their properties.
+async fn feedback_lists_the_newest_answers_with_their_prompt(h: Harness) {
+    let now = now_ms();
+    let event = |n: u32, name: &str, ago: u64, props: Value| {
+        json!({
+            "id": id(1, n), "name": name, "ts": now - ago, "visitor_id": id(2, n),
+            "session_id": id(3, n), "pageview_id": id(4, n), "returning": false,
+            "url": format!("https://shop.example/p/{n}"), "props": props
+        })
+    };
+    let events = [
+        event(
+            1,
+            "feedback_submitted",
+            3_000,
+            json!({"prompt_id": "nps-main", "variant": "warm", "type": "nps", "score": 9, "text": "ชอบมาก \"ดี\""}),
+        ),
+        event(2, "page_view", 2_500, json!({})),
+        event(
+            3,
+            "feedback_submitted",
+            2_000,
+            json!({"prompt_id": "size", "variant": "default", "type": "choice", "choice": 1, "choice_text": "Too small"}),
+        ),
+        event(
+            4,
+            "prompt_dismissed",
+            1_500,
+            json!({"prompt_id": "nps-main"}),
+        ),
+        event(
+            5,
+            "feedback_submitted",
+            1_000,
+            json!({"prompt_id": "csat", "type": "csat", "score": 4}),
+        ),
+    ];
+    let body = json!({ "site": "demo", "sent_at": now, "events": events }).to_string();
+    assert_eq!(h.post("text/plain", body).await.0, StatusCode::OK);
+
+    let request = Request::get("/v1/sites/demo/feedback")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answers = body["answers"].as_array().unwrap();
+    let prompts: Vec<&str> = answers
+        .iter()
+        .map(|a| a["prompt_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["csat", "size", "nps-main"]);
+    assert_eq!(answers[0]["score"], 4.0);
+    assert_eq!(answers[0]["text"], Value::Null);
+    assert_eq!(answers[1]["kind"], "choice");
+    assert_eq!(answers[1]["choice"], "Too small");
+    assert_eq!(answers[2]["text"], "ชอบมาก \"ดี\"");
+    assert_eq!(answers[2]["variant"], "warm");
+    assert_eq!(answers[2]["url"], "https://shop.example/p/1");
+    // The stored time, corrected for the client clock by the few ms the batch took.
+    let ts = answers[2]["ts"].as_u64().unwrap();
+    assert!(ts.abs_diff(now - 3_000) < 1_000, "{ts}");
+
+    let request = Request::get("/v1/sites/demo/feedback?limit=1")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        h.send(request).await.1["answers"].as_array().unwrap().len(),
+        1
+    );
+    for bad in ["0", "201", "x"] {
+        let request = Request::get(format!("/v1/sites/demo/feedback?limit={bad}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = h.send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "limit={bad}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
+    }
+}
 
 /// `…/live`: distinct visitors whose events arrived in the last 5 minutes; events received
 /// earlier do not count, however recent their own time.

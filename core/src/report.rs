@@ -216,3 +216,32 @@ pub struct Live {
     /// When it was counted, ms since the Unix epoch.
     pub at: i64,
 }
+
+/// One answer to a prompt, as the shopper gave it.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Answer {
+    /// When it was given, ms since the Unix epoch.
+    pub ts: i64,
+    /// The page it was given on.
+    pub url: String,
+    pub prompt_id: Option<String>,
+    /// The prompt's A/B variant (`default` without variants).
+    pub variant: Option<String>,
+    /// `nps`, `csat`, `thumbs`, `text` or `choice`.
+    pub kind: Option<String>,
+    pub score: Option<f64>,
+    /// What the shopper wrote, if anything.
+    pub text: Option<String>,
+    /// The chosen option's text (choice prompts).
+    pub choice: Option<String>,
+}
+
+/// The newest feedback answers of a site (`GET /v1/sites/{site}/feedback`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Answers {
+    pub site: String,
+    /// Newest first.
+    pub answers: Vec<Answer>,
+}

@@ -2,7 +2,7 @@
 //! answers), a refresh every 5 seconds, and the sections.
 
 use leptos::prelude::*;
-use rapport_core::report::{EventsPage, Experiments, Live, Stats, StoredEvent};
+use rapport_core::report::{Answer, Answers, EventsPage, Experiments, Live, Stats, StoredEvent};
 
 use crate::api::{self, ApiError};
 use crate::i18n::Lang;
@@ -17,6 +17,7 @@ pub struct Data {
     pub events: Vec<StoredEvent>,
     pub experiments: Option<Experiments>,
     pub live: Option<Live>,
+    pub answers: Vec<Answer>,
 }
 
 /// How often the page reads the collector again.
@@ -159,6 +160,7 @@ pub fn App() -> impl IntoView {
                 <crate::bars::NpsScores data lang />
             </section>
             <crate::programs::Programs data lang />
+            <crate::answers::LatestAnswers data lang />
             <crate::experiments::ExperimentTables data lang />
             <crate::pages::TopPages data lang />
             <crate::events::RecentEvents data lang />
@@ -183,6 +185,7 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
     let experiments: Experiments =
         api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
     let live: Live = api::get(&q.api("live"), token).await?;
+    let answers: Answers = api::get(&q.api("feedback?limit=20"), token).await?;
     // The comparison is a bonus: a range before the collector's first date has none.
     let previous = match crate::format::previous(&stats.from, &stats.to) {
         Some((from, to)) => api::get(&format!("{}?from={from}&to={to}", q.api("stats")), token)
@@ -196,5 +199,6 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         events: events.events,
         experiments: Some(experiments),
         live: Some(live),
+        answers: answers.answers,
     })
 }

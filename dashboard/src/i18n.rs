@@ -134,6 +134,12 @@ pub struct Texts {
     pub export: &'static str,
     pub no_events: &'static str,
     pub live: &'static str,
+    pub answers: &'static str,
+    pub prompt: &'static str,
+    pub kind: &'static str,
+    pub score: &'static str,
+    pub answer: &'static str,
+    pub no_answers: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -209,6 +215,12 @@ pub static EN: Texts = Texts {
     export: "Export CSV",
     no_events: "No events yet.",
     live: "visitors in the last 5 minutes",
+    answers: "Latest answers",
+    prompt: "Prompt",
+    kind: "Type",
+    score: "Score",
+    answer: "Answer",
+    no_answers: "No answers yet. Prompts are set in rapport.toml ([[site.prompt]]).",
 };
 
 pub static AR: Texts = Texts {
@@ -284,6 +296,12 @@ pub static AR: Texts = Texts {
     export: "تصدير CSV",
     no_events: "لا توجد أحداث بعد.",
     live: "زوار في آخر 5 دقائق",
+    answers: "أحدث الإجابات",
+    prompt: "الاستطلاع",
+    kind: "النوع",
+    score: "الدرجة",
+    answer: "الإجابة",
+    no_answers: "لا توجد إجابات بعد. تُضبط الاستطلاعات في rapport.toml ([[site.prompt]]).",
 };
 
 pub static HE: Texts = Texts {
@@ -359,6 +377,12 @@ pub static HE: Texts = Texts {
     export: "ייצוא CSV",
     no_events: "אין עדיין אירועים.",
     live: "מבקרים ב-5 הדקות האחרונות",
+    answers: "התשובות האחרונות",
+    prompt: "שאלה",
+    kind: "סוג",
+    score: "ציון",
+    answer: "תשובה",
+    no_answers: "אין עדיין תשובות. השאלות מוגדרות ב-rapport.toml ([[site.prompt]]).",
 };
 
 pub static TH: Texts = Texts {
@@ -434,4 +458,10 @@ pub static TH: Texts = Texts {
     export: "ส่งออก CSV",
     no_events: "ยังไม่มีเหตุการณ์",
     live: "ผู้เยี่ยมชมใน 5 นาทีที่ผ่านมา",
+    answers: "คำตอบล่าสุด",
+    prompt: "แบบสอบถาม",
+    kind: "ประเภท",
+    score: "คะแนน",
+    answer: "คำตอบ",
+    no_answers: "ยังไม่มีคำตอบ ตั้งค่าแบบสอบถามได้ใน rapport.toml ([[site.prompt]])",
 };

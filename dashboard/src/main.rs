@@ -3,6 +3,7 @@
 //! (`rapport_core::report`). The URL holds the site, range, goal and language, so any view
 //! can be shared or bookmarked.
 
+mod answers;
 mod api;
 mod app;
 mod bars;

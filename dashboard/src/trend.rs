@@ -16,15 +16,19 @@ enum Metric {
     Engaged,
     Bounce,
     Engagement,
+    Nps,
+    Csat,
 }
 
 impl Metric {
-    const ALL: [Metric; 5] = [
+    const ALL: [Metric; 7] = [
         Metric::Visitors,
         Metric::Pageviews,
         Metric::Engaged,
         Metric::Bounce,
         Metric::Engagement,
+        Metric::Nps,
+        Metric::Csat,
     ];
 
     fn key(self) -> &'static str {
@@ -34,6 +38,8 @@ impl Metric {
             Metric::Engaged => "avg_session_engaged_ms",
             Metric::Bounce => "bounce_rate",
             Metric::Engagement => "engagement_rate",
+            Metric::Nps => "nps_over_time",
+            Metric::Csat => "csat_average",
         }
     }
 
@@ -44,6 +50,8 @@ impl Metric {
             Metric::Engaged => t.engaged,
             Metric::Bounce => t.bounce,
             Metric::Engagement => t.engagement,
+            Metric::Nps => t.nps,
+            Metric::Csat => t.csat,
         }
     }
 
@@ -54,6 +62,8 @@ impl Metric {
             Metric::Engaged => m.avg_session_engaged_ms,
             Metric::Bounce => m.bounce_rate,
             Metric::Engagement => m.engagement_rate,
+            Metric::Nps => m.feedback.nps,
+            Metric::Csat => m.feedback.csat_average,
         }
     }
 
@@ -64,6 +74,8 @@ impl Metric {
             }
             Metric::Engaged => secs(v),
             Metric::Bounce | Metric::Engagement => pct(v),
+            Metric::Nps => v.map_or_else(format::dash, |v| format!("{v:.0}")),
+            Metric::Csat => v.map_or_else(format::dash, |v| format!("{v:.2} / 5")),
         }
     }
 }
@@ -110,24 +122,28 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             .flatten()
             .fold(
                 match m {
-                    Metric::Bounce | Metric::Engagement => 100.0,
+                    Metric::Bounce | Metric::Engagement | Metric::Nps => 100.0,
+                    Metric::Csat => 5.0,
                     _ => 1.0,
                 },
                 f64::max,
             );
+        // NPS runs from −100: its bars stand on a zero line in the middle.
+        let low = if m == Metric::Nps { -100.0 } else { 0.0 };
         let slot = (W - 2.0 * LEFT) / n as f64;
-        let y = move |v: f64| BASE - v / top * TALL;
+        let y = move |v: f64| BASE - (v - low) / (top - low) * TALL;
+        let zero = y(0.0);
         let bars = rows
             .iter()
             .enumerate()
             .map(|(i, (date, v, _))| {
                 let value = v.unwrap_or(0.0);
-                let h = BASE - y(value);
+                let (top_edge, h) = (y(value).min(zero), (y(value) - zero).abs());
                 let label = format!("{date}: {}", m.show(*v));
                 view! {
                     <rect
                         x=LEFT + i as f64 * slot + slot * 0.15
-                        y=BASE - h
+                        y=top_edge
                         width=slot * 0.7
                         height=h
                         data-value=value.to_string()
@@ -172,7 +188,7 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                 role="img"
                 aria-label=move || metric.get().label(texts())
             >
-                <line x1=LEFT y1=BASE x2=W - LEFT y2=BASE class="axis" />
+                <line x1=LEFT y1=zero x2=W - LEFT y2=zero class="axis" />
                 {previous}
                 {bars}
                 {ticks}

@@ -189,3 +189,31 @@ test('the live count of the last 5 minutes updates by itself', async ({ page, co
   await seed(collector, [view(today, 502), view(today, 503)]);
   await expect(live).toHaveText('3', { timeout: 8_000 });
 });
+
+test('the latest answers show what shoppers wrote, as text, and NPS has its own trend', async ({ page, collector }) => {
+  const fb = (visitor, ago, props) => ({ ...view(today, visitor), name: 'feedback_submitted', ts: Date.now() - ago, props });
+  const XSS = '<img src=x onerror="window.__xss=1">';
+  await seed(collector, [
+    fb(701, 30_000, { prompt_id: 'nps-main', variant: 'warm', type: 'nps', score: 10, text: 'ส่งของเร็วมาก ขอบคุณครับ' }),
+    fb(702, 20_000, { prompt_id: 'nps-main', variant: 'default', type: 'nps', score: 3, text: XSS }),
+    fb(703, 10_000, { prompt_id: 'csat', type: 'csat', score: 4 }),
+  ]);
+  await page.goto(`${collector.url}/?site=demo`);
+  await loaded(page);
+  const rows = page.locator('#answers tr');
+  await expect(rows).toHaveCount(3);
+  // Newest first: the CSAT answer without text, then the two NPS answers.
+  await expect(rows.nth(0).locator('td').nth(1)).toHaveText('csat');
+  await expect(rows.nth(0).locator('td.answer')).toHaveText('–');
+  await expect(rows.nth(1).locator('td.answer')).toHaveText(XSS);
+  await expect(rows.nth(2).locator('td').nth(1)).toHaveText('nps-main (warm)');
+  await expect(rows.nth(2).locator('td.num')).toHaveText('10');
+  await expect(rows.nth(2).locator('td.answer')).toHaveText('ส่งของเร็วมาก ขอบคุณครับ');
+  expect(await page.evaluate(() => window.__xss)).toBeUndefined();
+
+  const s = await (await fetch(`${collector.url}/v1/sites/demo/stats`)).json();
+  expect(s.total.feedback.nps).toBe(0);
+  await page.selectOption('#trend-metric', 'nps_over_time');
+  const values = await page.locator('#chart-nps_over_time rect').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-value'))));
+  expect(values).toEqual(s.days.map((d) => d.feedback.nps ?? 0));
+});

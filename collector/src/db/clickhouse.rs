@@ -351,13 +351,18 @@ impl ClickHouse {
     pub async fn recent_events(
         &self,
         site: &str,
+        name: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let named = match name {
+            Some(n) => format!(" AND name = {}", literal(&Param::Text(n.to_owned()))),
+            None => String::new(),
+        };
         let rows = self
             .query(&format!(
                 "SELECT id, name, ts, client_ts, received_at, visitor_id, session_id, \
                  pageview_id, is_returning, url, referrer, props FROM events FINAL \
-                 WHERE site = {} ORDER BY received_at DESC, ts DESC, id LIMIT {limit}",
+                 WHERE site = {}{named} ORDER BY received_at DESC, ts DESC, id LIMIT {limit}",
                 literal(&Param::Text(site.to_owned()))
             ))
             .await?;
