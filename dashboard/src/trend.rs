@@ -147,12 +147,9 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                         width=slot * 0.7
                         height=h
                         data-value=value.to_string()
-                        tabindex="0"
                         class:hot=move || hovered.get() == Some(i)
                         on:mouseenter=move |_| hovered.set(Some(i))
-                        on:focus=move |_| hovered.set(Some(i))
                         on:mouseleave=move |_| hovered.set(None)
-                        on:blur=move |_| hovered.set(None)
                     >
                         <title>{label}</title>
                     </rect>
@@ -181,8 +178,33 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                 }
             })
             .collect_view();
+        // One tab stop for the chart; the arrow keys, Home and End move between days.
+        let count = rows.len();
+        let keys = move |ev: leptos::ev::KeyboardEvent| {
+            let last = count.saturating_sub(1);
+            let at = hovered.get_untracked();
+            let next = match ev.key().as_str() {
+                "ArrowRight" | "ArrowUp" => Some(at.map_or(0, |i| (i + 1).min(last))),
+                "ArrowLeft" | "ArrowDown" => Some(at.map_or(last, |i| i.saturating_sub(1))),
+                "Home" => Some(0),
+                "End" => Some(last),
+                _ => None,
+            };
+            if let Some(i) = next.filter(|_| count > 0) {
+                ev.prevent_default();
+                hovered.set(Some(i));
+            }
+        };
         view! {
             <svg
+                tabindex="0"
+                on:keydown=keys
+                on:focus=move |_| {
+                    if hovered.get_untracked().is_none() && count > 0 {
+                        hovered.set(Some(count - 1));
+                    }
+                }
+                on:blur=move |_| hovered.set(None)
                 id=format!("chart-{}", m.key())
                 viewBox=format!("0 0 {W} {H}")
                 role="img"

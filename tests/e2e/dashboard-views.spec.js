@@ -99,8 +99,15 @@ test('the trend over a year: any metric, exact values on hover and focus, date l
   const busy = s.days.findIndex((d) => d.pageviews > 0);
   await page.locator('#chart-pageviews rect').nth(busy).hover();
   await expect(page.locator('.readout')).toContainText(`${s.days[busy].date}: ${s.days[busy].pageviews}`);
-  await page.locator('#chart-pageviews rect').nth(busy + 7).focus();
+  // From the keyboard: one tab stop, then Home, End and the arrow keys move between days.
+  await page.mouse.move(0, 0);
+  await page.locator('#chart-pageviews').focus();
+  await page.keyboard.press('End');
+  await expect(page.locator('.readout')).toContainText(`${s.days[364].date}: ${s.days[364].pageviews}`);
+  await page.keyboard.press('Home');
+  for (let i = 0; i < busy + 7; i++) await page.keyboard.press('ArrowRight');
   await expect(page.locator('.readout')).toContainText(`${s.days[busy + 7].date}: ${s.days[busy + 7].pageviews}`);
+  expect(await page.locator('#chart-pageviews rect[tabindex]').count()).toBe(0);
 
   await page.selectOption('#trend-metric', 'bounce_rate');
   await expect.poll(() => values('chart-bounce_rate')).toEqual(s.days.map((d) => d.bounce_rate ?? 0));
