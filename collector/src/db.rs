@@ -166,6 +166,14 @@ pub struct Measures {
     pub experiment: Option<String>,
     pub variant: Option<String>,
     pub variant_index: Option<i64>,
+    /// The request's device class (`device::class`); empty for rows stored before it.
+    pub device: String,
+    /// A page view's referrer host, when it is another site than the page's.
+    pub referrer_host: Option<String>,
+    /// The campaign attribution the event carries.
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
 }
 
 /// A property as a whole number: a non-negative JSON number, truncated, at most `max`.
@@ -179,16 +187,42 @@ fn whole(props: &Props, key: &str, max: u64) -> Option<i64> {
     }
 }
 
+/// The host of a URL (lowercase, without `www.`), if it has one.
+pub fn host_of(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
+    (!host.is_empty()).then_some(host)
+}
+
 impl Measures {
-    pub fn of(name: &str, url: &str, props: &Props) -> Measures {
+    /// The measures of an event of `name` on `url` (a page view's `referrer`), sent from a
+    /// `device` class.
+    pub fn of(
+        name: &str,
+        url: &str,
+        referrer: Option<&str>,
+        props: &Props,
+        device: &str,
+    ) -> Measures {
         use rapport_core::validate::MAX_ENGAGED_MS;
         let text = |key: &str| match props.get(key) {
             Some(PropValue::Str(s)) => Some(s.clone()),
             _ => None,
         };
+        let page_host = host_of(url);
         let mut m = Measures {
             path: path_of(url),
             referred: text("referral_code").is_some(),
+            device: device.to_owned(),
+            referrer_host: referrer
+                .and_then(host_of)
+                .filter(|h| name == "page_view" && Some(h) != page_host.as_ref()),
+            utm_source: text("utm_source"),
+            utm_medium: text("utm_medium"),
+            utm_campaign: text("utm_campaign"),
             ..Measures::default()
         };
         match name {
@@ -227,11 +261,16 @@ impl Measures {
             .bind(self.experiment)
             .bind(self.variant)
             .bind(self.variant_index)
+            .bind(self.device)
+            .bind(self.referrer_host)
+            .bind(self.utm_source)
+            .bind(self.utm_medium)
+            .bind(self.utm_campaign)
     }
 }
 
 /// The measure columns, in the order [`Measures::bind`] binds them.
-const MEASURE_COLUMNS: [&str; 9] = [
+const MEASURE_COLUMNS: [&str; 14] = [
     "path",
     "engaged_ms",
     "scroll_depth",
@@ -241,6 +280,11 @@ const MEASURE_COLUMNS: [&str; 9] = [
     "experiment",
     "variant",
     "variant_index",
+    "device",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
 ];
 
 /// The URL's path, without origin, query or fragment.
@@ -372,7 +416,8 @@ impl Db {
         );
         loop {
             let rows = sqlx::query(
-                "SELECT site, id, name, url, props FROM events WHERE measured = 0 LIMIT 1000",
+                "SELECT site, id, name, url, props, referrer FROM events WHERE measured = 0 \
+                 LIMIT 1000",
             )
             .fetch_all(&self.pool)
             .await?;
@@ -385,7 +430,8 @@ impl Db {
                 let (name, url): (String, String) = (row.try_get(2)?, row.try_get(3)?);
                 let props: Props =
                     serde_json::from_str(&row.try_get::<String, _>(4)?).unwrap_or_default();
-                Measures::of(&name, &url, &props)
+                let referrer: Option<String> = row.try_get(5)?;
+                Measures::of(&name, &url, referrer.as_deref(), &props, "")
                     .bind(sqlx::query(&update))
                     .bind(site)
                     .bind(id)
@@ -421,8 +467,19 @@ impl Db {
         received_at: u64,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
+        self.insert_events_from(site, received_at, "", events).await
+    }
+
+    /// [`insert_events`](Db::insert_events) from a client of this device class.
+    pub async fn insert_events_from(
+        &self,
+        site: &str,
+        received_at: u64,
+        device: &str,
+        events: &[NewEvent<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
         if let Some(ch) = &self.events {
-            return ch.insert_events(site, received_at, events).await;
+            return ch.insert_events(site, received_at, device, events).await;
         }
         let mut inserted = Vec::new();
         let mut tx = self.pool.begin().await?;
@@ -450,7 +507,7 @@ impl Db {
             for new in chunk {
                 let e = new.event;
                 let props = serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into());
-                query = Measures::of(&e.name, &e.url, &e.props)
+                query = Measures::of(&e.name, &e.url, e.referrer.as_deref(), &e.props, device)
                     .bind(
                         query
                             .bind(e.id.to_string())

@@ -276,9 +276,14 @@ pub async fn post_batch(
             ts: corrected_time(received_at, envelope.sent_at, event.ts),
         })
         .collect();
+    let device = crate::device::class(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let inserted = state
         .db
-        .insert_events(&envelope.site, received_at, &rows)
+        .insert_events_from(&envelope.site, received_at, device, &rows)
         .await
         .map_err(AppError::Unavailable)?;
     // An id stored now is stored once: its first copy in the batch is new, any other copy

@@ -9,9 +9,11 @@
 //! everything on the leaves `error`, `secret` and `programs`.
 
 pub mod api;
+pub mod breakdown;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod device;
 pub mod error;
 pub mod experiments;
 pub mod health;
@@ -97,6 +99,7 @@ pub fn app(state: AppState) -> Router {
                 .route("/v1/sites/{site}/events", get(sites::recent_events))
                 .route("/v1/sites/{site}/stats", get(sites::site_stats))
                 .route("/v1/sites/{site}/live", get(sites::site_live))
+                .route("/v1/sites/{site}/breakdown", get(breakdown::site_breakdown))
                 .route("/v1/sites/{site}/feedback", get(sites::feedback_answers))
                 .route(
                     "/v1/sites/{site}/experiments",

@@ -15,8 +15,149 @@ on_every_database!(
     stats_reject_bad_ranges,
     a_read_token_guards_the_site_data,
     live_counts_the_visitors_of_the_last_five_minutes,
-    feedback_lists_the_newest_answers_with_their_prompt
+    feedback_lists_the_newest_answers_with_their_prompt,
+    breakdowns_match_the_hand_computed_numbers
 );
+
+/// Three visitors on three devices. `(value, visitors, page views)` per dimension, worked
+/// out by hand:
+///
+/// | visitor | device | returning | pages (referrer)                              | campaign     |
+/// |---------|--------|-----------|-----------------------------------------------|--------------|
+/// | A       | desktop| no        | / (www.google.com), /p/mug (own site), /checkout | news/spring |
+/// | B       | mobile | yes       | /p/mug (news.example.org, ref code), then /   | none         |
+/// | C       | tablet | no        | / (none)                                      | none         |
+async fn breakdowns_match_the_hand_computed_numbers(h: Harness) {
+    let now = now_ms();
+    let mut n = 0;
+    let mut view = |visitor: u32, ago: u64, path: &str, referrer: Option<&str>, props: Value| {
+        n += 1;
+        let mut e = json!({
+            "id": id(1, n), "name": "page_view", "ts": now - ago, "visitor_id": id(2, visitor),
+            "session_id": id(3, visitor), "pageview_id": id(4, n), "returning": visitor == 2,
+            "url": format!("https://shop.example{path}"), "props": props
+        });
+        if let Some(r) = referrer {
+            e["referrer"] = json!(r);
+        }
+        e
+    };
+    let spring = json!({"utm_source": "news", "utm_campaign": "spring"});
+    let a = vec![
+        view(
+            1,
+            9_000,
+            "/",
+            Some("https://www.google.com/search?q=mug"),
+            spring.clone(),
+        ),
+        view(
+            1,
+            8_000,
+            "/p/mug",
+            Some("https://shop.example/"),
+            spring.clone(),
+        ),
+        view(
+            1,
+            7_000,
+            "/checkout",
+            Some("https://shop.example/p/mug"),
+            spring,
+        ),
+    ];
+    let mut b = vec![
+        view(
+            2,
+            6_000,
+            "/p/mug",
+            Some("https://news.example.org/a"),
+            json!({"referral_code": "RITA"}),
+        ),
+        view(2, 4_000, "/", None, json!({})),
+    ];
+    b.insert(1, {
+        let mut e = view(2, 5_000, "/p/mug", None, json!({"sku": "mug"}));
+        e["name"] = json!("add_to_cart");
+        e
+    });
+    let c = vec![view(3, 3_000, "/", None, json!({}))];
+    let agents = [
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36", a),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", b),
+        ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", c),
+    ];
+    for (agent, events) in agents {
+        let body = json!({ "site": "demo", "sent_at": now, "events": events }).to_string();
+        let request = Request::post("/v1/batch")
+            .header("content-type", "text/plain")
+            .header("user-agent", agent)
+            .body(Body::from(body))
+            .unwrap();
+        let (status, body, _) = h.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let rows = |body: &Value| -> Vec<(String, u64, u64)> {
+        body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["value"].as_str().unwrap().to_owned(),
+                    r["visitors"].as_u64().unwrap(),
+                    r["pageviews"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    type Rows = &'static [(&'static str, u64, u64)];
+    let expected: [(&str, Rows); 10] = [
+        (
+            "page",
+            &[("/", 3, 3), ("/p/mug", 2, 2), ("/checkout", 1, 1)],
+        ),
+        ("entry_page", &[("/", 2, 2), ("/p/mug", 1, 1)]),
+        ("exit_page", &[("/", 2, 2), ("/checkout", 1, 1)]),
+        (
+            "referrer",
+            &[("", 3, 4), ("google.com", 1, 1), ("news.example.org", 1, 1)],
+        ),
+        ("utm_source", &[("", 2, 3), ("news", 1, 3)]),
+        ("utm_medium", &[("", 3, 6)]),
+        ("utm_campaign", &[("", 2, 3), ("spring", 1, 3)]),
+        ("visitor_type", &[("new", 2, 4), ("returning", 1, 2)]),
+        ("referred", &[("not referred", 2, 4), ("referred", 1, 2)]),
+        (
+            "device",
+            &[("desktop", 1, 3), ("mobile", 1, 2), ("tablet", 1, 1)],
+        ),
+    ];
+    for (dimension, want) in expected {
+        let request = Request::get(format!("/v1/sites/demo/breakdown?dimension={dimension}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = h.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{dimension}: {body}");
+        let want: Vec<(String, u64, u64)> = want
+            .iter()
+            .map(|(v, a, b)| (v.to_string(), *a, *b))
+            .collect();
+        assert_eq!(rows(&body), want, "{dimension}");
+        assert_eq!(body["dimension"], dimension);
+    }
+    for bad in ["?dimension=colour", ""] {
+        let request = Request::get(format!("/v1/sites/demo/breakdown{bad}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = h.send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with("dimension"),
+            "{body}"
+        );
+    }
+}
 
 /// `…/feedback`: the newest `feedback_submitted` events only, newest first, with the
 /// prompt, variant, type, score, text and choice from their properties.

@@ -245,3 +245,27 @@ pub struct Answers {
     /// Newest first.
     pub answers: Vec<Answer>,
 }
+
+/// One value of a breakdown.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakdownRow {
+    /// The dimension's value; empty for events without one (no campaign, a direct visit).
+    pub value: String,
+    pub visitors: u64,
+    /// Page views with this value; for entry and exit pages, the sessions that started or
+    /// ended there.
+    pub pageviews: u64,
+}
+
+/// The range's visitors by one dimension (`GET /v1/sites/{site}/breakdown`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Breakdown {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    pub dimension: String,
+    /// The 50 values with the most visitors, most first.
+    pub rows: Vec<BreakdownRow>,
+}

@@ -2,7 +2,9 @@
 //! answers), a refresh every 5 seconds, and the sections.
 
 use leptos::prelude::*;
-use rapport_core::report::{Answer, Answers, EventsPage, Experiments, Live, Stats, StoredEvent};
+use rapport_core::report::{
+    Answer, Answers, Breakdown, EventsPage, Experiments, Live, Stats, StoredEvent,
+};
 
 use crate::api::{self, ApiError};
 use crate::i18n::Lang;
@@ -18,6 +20,7 @@ pub struct Data {
     pub experiments: Option<Experiments>,
     pub live: Option<Live>,
     pub answers: Vec<Answer>,
+    pub breakdown: Option<Breakdown>,
 }
 
 /// How often the page reads the collector again.
@@ -159,6 +162,7 @@ pub fn App() -> impl IntoView {
                 <crate::bars::ScrollReach data lang />
                 <crate::bars::NpsScores data lang />
             </section>
+            <crate::breakdowns::Breakdowns data query lang on_show=show />
             <crate::programs::Programs data lang />
             <crate::answers::LatestAnswers data lang />
             <crate::experiments::ExperimentTables data lang />
@@ -186,6 +190,11 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
     let live: Live = api::get(&q.api("live"), token).await?;
     let answers: Answers = api::get(&q.api("feedback?limit=20"), token).await?;
+    let breakdown: Breakdown = api::get(
+        &format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
+        token,
+    )
+    .await?;
     // The comparison is a bonus: a range before the collector's first date has none.
     let previous = match crate::format::previous(&stats.from, &stats.to) {
         Some((from, to)) => api::get(&format!("{}?from={from}&to={to}", q.api("stats")), token)
@@ -200,5 +209,6 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         experiments: Some(experiments),
         live: Some(live),
         answers: answers.answers,
+        breakdown: Some(breakdown),
     })
 }

@@ -140,6 +140,12 @@ pub struct Texts {
     pub score: &'static str,
     pub answer: &'static str,
     pub no_answers: &'static str,
+    pub breakdowns: &'static str,
+    pub dimensions: [&'static str; 10],
+    /// new, returning, referred, not referred, desktop, mobile, tablet, unknown, (none).
+    pub values: [&'static str; 9],
+    pub value: &'static str,
+    pub share: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -221,6 +227,11 @@ pub static EN: Texts = Texts {
     score: "Score",
     answer: "Answer",
     no_answers: "No answers yet. Prompts are set in rapport.toml ([[site.prompt]]).",
+    breakdowns: "Breakdowns",
+    dimensions: ["Pages", "Entry pages", "Exit pages", "Referrers", "UTM source", "UTM medium", "UTM campaign", "New vs returning", "Referred visitors", "Devices"],
+    values: ["new", "returning", "referred", "not referred", "desktop", "mobile", "tablet", "unknown", "(none)"],
+    value: "Value",
+    share: "Share of visitors",
 };
 
 pub static AR: Texts = Texts {
@@ -302,6 +313,11 @@ pub static AR: Texts = Texts {
     score: "الدرجة",
     answer: "الإجابة",
     no_answers: "لا توجد إجابات بعد. تُضبط الاستطلاعات في rapport.toml ([[site.prompt]]).",
+    breakdowns: "التفاصيل",
+    dimensions: ["الصفحات", "صفحات الدخول", "صفحات الخروج", "المصادر المُحيلة", "مصدر UTM", "وسيط UTM", "حملة UTM", "جدد مقابل عائدين", "زوار بالإحالة", "الأجهزة"],
+    values: ["جديد", "عائد", "بالإحالة", "بدون إحالة", "حاسوب", "جوال", "جهاز لوحي", "غير معروف", "(لا شيء)"],
+    value: "القيمة",
+    share: "نسبة الزوار",
 };
 
 pub static HE: Texts = Texts {
@@ -383,6 +399,11 @@ pub static HE: Texts = Texts {
     score: "ציון",
     answer: "תשובה",
     no_answers: "אין עדיין תשובות. השאלות מוגדרות ב-rapport.toml ([[site.prompt]]).",
+    breakdowns: "פילוחים",
+    dimensions: ["דפים", "דפי כניסה", "דפי יציאה", "מפנים", "מקור UTM", "מדיום UTM", "קמפיין UTM", "חדשים מול חוזרים", "מבקרים מהפניה", "מכשירים"],
+    values: ["חדש", "חוזר", "מהפניה", "לא מהפניה", "מחשב", "נייד", "טאבלט", "לא ידוע", "(אין)"],
+    value: "ערך",
+    share: "חלק מהמבקרים",
 };
 
 pub static TH: Texts = Texts {
@@ -464,4 +485,9 @@ pub static TH: Texts = Texts {
     score: "คะแนน",
     answer: "คำตอบ",
     no_answers: "ยังไม่มีคำตอบ ตั้งค่าแบบสอบถามได้ใน rapport.toml ([[site.prompt]])",
+    breakdowns: "การแจกแจง",
+    dimensions: ["หน้า", "หน้าแรกที่เข้า", "หน้าสุดท้ายก่อนออก", "แหล่งที่มา", "แหล่ง UTM", "สื่อ UTM", "แคมเปญ UTM", "ใหม่และกลับมา", "ผู้เยี่ยมชมจากการแนะนำ", "อุปกรณ์"],
+    values: ["ใหม่", "กลับมา", "จากการแนะนำ", "ไม่ได้มาจากการแนะนำ", "คอมพิวเตอร์", "มือถือ", "แท็บเล็ต", "ไม่ทราบ", "(ไม่มี)"],
+    value: "ค่า",
+    share: "สัดส่วนผู้เยี่ยมชม",
 };

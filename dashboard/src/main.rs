@@ -7,6 +7,7 @@ mod answers;
 mod api;
 mod app;
 mod bars;
+mod breakdowns;
 mod cards;
 mod csv;
 mod events;

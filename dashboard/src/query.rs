@@ -11,6 +11,8 @@ pub struct Query {
     pub to: String,
     pub goal: String,
     pub lang: Lang,
+    /// The breakdown's dimension.
+    pub by: String,
 }
 
 impl Query {
@@ -35,6 +37,9 @@ impl Query {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "purchase".into()),
             lang: Lang::from_tag(if lang.is_empty() { &browser } else { &lang }),
+            by: Some(get("by"))
+                .filter(|b| crate::breakdowns::DIMENSIONS.contains(&b.as_str()))
+                .unwrap_or_else(|| "page".into()),
         }
     }
 
@@ -48,6 +53,7 @@ impl Query {
             }
         }
         params.set("lang", self.lang.tag());
+        params.set("by", &self.by);
         format!("?{}", String::from(params.to_string()))
     }
 

@@ -56,7 +56,7 @@ test('Arabic and Hebrew lay the dashboard out right to left, Thai left to right;
 
   await page.selectOption('#lang', 'he');
   await expect(html).toHaveAttribute('dir', 'rtl');
-  await expect(page.locator('h2').first()).toHaveText('הפניות ונאמנות');
+  await expect(page.locator('h2', { hasText: 'הפניות ונאמנות' })).toBeVisible();
   await page.selectOption('#lang', 'th');
   await expect(html).toHaveAttribute('dir', 'ltr');
   await expect(html).toHaveAttribute('lang', 'th');
@@ -223,4 +223,30 @@ test('the latest answers show what shoppers wrote, as text, and NPS has its own 
   await page.selectOption('#trend-metric', 'nps_over_time');
   const values = await page.locator('#chart-nps_over_time rect').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-value'))));
   expect(values).toEqual(s.days.map((d) => d.feedback.nps ?? 0));
+});
+
+test('breakdowns: every dimension from the API, picked in the URL, as the owner reads it', async ({ page, collector }) => {
+  await seed(collector, [
+    view(today, 801, '/', { referrer: 'https://www.google.com/search', props: { utm_source: 'news' } }),
+    view(today, 801, '/p/mug'),
+    view(today, 802, '/p/mug', { returning: true }),
+  ]);
+  await page.goto(`${collector.url}/?site=demo`);
+  await loaded(page);
+  const rows = (dimension) => page.locator('#breakdown-rows tr').evaluateAll((trs) => trs.map((tr) =>
+    [tr.getAttribute('data-value'), ...[...tr.querySelectorAll('td.num')].map((td) => Number(td.textContent))]));
+  for (const dimension of ['page', 'entry_page', 'referrer', 'utm_source', 'visitor_type', 'device']) {
+    await page.selectOption('#breakdown', dimension);
+    const api = await (await fetch(`${collector.url}/v1/sites/demo/breakdown?dimension=${dimension}`)).json();
+    expect(api.rows.length).toBeGreaterThan(0);
+    await expect.poll(() => rows(dimension)).toEqual(api.rows.map((r) => [r.value, r.visitors, r.pageviews]));
+    expect(new URL(page.url()).searchParams.get('by')).toBe(dimension);
+  }
+  // The last one, read as an owner would: the device class, and "(none)" for no campaign.
+  await expect(page.locator('#breakdown-rows tr[data-value="desktop"] td.url')).toHaveText('desktop');
+  await page.goto(`${collector.url}/?site=demo&by=utm_source&lang=ar`);
+  await loaded(page);
+  await expect(page.locator('#breakdown')).toHaveValue('utm_source');
+  await expect(page.locator('#breakdown-rows tr[data-value=""] td.url')).toHaveText('(لا شيء)');
+  await expect(page.locator('#breakdown-rows tr[data-value="news"] td.url')).toHaveText('news');
 });

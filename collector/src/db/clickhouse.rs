@@ -218,10 +218,17 @@ impl ClickHouse {
     fn migrations(&self) -> Vec<String> {
         let engine = "ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(day) \
                       ORDER BY (site, day, id)";
+        // Version 2: the breakdowns' columns (device class, referrer host, campaign).
+        let added = "ADD COLUMN device String DEFAULT '', \
+                     ADD COLUMN referrer_host Nullable(String), \
+                     ADD COLUMN utm_source Nullable(String), \
+                     ADD COLUMN utm_medium Nullable(String), \
+                     ADD COLUMN utm_campaign Nullable(String)";
         match &self.cluster {
-            None => vec![format!(
-                "CREATE TABLE IF NOT EXISTS events ({COLUMNS}) {engine}"
-            )],
+            None => vec![
+                format!("CREATE TABLE IF NOT EXISTS events ({COLUMNS}) {engine}"),
+                format!("ALTER TABLE events {added}"),
+            ],
             Some(cluster) => vec![
                 format!("CREATE TABLE IF NOT EXISTS events_local ({COLUMNS}) {engine}"),
                 format!(
@@ -229,6 +236,8 @@ impl ClickHouse {
                      Distributed({cluster}, {db}, events_local, sipHash64(visitor_id))",
                     db = self.database
                 ),
+                format!("ALTER TABLE events_local {added}"),
+                format!("ALTER TABLE events {added}"),
             ],
         }
     }
@@ -295,13 +304,14 @@ impl ClickHouse {
         &self,
         site: &str,
         received_at: u64,
+        device: &str,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
         let rows = events
             .iter()
             .map(|new| {
                 let e = new.event;
-                let m = Measures::of(&e.name, &e.url, &e.props);
+                let m = Measures::of(&e.name, &e.url, e.referrer.as_deref(), &e.props, device);
                 let line = Line {
                     site,
                     day: event_day(e.ts),
@@ -325,6 +335,11 @@ impl ClickHouse {
                     experiment: m.experiment,
                     variant: m.variant,
                     variant_index: m.variant_index,
+                    device: m.device,
+                    referrer_host: m.referrer_host,
+                    utm_source: m.utm_source,
+                    utm_medium: m.utm_medium,
+                    utm_campaign: m.utm_campaign,
                     props: serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into()),
                 };
                 let json = serde_json::to_string(&line).map_err(|e| error(e.to_string()))?;
@@ -476,6 +491,11 @@ struct Line<'a> {
     experiment: Option<String>,
     variant: Option<String>,
     variant_index: Option<i64>,
+    device: String,
+    referrer_host: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
     props: String,
 }
 
