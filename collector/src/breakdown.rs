@@ -9,26 +9,12 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-pub use rapport_core::report::{Breakdown, BreakdownRow};
+pub use rapport_core::report::{Breakdown, BreakdownRow, DIMENSIONS};
 
 use crate::db::{Db, Dialect, Param};
 use crate::error::{AppError, ErrorBody, Params};
 use crate::state::{date_range, known_site, AppState};
 use crate::stats;
-
-/// The dimensions, as the query names them.
-pub const DIMENSIONS: [&str; 10] = [
-    "page",
-    "entry_page",
-    "exit_page",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "visitor_type",
-    "referred",
-    "device",
-];
 
 const ROWS: u32 = 50;
 const RANGE: &str = "site = $1 AND ts >= $2 AND ts < $3";

@@ -246,6 +246,20 @@ pub struct Answers {
     pub answers: Vec<Answer>,
 }
 
+/// The dimensions of a breakdown, as the query names them.
+pub const DIMENSIONS: [&str; 10] = [
+    "page",
+    "entry_page",
+    "exit_page",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "visitor_type",
+    "referred",
+    "device",
+];
+
 /// One value of a breakdown.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

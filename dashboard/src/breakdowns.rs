@@ -8,19 +8,8 @@ use crate::app::Data;
 use crate::i18n::{Lang, Texts};
 use crate::query::Query;
 
-/// As the API names them, in the order of `Texts::dimensions`.
-pub const DIMENSIONS: [&str; 10] = [
-    "page",
-    "entry_page",
-    "exit_page",
-    "referrer",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "visitor_type",
-    "referred",
-    "device",
-];
+/// As the API names them; `Texts::dimensions` labels them in this order.
+pub use rapport_core::report::DIMENSIONS;
 
 /// A value as the owner reads it: the API's fixed words translated, nothing as "(none)".
 fn shown(t: &Texts, value: &str) -> String {
