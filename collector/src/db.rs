@@ -174,6 +174,8 @@ pub struct Measures {
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    /// A prompt event's prompt (its `variant` goes in `variant`).
+    pub prompt_id: Option<String>,
 }
 
 /// A property as a whole number: a non-negative JSON number, truncated, at most `max`.
@@ -242,6 +244,16 @@ impl Measures {
             }
             _ => {}
         }
+        // The prompts' own events carry their prompt and A/B variant.
+        match name {
+            "prompt_shown" | "prompt_dismissed" | "feedback_submitted" => {
+                m.prompt_id = text("prompt_id");
+                if m.prompt_id.is_some() {
+                    m.variant = Some(text("variant").unwrap_or_else(|| "default".into()));
+                }
+            }
+            _ => {}
+        }
         m
     }
 }
@@ -266,11 +278,12 @@ impl Measures {
             .bind(self.utm_source)
             .bind(self.utm_medium)
             .bind(self.utm_campaign)
+            .bind(self.prompt_id)
     }
 }
 
 /// The measure columns, in the order [`Measures::bind`] binds them.
-const MEASURE_COLUMNS: [&str; 14] = [
+const MEASURE_COLUMNS: [&str; 15] = [
     "path",
     "engaged_ms",
     "scroll_depth",
@@ -285,6 +298,7 @@ const MEASURE_COLUMNS: [&str; 14] = [
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "prompt_id",
 ];
 
 /// The URL's path, without origin, query or fragment.

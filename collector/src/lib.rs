@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod limit;
 pub mod loyalty;
 pub mod programs;
+pub mod prompts;
 pub mod secret;
 pub mod sites;
 pub mod state;
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> Router {
                 .route("/v1/sites/{site}/events", get(sites::recent_events))
                 .route("/v1/sites/{site}/stats", get(sites::site_stats))
                 .route("/v1/sites/{site}/live", get(sites::site_live))
+                .route("/v1/sites/{site}/prompts", get(prompts::site_prompts))
                 .route("/v1/sites/{site}/breakdown", get(breakdown::site_breakdown))
                 .route("/v1/sites/{site}/feedback", get(sites::feedback_answers))
                 .route(

@@ -49,8 +49,8 @@ pub async fn site_config(
 
 #[derive(Deserialize)]
 pub struct StatsQuery {
-    from: Option<String>,
-    to: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 /// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last

@@ -16,8 +16,118 @@ on_every_database!(
     a_read_token_guards_the_site_data,
     live_counts_the_visitors_of_the_last_five_minutes,
     feedback_lists_the_newest_answers_with_their_prompt,
-    breakdowns_match_the_hand_computed_numbers
+    breakdowns_match_the_hand_computed_numbers,
+    prompt_results_match_the_hand_computed_numbers
 );
+
+/// `…/prompts`, worked out by hand. NPS prompt `nps-main`: variant `a` shown 4 times,
+/// dismissed once, answered 10 and 6 (rate 50 %, mean 8); variant `b` shown twice, answered
+/// 9 and 9 (rate 100 %, mean 9). b − a: rate +50 points ± 1.96·√(0.25/4)·100 = 49.0, so
+/// [1.0, 99.0], told apart; mean +1 ± t(0.975, df 1)·2 = 25.4, not told apart. A CSAT prompt
+/// without variants is `default`. Events without a prompt id are not counted.
+async fn prompt_results_match_the_hand_computed_numbers(h: Harness) {
+    let now = now_ms();
+    let mut n = 0;
+    let mut ev = |name: &str, visitor: u32, props: Value| {
+        n += 1;
+        json!({
+            "id": id(1, n), "name": name, "ts": now - 10_000 + u64::from(n), "visitor_id": id(2, visitor),
+            "session_id": id(3, visitor), "pageview_id": id(4, visitor), "returning": false,
+            "url": "https://shop.example/", "props": props
+        })
+    };
+    let p = |variant: &str, extra: Value| {
+        let mut v = json!({"prompt_id": "nps-main", "variant": variant, "type": "nps"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let mut events = Vec::new();
+    for visitor in 1..=4 {
+        events.push(ev("prompt_shown", visitor, p("a", json!({}))));
+    }
+    events.push(ev("prompt_dismissed", 1, p("a", json!({}))));
+    events.push(ev("feedback_submitted", 2, p("a", json!({"score": 10}))));
+    events.push(ev("feedback_submitted", 3, p("a", json!({"score": 6}))));
+    for visitor in 5..=6 {
+        events.push(ev("prompt_shown", visitor, p("b", json!({}))));
+        events.push(ev(
+            "feedback_submitted",
+            visitor,
+            p("b", json!({"score": 9})),
+        ));
+    }
+    events.push(ev(
+        "prompt_shown",
+        7,
+        json!({"prompt_id": "csat", "type": "csat"}),
+    ));
+    events.push(ev(
+        "feedback_submitted",
+        7,
+        json!({"prompt_id": "csat", "type": "csat", "score": 4}),
+    ));
+    events.push(ev(
+        "feedback_submitted",
+        8,
+        json!({"type": "nps", "score": 0}),
+    ));
+    events.push(ev("page_view", 8, json!({})));
+    let body = json!({ "site": "demo", "sent_at": now, "events": events }).to_string();
+    assert_eq!(h.post("text/plain", body).await.0, StatusCode::OK);
+
+    let request = Request::get("/v1/sites/demo/prompts")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let prompts = body["prompts"].as_array().unwrap();
+    let ids: Vec<&str> = prompts
+        .iter()
+        .map(|p| p["prompt_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["csat", "nps-main"]);
+    let csat = &prompts[0];
+    assert_eq!(csat["kind"], "csat");
+    assert_eq!(csat["variants"][0]["variant"], "default");
+    assert_eq!(csat["variants"][0]["answered"], 1);
+    assert_eq!(csat["variants"][0]["mean_score"], 4.0);
+    let nps = &prompts[1];
+    assert_eq!(nps["kind"], "nps");
+    let (a, b) = (&nps["variants"][0], &nps["variants"][1]);
+    assert_eq!(
+        [&a["variant"], &a["shown"], &a["dismissed"], &a["answered"]],
+        [&json!("a"), &json!(4), &json!(1), &json!(2)]
+    );
+    assert_eq!(a["response_rate"], 50.0);
+    assert_eq!(a["mean_score"], 8.0);
+    assert_eq!(
+        [&a["promoters"], &a["passives"], &a["detractors"]],
+        [&json!(1), &json!(0), &json!(1)]
+    );
+    assert_eq!(a["versus_first"], Value::Null);
+    assert_eq!(
+        [&b["shown"], &b["answered"], &b["promoters"]],
+        [&json!(2), &json!(2), &json!(2)]
+    );
+    assert_eq!(b["response_rate"], 100.0);
+    let rate = &b["versus_first"]["response_rate"];
+    assert_eq!(rate["difference"], 50.0);
+    assert!((rate["low"].as_f64().unwrap() - 1.0).abs() < 0.01, "{rate}");
+    assert!(
+        (rate["high"].as_f64().unwrap() - 99.0).abs() < 0.01,
+        "{rate}"
+    );
+    assert_eq!(rate["excludes_zero"], true);
+    let mean = &b["versus_first"]["mean_score"];
+    assert_eq!(mean["difference"], 1.0);
+    assert!(
+        (mean["high"].as_f64().unwrap() - 26.41).abs() < 0.05,
+        "{mean}"
+    );
+    assert_eq!(mean["excludes_zero"], false);
+}
 
 /// Three visitors on three devices. `(value, visitors, page views)` per dimension, worked
 /// out by hand:

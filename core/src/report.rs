@@ -283,3 +283,54 @@ pub struct Breakdown {
     /// The 50 values with the most visitors, most first.
     pub rows: Vec<BreakdownRow>,
 }
+
+/// One A/B variant of a prompt in the range.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromptVariant {
+    /// `default` for a prompt without variants.
+    pub variant: String,
+    /// `prompt_shown` events.
+    pub shown: u64,
+    pub dismissed: u64,
+    /// `feedback_submitted` events.
+    pub answered: u64,
+    /// answered ÷ shown × 100; null when it was never shown.
+    pub response_rate: Option<f64>,
+    /// Mean score of the answers with a score; null without any.
+    pub mean_score: Option<f64>,
+    /// NPS answers: 9–10, 7–8 and 0–6.
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// Against the prompt's first variant (in name order); null for that one.
+    pub versus_first: Option<PromptVersus>,
+}
+
+/// A variant's differences from the first variant, with 95 % intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromptVersus {
+    pub response_rate: Option<Interval>,
+    pub mean_score: Option<Interval>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromptResult {
+    pub prompt_id: String,
+    /// `nps`, `csat`, `thumbs`, `text` or `choice`, as its answers say.
+    pub kind: Option<String>,
+    /// In name order.
+    pub variants: Vec<PromptVariant>,
+}
+
+/// The prompts' results (`GET /v1/sites/{site}/prompts`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Prompts {
+    pub site: String,
+    pub from: String,
+    pub to: String,
+    pub prompts: Vec<PromptResult>,
+}

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use rapport_core::report::{
-    Answer, Answers, Breakdown, EventsPage, Experiments, Live, Stats, StoredEvent,
+    Answer, Answers, Breakdown, EventsPage, Experiments, Live, Prompts, Stats, StoredEvent,
 };
 
 use crate::api::{self, ApiError};
@@ -21,6 +21,7 @@ pub struct Data {
     pub live: Option<Live>,
     pub answers: Vec<Answer>,
     pub breakdown: Option<Breakdown>,
+    pub prompts: Option<Prompts>,
 }
 
 /// How often the page reads the collector again.
@@ -164,6 +165,7 @@ pub fn App() -> impl IntoView {
             </section>
             <crate::breakdowns::Breakdowns data query lang on_show=show />
             <crate::programs::Programs data lang />
+            <crate::prompt_results::PromptResults data lang />
             <crate::answers::LatestAnswers data lang />
             <crate::experiments::ExperimentTables data lang />
             <crate::pages::TopPages data lang />
@@ -190,6 +192,7 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
     let live: Live = api::get(&q.api("live"), token).await?;
     let answers: Answers = api::get(&q.api("feedback?limit=20"), token).await?;
+    let prompts: Prompts = api::get(&format!("{}?{range}", q.api("prompts")), token).await?;
     let breakdown: Breakdown = api::get(
         &format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
         token,
@@ -210,5 +213,6 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         live: Some(live),
         answers: answers.answers,
         breakdown: Some(breakdown),
+        prompts: Some(prompts),
     })
 }

@@ -43,7 +43,7 @@ static MEASURES: [Measure; 4] = [
 ];
 
 /// `+1.5 pts` for rates, `+1.2 s` for time.
-fn signed(v: f64, time: bool) -> String {
+pub fn signed(v: f64, time: bool) -> String {
     let sign = if v > 0.0 {
         "+"
     } else if v < 0.0 {

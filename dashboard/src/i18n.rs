@@ -146,6 +146,14 @@ pub struct Texts {
     pub values: [&'static str; 9],
     pub value: &'static str,
     pub share: &'static str,
+    pub prompts: &'static str,
+    pub prompts_intro: &'static str,
+    pub no_prompts: &'static str,
+    /// shown, dismissed, answered, response rate, mean score
+    pub prompt_columns: [&'static str; 5],
+    pub first: &'static str,
+    /// higher, lower than the first variant
+    pub versus_first: [&'static str; 2],
 }
 
 pub static EN: Texts = Texts {
@@ -232,6 +240,12 @@ pub static EN: Texts = Texts {
     values: ["new", "returning", "referred", "not referred", "desktop", "mobile", "tablet", "unknown", "(none)"],
     value: "Value",
     share: "Share of visitors",
+    prompts: "Prompts",
+    prompts_intro: "Each A/B variant against the first, with the 95 % confidence interval of the difference.",
+    no_prompts: "No prompt was shown in this range.",
+    prompt_columns: ["Shown", "Dismissed", "Answered", "Response rate", "Mean score"],
+    first: "(first)",
+    versus_first: ["higher than the first", "lower than the first"],
 };
 
 pub static AR: Texts = Texts {
@@ -318,6 +332,12 @@ pub static AR: Texts = Texts {
     values: ["جديد", "عائد", "بالإحالة", "بدون إحالة", "حاسوب", "جوال", "جهاز لوحي", "غير معروف", "(لا شيء)"],
     value: "القيمة",
     share: "نسبة الزوار",
+    prompts: "الاستطلاعات",
+    prompts_intro: "كل نسخة مقارنة بالنسخة الأولى، مع فاصل الثقة 95 % للفرق.",
+    no_prompts: "لم يُعرض أي استطلاع في هذه الفترة.",
+    prompt_columns: ["عُرض", "أُغلق", "أُجيب", "معدل الاستجابة", "متوسط الدرجة"],
+    first: "(الأولى)",
+    versus_first: ["أعلى من الأولى", "أقل من الأولى"],
 };
 
 pub static HE: Texts = Texts {
@@ -404,6 +424,12 @@ pub static HE: Texts = Texts {
     values: ["חדש", "חוזר", "מהפניה", "לא מהפניה", "מחשב", "נייד", "טאבלט", "לא ידוע", "(אין)"],
     value: "ערך",
     share: "חלק מהמבקרים",
+    prompts: "שאלות",
+    prompts_intro: "כל גרסה מול הראשונה, עם רווח סמך של 95 % להפרש.",
+    no_prompts: "לא הוצגה שאלה בטווח הזה.",
+    prompt_columns: ["הוצגה", "נסגרה", "נענתה", "שיעור מענה", "ציון ממוצע"],
+    first: "(ראשונה)",
+    versus_first: ["גבוה מהראשונה", "נמוך מהראשונה"],
 };
 
 pub static TH: Texts = Texts {
@@ -490,4 +516,10 @@ pub static TH: Texts = Texts {
     values: ["ใหม่", "กลับมา", "จากการแนะนำ", "ไม่ได้มาจากการแนะนำ", "คอมพิวเตอร์", "มือถือ", "แท็บเล็ต", "ไม่ทราบ", "(ไม่มี)"],
     value: "ค่า",
     share: "สัดส่วนผู้เยี่ยมชม",
+    prompts: "แบบสอบถาม",
+    prompts_intro: "แต่ละรูปแบบเทียบกับรูปแบบแรก พร้อมช่วงความเชื่อมั่น 95 % ของผลต่าง",
+    no_prompts: "ไม่มีแบบสอบถามที่แสดงในช่วงนี้",
+    prompt_columns: ["แสดง", "ปิด", "ตอบ", "อัตราการตอบ", "คะแนนเฉลี่ย"],
+    first: "(แรก)",
+    versus_first: ["สูงกว่ารูปแบบแรก", "ต่ำกว่ารูปแบบแรก"],
 };

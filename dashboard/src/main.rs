@@ -16,6 +16,7 @@ mod format;
 mod i18n;
 mod pages;
 mod programs;
+mod prompt_results;
 mod query;
 mod range_form;
 mod rates;

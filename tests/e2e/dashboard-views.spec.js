@@ -250,3 +250,33 @@ test('breakdowns: every dimension from the API, picked in the URL, as the owner 
   await expect(page.locator('#breakdown-rows tr[data-value=""] td.url')).toHaveText('(لا شيء)');
   await expect(page.locator('#breakdown-rows tr[data-value="news"] td.url')).toHaveText('news');
 });
+
+test('prompts: each A/B variant against the first, with its interval said plainly', async ({ page, collector }) => {
+  const ev = (name, visitor, variant, extra = {}) => ({ ...view(today, visitor), name, ts: Date.now() - 5_000 - visitor,
+    props: { prompt_id: 'nps-main', variant, type: 'nps', ...extra } });
+  const events = [];
+  for (let v = 1; v <= 4; v++) events.push(ev('prompt_shown', 900 + v, 'a'));
+  events.push(ev('feedback_submitted', 901, 'a', { score: 10 }), ev('prompt_dismissed', 902, 'a'));
+  for (let v = 5; v <= 6; v++) events.push(ev('prompt_shown', 900 + v, 'b'), ev('feedback_submitted', 900 + v, 'b', { score: 9 }));
+  await seed(collector, events);
+  const api = await (await fetch(`${collector.url}/v1/sites/demo/prompts`)).json();
+  const [a, b] = api.prompts[0].variants;
+  expect([a.shown, a.answered, b.shown, b.answered]).toEqual([4, 1, 2, 2]);
+
+  await page.goto(`${collector.url}/?site=demo`);
+  await loaded(page);
+  const table = page.locator('table[data-prompt="nps-main"]');
+  await expect(table.locator('caption')).toHaveText('nps-main (nps)');
+  const cell = (variant, measure) => table.locator(`tr[data-variant="${variant}"] td[data-measure="${measure}"]`);
+  await expect(table.locator('tr[data-variant="a"] td').first()).toHaveText('a (first)');
+  await expect(cell('a', 'shown')).toHaveText('4');
+  await expect(cell('a', 'dismissed')).toHaveText('1');
+  expect(await cell('b', 'response_rate').evaluate((td) => td.firstChild.textContent)).toBe(`${b.response_rate.toFixed(1)} %`);
+  const verdict = b.versus_first.response_rate.excludes_zero
+    ? (b.versus_first.response_rate.difference > 0 ? 'higher than the first' : 'lower than the first')
+    : 'not yet distinguishable';
+  await expect(cell('b', 'response_rate').locator('.verdict')).toHaveText(verdict);
+  // One score each side: too few for an interval on the mean.
+  expect(b.versus_first.mean_score).toBeNull();
+  await expect(cell('b', 'mean_score').locator('.interval')).toHaveText('too few to compare');
+});

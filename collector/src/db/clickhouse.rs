@@ -224,10 +224,13 @@ impl ClickHouse {
                      ADD COLUMN utm_source Nullable(String), \
                      ADD COLUMN utm_medium Nullable(String), \
                      ADD COLUMN utm_campaign Nullable(String)";
+        // Version 3: the prompts' results.
+        let prompt = "ADD COLUMN prompt_id Nullable(String)";
         match &self.cluster {
             None => vec![
                 format!("CREATE TABLE IF NOT EXISTS events ({COLUMNS}) {engine}"),
                 format!("ALTER TABLE events {added}"),
+                format!("ALTER TABLE events {prompt}"),
             ],
             Some(cluster) => vec![
                 format!("CREATE TABLE IF NOT EXISTS events_local ({COLUMNS}) {engine}"),
@@ -238,6 +241,8 @@ impl ClickHouse {
                 ),
                 format!("ALTER TABLE events_local {added}"),
                 format!("ALTER TABLE events {added}"),
+                format!("ALTER TABLE events_local {prompt}"),
+                format!("ALTER TABLE events {prompt}"),
             ],
         }
     }
@@ -340,6 +345,7 @@ impl ClickHouse {
                     utm_source: m.utm_source,
                     utm_medium: m.utm_medium,
                     utm_campaign: m.utm_campaign,
+                    prompt_id: m.prompt_id,
                     props: serde_json::to_string(&e.props).unwrap_or_else(|_| "{}".into()),
                 };
                 let json = serde_json::to_string(&line).map_err(|e| error(e.to_string()))?;
@@ -496,6 +502,7 @@ struct Line<'a> {
     utm_source: Option<String>,
     utm_medium: Option<String>,
     utm_campaign: Option<String>,
+    prompt_id: Option<String>,
     props: String,
 }
 

@@ -1,0 +1,159 @@
+//! `GET /v1/sites/{site}/prompts`: each prompt's results in the range, per A/B variant
+//! (shown, dismissed, answered, response rate, mean score, the NPS groups), each variant
+//! against the first with 95 % intervals. One SQL `GROUP BY` on every backend, over the
+//! typed `prompt_id`, `variant`, `score` and `feedback_type` columns.
+
+use axum::extract::{Path, State};
+use axum::Json;
+
+pub use rapport_core::report::{PromptResult, PromptVariant, PromptVersus, Prompts};
+
+use crate::db::{Db, Param};
+use crate::error::{AppError, ErrorBody, Params};
+use crate::experiments::{proportion_difference, welch_difference, Sample};
+use crate::sites::StatsQuery;
+use crate::state::{date_range, known_site, AppState};
+use crate::stats;
+
+struct Arm {
+    result: PromptVariant,
+    kind: Option<String>,
+    scores: Sample,
+}
+
+/// The results of `site`'s prompts over the days `from..=to`.
+pub async fn results(
+    db: &Db,
+    site: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PromptResult>, sqlx::Error> {
+    let d = db.dialect();
+    let sql = format!(
+        "SELECT prompt_id, variant, \
+         CAST(SUM(CASE WHEN name = 'prompt_shown' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'prompt_dismissed' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND score IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
+         SUM(CASE WHEN name = 'feedback_submitted' AND score IS NOT NULL THEN CAST(COALESCE(score, 0) AS {float}) ELSE 0 END), \
+         SUM(CASE WHEN name = 'feedback_submitted' AND score IS NOT NULL \
+              THEN CAST(COALESCE(score, 0) AS {float}) * CAST(COALESCE(score, 0) AS {float}) ELSE 0 END), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score >= 9 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score <= 6 THEN 1 ELSE 0 END) AS BIGINT), \
+         MAX(feedback_type) \
+         FROM {events} WHERE site = $1 AND ts >= $2 AND ts < $3 \
+         AND prompt_id IS NOT NULL AND variant IS NOT NULL \
+         AND name IN ('prompt_shown', 'prompt_dismissed', 'feedback_submitted') \
+         GROUP BY prompt_id, variant",
+        float = d.float(),
+        events = d.events(),
+    );
+    let params = [
+        Param::Text(site.to_owned()),
+        Param::Int(stats::day_start_ms(from)),
+        Param::Int(stats::day_start_ms(to + 1)),
+    ];
+    let mut arms: Vec<(String, Arm)> = db
+        .read(&sql, &params)
+        .await?
+        .iter()
+        .map(|r| {
+            let (shown, answered, scored) = (r.count(2), r.count(4), r.count(5));
+            let (sum, sum_sq) = (r.float(6).unwrap_or(0.0), r.float(7).unwrap_or(0.0));
+            let kind = Some(r.text(11)).filter(|k| !k.is_empty());
+            let result = PromptVariant {
+                variant: r.text(1),
+                shown,
+                dismissed: r.count(3),
+                answered,
+                response_rate: (shown > 0).then(|| answered as f64 / shown as f64 * 100.0),
+                mean_score: (scored > 0).then(|| sum / scored as f64),
+                promoters: r.count(8),
+                passives: r.count(9),
+                detractors: r.count(10),
+                versus_first: None,
+            };
+            let scores = Sample {
+                n: scored,
+                sum,
+                sum_sq,
+            };
+            (
+                r.text(0),
+                Arm {
+                    result,
+                    kind,
+                    scores,
+                },
+            )
+        })
+        .collect();
+    arms.sort_by(|a, b| (&a.0, &a.1.result.variant).cmp(&(&b.0, &b.1.result.variant)));
+    let mut out: Vec<PromptResult> = Vec::new();
+    let mut first: Option<(u64, u64, Sample)> = None;
+    for (prompt, arm) in arms {
+        let mut result = arm.result;
+        match out.last_mut().filter(|p| p.prompt_id == prompt) {
+            Some(p) => {
+                if let Some((answered, shown, scores)) = first {
+                    result.versus_first = Some(PromptVersus {
+                        response_rate: proportion_difference(
+                            result.answered,
+                            result.shown,
+                            answered,
+                            shown,
+                        ),
+                        mean_score: welch_difference(arm.scores, scores),
+                    });
+                }
+                if p.kind.is_none() {
+                    p.kind = arm.kind;
+                }
+                p.variants.push(result);
+            }
+            None => {
+                first = Some((result.answered, result.shown, arm.scores));
+                out.push(PromptResult {
+                    prompt_id: prompt,
+                    kind: arm.kind,
+                    variants: vec![result],
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /v1/sites/{site}/prompts?from&to`.
+#[utoipa::path(
+    get,
+    path = "/v1/sites/{site}/prompts",
+    params(
+        crate::state::SitePath,
+        ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
+        ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
+    ),
+    responses(
+        (status = 200, description = "Each prompt with events in the range, per variant", body = Prompts),
+        (status = 400, description = "Bad date or range", body = ErrorBody),
+        (status = 404, description = "Site not configured", body = ErrorBody),
+    )
+)]
+pub async fn site_prompts(
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    Params(query): Params<StatsQuery>,
+) -> Result<Json<Prompts>, AppError> {
+    known_site(&state, &site)?;
+    let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
+    let prompts = results(&state.db, &site, from, to)
+        .await
+        .map_err(AppError::Unavailable)?;
+    Ok(Json(Prompts {
+        site,
+        from: stats::date_of(from),
+        to: stats::date_of(to),
+        prompts,
+    }))
+}
