@@ -146,7 +146,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Columns per event row (13, the measures, `measured`), and rows per INSERT statement
-/// (23 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
+/// (29 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
 const COLUMNS: usize = 14 + MEASURE_COLUMNS.len();
 const INSERT_CHUNK: usize = 500;
 

@@ -122,7 +122,12 @@ pub fn app(state: AppState) -> Router {
             .merge(demo::routes());
     }
     if let Some(dir) = &state.dashboard_dir {
-        router = router.nest_service("/dashboard", ServeDir::new(dir));
+        // The dashboard's wasm is about 1 MB; gzip takes it to about a quarter.
+        router = router.merge(
+            Router::new()
+                .nest_service("/dashboard", ServeDir::new(dir))
+                .layer(tower_http::compression::CompressionLayer::new()),
+        );
     }
     if let Some(dir) = &state.embed_dir {
         // Any page may load the widget, including sandboxed frames with an opaque origin,

@@ -149,8 +149,49 @@ pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView
             .collect_view()
             .into_any()
     };
+    // One line per variant and measure: its value, and against the control the difference
+    // with its interval.
+    let export = move |_| {
+        let mut table = vec![[
+            "experiment",
+            "variant",
+            "visitors",
+            "measure",
+            "value",
+            "difference",
+            "low",
+            "high",
+            "distinguishable",
+        ]
+        .map(String::from)
+        .to_vec()];
+        let report = data.with(|d| d.experiments.clone());
+        for x in report.map(|r| r.experiments).unwrap_or_default() {
+            for v in &x.variants {
+                for (key, _, value, versus) in MEASURES.iter() {
+                    let i = v.versus_control.as_ref().and_then(versus);
+                    let num = |f: Option<f64>| f.map(|f| f.to_string()).unwrap_or_default();
+                    table.push(vec![
+                        x.experiment.clone(),
+                        v.variant.clone(),
+                        v.visitors.to_string(),
+                        key.to_string(),
+                        num(value(v)),
+                        num(i.as_ref().map(|i| i.difference)),
+                        num(i.as_ref().map(|i| i.low)),
+                        num(i.as_ref().map(|i| i.high)),
+                        i.map(|i| i.excludes_zero.to_string()).unwrap_or_default(),
+                    ]);
+                }
+            }
+        }
+        crate::csv::download("experiments.csv", &table);
+    };
     view! {
-        <h2 id="experiments-heading">{move || texts().experiments}</h2>
+        <div class="section-head">
+            <h2 id="experiments-heading">{move || texts().experiments}</h2>
+            <button type="button" class="quiet" on:click=export>{move || texts().export}</button>
+        </div>
         <p class="legend">{move || texts().experiments_intro}</p>
         <div id="experiments" aria-labelledby="experiments-heading">{tables}</div>
     }

@@ -1,5 +1,6 @@
 // Page experiments in Chromium against the real collector: rapport.experiment(), the
 // declarative form without flicker, the timeout fallback, and exposure events.
+const fs = require('node:fs');
 const { test, expect, servePage, fastBatches } = require('./fixtures');
 
 const named = (events, name) => events.filter((e) => e.name === name);
@@ -177,6 +178,14 @@ test('the demo shop\'s layout experiment: 40 visitors, and the dashboard shows t
     .toHaveText(verdict(b.clicked, b.visitors, c.clicked, c.visitors));
   // Time is compared too; with these visits it cannot be told apart yet.
   await expect(table.locator('tr[data-variant="buy-first"] td[data-measure="avg_engaged_ms"] .verdict')).toHaveText(/./);
+  // The same numbers as CSV: a line per variant and measure.
+  const download = page.waitForEvent('download');
+  await page.locator('.section-head', { hasText: 'Experiments' }).getByRole('button', { name: 'Export CSV' }).click();
+  const csv = fs.readFileSync(await (await download).path(), 'utf8').trim().split('\r\n');
+  expect(csv[0]).toBe('experiment,variant,visitors,measure,value,difference,low,high,distinguishable');
+  expect(csv).toHaveLength(1 + 2 * 4);
+  const line = csv.find((l) => l.startsWith('product-layout,classic,') && l.includes(',conversion_rate,'));
+  expect(line.split(',')[2]).toBe(String(seen.classic.visitors));
   await page.close();
 });
 
