@@ -8,6 +8,7 @@ const LISTEN: &str = "127.0.0.1:8080";
 pub fn run() -> Result {
     install::ensure_all()?;
     let embed = dist::run()?;
+    dist::dashboard()?;
     step("building the collector");
     exec(&mut cmd(
         "cargo",

@@ -149,7 +149,7 @@ fn ensure_wasm_bindgen() -> Result {
     ))
 }
 
-fn ensure_trunk() -> Result {
+pub fn ensure_trunk() -> Result {
     let want = format!("trunk {TRUNK_VERSION}");
     if output_line("trunk", &["--version"]).as_deref() == Some(want.as_str()) {
         step(&format!("trunk {TRUNK_VERSION}: present"));

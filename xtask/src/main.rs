@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
-        Some("dist") => install::ensure_build_tools().and_then(|()| dist::run().map(|_| ())),
+        Some("dist") => install::ensure_build_tools()
+            .and_then(|()| install::ensure_trunk())
+            .and_then(|()| dist::run())
+            .and_then(|_| dist::dashboard()),
         Some("dist-leptos") => install::ensure_build_tools()
             .and_then(|()| dist::run())
             .and_then(|embed| dist::leptos(&embed))

@@ -158,6 +158,8 @@ pub fn run() -> Result {
 
     step("dist/embed");
     let embed = dist::run();
+    step("dist/dashboard");
+    tally.check("dashboard build (trunk)", dist::dashboard());
     let mut leptos = None;
     match &embed {
         Ok(dir) => {
