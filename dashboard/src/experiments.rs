@@ -5,8 +5,9 @@ use leptos::prelude::*;
 use rapport_core::report::{Interval, VariantResult, VersusControl};
 
 use crate::app::Data;
-use crate::format::{pct, secs};
+use crate::format::{pct, secs, signed_points, signed_secs};
 use crate::i18n::{Lang, Texts};
+use crate::versus::Verdicts;
 
 type Measure = (
     &'static str,
@@ -41,22 +42,6 @@ static MEASURES: [Measure; 4] = [
         |c| c.conversion_rate.clone(),
     ),
 ];
-
-/// `+1.5 pts` for rates, `+1.2 s` for time.
-pub fn signed(v: f64, time: bool) -> String {
-    let sign = if v > 0.0 {
-        "+"
-    } else if v < 0.0 {
-        "−"
-    } else {
-        "±"
-    };
-    if time {
-        format!("{sign}{:.1} s", v.abs() / 1000.0)
-    } else {
-        format!("{sign}{:.1} pts", v.abs())
-    }
-}
 
 #[component]
 pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
@@ -97,27 +82,15 @@ pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView
                                     pct(value(&v))
                                 };
                                 let compared = v.versus_control.as_ref().map(|c| {
-                                    let i = versus(c);
-                                    let interval = match &i {
-                                        Some(i) => format!(
-                                            "{} ({} … {})",
-                                            signed(i.difference, time),
-                                            signed(i.low, time),
-                                            signed(i.high, time)
-                                        ),
-                                        None => t.too_few.to_string(),
+                                    let show = if time { signed_secs } else { signed_points };
+                                    let words = Verdicts {
+                                        higher: t.higher,
+                                        lower: t.lower,
+                                        open: t.not_yet,
+                                        too_few: t.too_few,
+                                        too_few_verdict: t.not_yet,
                                     };
-                                    let (class, verdict) = match &i {
-                                        Some(i) if i.excludes_zero && i.difference > 0.0 => {
-                                            ("verdict up", t.higher)
-                                        }
-                                        Some(i) if i.excludes_zero => ("verdict down", t.lower),
-                                        _ => ("verdict open", t.not_yet),
-                                    };
-                                    view! {
-                                        <span class="interval">{interval}</span>
-                                        <span class=class>{verdict}</span>
-                                    }
+                                    crate::versus::compared(versus(c).as_ref(), show, words)
                                 });
                                 view! { <td data-measure=*key>{shown}{compared}</td> }
                             })

@@ -30,19 +30,39 @@ pub fn delta(now: Option<f64>, before: Option<f64>, points: bool) -> Option<(Str
     } else {
         (now - before) / before * 100.0
     };
-    let sign = if change > 0.0 {
-        "+"
-    } else if change < 0.0 {
-        "−"
-    } else {
-        "±"
-    };
+    let sign = sign(change);
     let size = change.abs();
     Some(if points {
         (format!("{sign}{size:.1} pts"), change)
     } else {
         (format!("{sign}{size:.0} %"), change)
     })
+}
+
+/// `+`, `−` or `±`: the sign a change is written with.
+pub fn sign(v: f64) -> &'static str {
+    if v > 0.0 {
+        "+"
+    } else if v < 0.0 {
+        "−"
+    } else {
+        "±"
+    }
+}
+
+/// `+1.5 pts`: a difference of rates.
+pub fn signed_points(v: f64) -> String {
+    format!("{}{:.1} pts", sign(v), v.abs())
+}
+
+/// `+1.2 s`: a difference of times in milliseconds.
+pub fn signed_secs(ms: f64) -> String {
+    format!("{}{:.1} s", sign(ms), ms.abs() / 1000.0)
+}
+
+/// `+0.25`: a difference of scores.
+pub fn signed_score(v: f64) -> String {
+    format!("{}{:.2}", sign(v), v.abs())
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.

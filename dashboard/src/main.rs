@@ -22,6 +22,7 @@ mod range_form;
 mod rates;
 mod token_form;
 mod trend;
+mod versus;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

@@ -2,54 +2,20 @@
 //! score, each variant against the first with the 95 % interval, said plainly.
 
 use leptos::prelude::*;
-use rapport_core::report::Interval;
 
 use crate::app::Data;
-use crate::experiments::signed;
+use crate::format::{signed_points, signed_score};
 use crate::i18n::{Lang, Texts};
+use crate::versus::{compared, Verdicts};
 
-/// The interval and its verdict, or "too few to compare".
-fn compared(t: &'static Texts, i: &Option<Interval>, unit: &'static str) -> impl IntoView {
-    let (text, class, verdict) = match i {
-        Some(i) => {
-            // Rates in points, scores in the score's own unit.
-            let show = |v: f64| {
-                if unit == "pts" {
-                    signed(v, false)
-                } else {
-                    let sign = if v > 0.0 {
-                        "+"
-                    } else if v < 0.0 {
-                        "−"
-                    } else {
-                        "±"
-                    };
-                    format!("{sign}{:.2}", v.abs())
-                }
-            };
-            let (class, verdict) = if !i.excludes_zero {
-                ("verdict open", t.not_yet)
-            } else if i.difference > 0.0 {
-                ("verdict up", t.versus_first[0])
-            } else {
-                ("verdict down", t.versus_first[1])
-            };
-            (
-                format!(
-                    "{} ({} … {})",
-                    show(i.difference),
-                    show(i.low),
-                    show(i.high)
-                ),
-                class,
-                verdict,
-            )
-        }
-        None => (t.too_few.to_string(), "verdict open", ""),
-    };
-    view! {
-        <span class="interval">{text}</span>
-        <span class=class>{verdict}</span>
+/// What a variant's comparison with the first says.
+fn words(t: &'static Texts) -> Verdicts {
+    Verdicts {
+        higher: t.versus_first[0],
+        lower: t.versus_first[1],
+        open: t.not_yet,
+        too_few: t.too_few,
+        too_few_verdict: "",
     }
 }
 
@@ -94,8 +60,10 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                         let versus = v.versus_first.clone();
                         let rate_vs = versus
                             .as_ref()
-                            .map(|c| compared(t, &c.response_rate, "pts"));
-                        let score_vs = versus.as_ref().map(|c| compared(t, &c.mean_score, "score"));
+                            .map(|c| compared(c.response_rate.as_ref(), signed_points, words(t)));
+                        let score_vs = versus
+                            .as_ref()
+                            .map(|c| compared(c.mean_score.as_ref(), signed_score, words(t)));
                         view! {
                             <tr data-variant=v.variant.clone()>
                                 <td>{name}</td>
