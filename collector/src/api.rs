@@ -61,6 +61,9 @@ use utoipa::OpenApi;
         crate::experiments::Interval,
         crate::stats::Metrics,
         crate::stats::Day,
+        crate::stats::Hour,
+        crate::filter::Filter,
+        crate::prompts::AnswerCount,
         crate::stats::TopPage,
         crate::stats::Feedback,
     ))

@@ -9,25 +9,52 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-pub use rapport_core::report::{Breakdown, BreakdownRow, DIMENSIONS};
+pub use rapport_core::report::{Breakdown, BreakdownRow, DIMENSIONS, REFERRED, VISITOR_TYPES};
 
 use crate::db::{Db, Dialect, Param};
 use crate::error::{AppError, ErrorBody, Params};
+use crate::filter::{self, Filter, Filters};
 use crate::state::{date_range, known_site, AppState};
 use crate::stats;
 
 const ROWS: u32 = 50;
-const RANGE: &str = "site = $1 AND ts >= $2 AND ts < $3";
 
 #[derive(Deserialize)]
 pub struct BreakdownQuery {
     dimension: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[serde(flatten)]
+    filters: Filters,
 }
 
-/// The SQL of a dimension; its rows are (value, visitors, page views).
-fn sql(d: Dialect, dimension: &str) -> Option<String> {
+/// Each session's first (or `last`) page view in the events that meet `scope`, as rows of
+/// (`sid` session, `vid` visitor, `p` path).
+pub(crate) fn session_pages(d: Dialect, last: bool, scope: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!(
+            "SELECT session_id AS sid, visitor_id AS vid, path AS p, {}(ts) AS at \
+             FROM events WHERE {scope} AND name = 'page_view' GROUP BY session_id",
+            if last { "MAX" } else { "MIN" }
+        ),
+        Dialect::Postgres => format!(
+            "SELECT DISTINCT ON (session_id) session_id AS sid, visitor_id AS vid, \
+             path AS p FROM events WHERE {scope} AND name = 'page_view' \
+             ORDER BY session_id, ts {}, pageview_id",
+            if last { "DESC" } else { "ASC" }
+        ),
+        Dialect::ClickHouse => format!(
+            "SELECT session_id AS sid, any(visitor_id) AS vid, {}(path, ts) AS p \
+             FROM {} WHERE {scope} AND name = 'page_view' GROUP BY session_id",
+            if last { "argMax" } else { "argMin" },
+            d.events()
+        ),
+    }
+}
+
+/// The SQL of a dimension over the events that meet `scope`; its rows are (value,
+/// visitors, page views).
+fn sql(d: Dialect, dimension: &str, scope: &str) -> Option<String> {
     let events = d.events();
     let pageviews = "CAST(COALESCE(COUNT(DISTINCT CASE WHEN name = 'page_view' \
                      THEN pageview_id END), 0) AS BIGINT)";
@@ -39,7 +66,7 @@ fn sql(d: Dialect, dimension: &str) -> Option<String> {
         };
         format!(
             "SELECT {column} AS bucket, CAST(COUNT(DISTINCT visitor_id) AS BIGINT) AS vis, \
-             {pageviews} AS pv FROM {events} WHERE {RANGE}{views} GROUP BY {column}"
+             {pageviews} AS pv FROM {events} WHERE {scope}{views} GROUP BY {column}"
         )
     };
     let by_visitor = |column: &str, yes: &str, no: &str| {
@@ -47,32 +74,15 @@ fn sql(d: Dialect, dimension: &str) -> Option<String> {
         format!(
             "SELECT {bucket} AS bucket, CAST(COUNT(*) AS BIGINT) AS vis, \
              CAST(SUM(views) AS BIGINT) AS pv FROM (SELECT visitor_id AS vid, \
-             MAX({column}) AS flag, {pageviews} AS views FROM {events} WHERE {RANGE} \
+             MAX({column}) AS flag, {pageviews} AS views FROM {events} WHERE {scope} \
              GROUP BY visitor_id) t GROUP BY {bucket}"
         )
     };
     let by_session = |last: bool| {
-        let first = match d {
-            Dialect::Sqlite => format!(
-                "SELECT session_id AS sid, visitor_id AS vid, path AS p, {}(ts) AS at \
-                 FROM events WHERE {RANGE} AND name = 'page_view' GROUP BY session_id",
-                if last { "MAX" } else { "MIN" }
-            ),
-            Dialect::Postgres => format!(
-                "SELECT DISTINCT ON (session_id) session_id AS sid, visitor_id AS vid, \
-                 path AS p FROM events WHERE {RANGE} AND name = 'page_view' \
-                 ORDER BY session_id, ts {}, pageview_id",
-                if last { "DESC" } else { "ASC" }
-            ),
-            Dialect::ClickHouse => format!(
-                "SELECT session_id AS sid, any(visitor_id) AS vid, {}(path, ts) AS p \
-                 FROM {events} WHERE {RANGE} AND name = 'page_view' GROUP BY session_id",
-                if last { "argMax" } else { "argMin" }
-            ),
-        };
         format!(
             "SELECT p AS bucket, CAST(COUNT(DISTINCT vid) AS BIGINT) AS vis, \
-             CAST(COUNT(*) AS BIGINT) AS pv FROM ({first}) t GROUP BY p"
+             CAST(COUNT(*) AS BIGINT) AS pv FROM ({}) t GROUP BY p",
+            session_pages(d, last, scope)
         )
     };
     let grouped = match dimension {
@@ -84,8 +94,8 @@ fn sql(d: Dialect, dimension: &str) -> Option<String> {
         "utm_medium" => by_event("COALESCE(utm_medium, '')", false),
         "utm_campaign" => by_event("COALESCE(utm_campaign, '')", false),
         "device" => by_event("COALESCE(device, '')", false),
-        "visitor_type" => by_visitor("is_returning", "returning", "new"),
-        "referred" => by_visitor("referred", "referred", "not referred"),
+        "visitor_type" => by_visitor("is_returning", VISITOR_TYPES[1], VISITOR_TYPES[0]),
+        "referred" => by_visitor("referred", REFERRED[1], REFERRED[0]),
         _ => return None,
     };
     // Ordered outside, where `bucket` is a column (PostgreSQL collates columns, not aliases).
@@ -95,22 +105,26 @@ fn sql(d: Dialect, dimension: &str) -> Option<String> {
     ))
 }
 
-/// The breakdown of `site` over the days `from..=to` by `dimension`.
+/// The breakdown of `site` over the days `from..=to` by `dimension`, in the sessions that
+/// pass `filters`.
 pub async fn breakdown(
     db: &Db,
     site: &str,
     dimension: &str,
     from: i64,
     to: i64,
+    filters: &[Filter],
 ) -> Result<Option<Vec<BreakdownRow>>, sqlx::Error> {
-    let Some(sql) = sql(db.dialect(), dimension) else {
+    let (scope, values) = filter::scope(db.dialect(), filters);
+    let Some(sql) = sql(db.dialect(), dimension, &scope) else {
         return Ok(None);
     };
-    let params = [
+    let mut params = vec![
         Param::Text(site.to_owned()),
         Param::Int(stats::day_start_ms(from)),
         Param::Int(stats::day_start_ms(to + 1)),
     ];
+    params.extend(values);
     let rows = db.read(&sql, &params).await?;
     Ok(Some(
         rows.iter()
@@ -129,6 +143,7 @@ pub async fn breakdown(
     path = "/v1/sites/{site}/breakdown",
     params(
         crate::state::SitePath,
+        Filters,
         ("dimension" = String, Query, description = "what to group by", example = "page",
             pattern = "^(page|entry_page|exit_page|referrer|utm_source|utm_medium|utm_campaign|visitor_type|referred|device)$"),
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
@@ -136,7 +151,7 @@ pub async fn breakdown(
     ),
     responses(
         (status = 200, description = "The values with the most visitors, most first", body = Breakdown),
-        (status = 400, description = "Unknown dimension, bad date or range", body = ErrorBody),
+        (status = 400, description = "Unknown dimension, bad date, range or filter", body = ErrorBody),
         (status = 404, description = "Site not configured", body = ErrorBody),
     )
 )]
@@ -148,7 +163,8 @@ pub async fn site_breakdown(
     known_site(&state, &site)?;
     let dimension = query.dimension.unwrap_or_default();
     let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
-    let rows = breakdown(&state.db, &site, &dimension, from, to)
+    let filters = query.filters.list()?;
+    let rows = breakdown(&state.db, &site, &dimension, from, to, &filters)
         .await
         .map_err(AppError::Unavailable)?
         .ok_or_else(|| {
@@ -162,6 +178,7 @@ pub async fn site_breakdown(
         from: stats::date_of(from),
         to: stats::date_of(to),
         dimension,
+        filters,
         rows,
     }))
 }

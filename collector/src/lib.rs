@@ -16,6 +16,7 @@ pub mod demo;
 pub mod device;
 pub mod error;
 pub mod experiments;
+pub mod filter;
 pub mod health;
 pub mod ingest;
 pub mod limit;

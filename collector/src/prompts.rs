@@ -1,16 +1,18 @@
 //! `GET /v1/sites/{site}/prompts`: each prompt's results in the range, per A/B variant
-//! (shown, dismissed, answered, response rate, mean score, the NPS groups), each variant
-//! against the first with 95 % intervals. One SQL `GROUP BY` on every backend, over the
-//! typed `prompt_id`, `variant`, `score` and `feedback_type` columns.
+//! (shown, dismissed, answered, response rate, mean score, the NPS groups, how often each
+//! answer was given), each variant against the first with 95 % intervals. SQL `GROUP BY` on
+//! every backend, over the typed `prompt_id`, `variant`, `score` and `feedback_type`
+//! columns; a choice's text is read from the answer's properties.
 
 use axum::extract::{Path, State};
 use axum::Json;
 
-pub use rapport_core::report::{PromptResult, PromptVariant, PromptVersus, Prompts};
+pub use rapport_core::report::{AnswerCount, PromptResult, PromptVariant, PromptVersus, Prompts};
 
-use crate::db::{Db, Param};
+use crate::db::{Db, Dialect, Param};
 use crate::error::{AppError, ErrorBody, Params};
 use crate::experiments::{proportion_difference, welch_difference, Sample};
+use crate::filter::{self, Filter};
 use crate::sites::StatsQuery;
 use crate::state::{date_range, known_site, AppState};
 use crate::stats;
@@ -21,14 +23,66 @@ struct Arm {
     scores: Sample,
 }
 
-/// The results of `site`'s prompts over the days `from..=to`.
+/// The chosen option's text of a choice answer, from its properties.
+fn choice_text(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "CAST(json_extract(props, '$.choice_text') AS TEXT)",
+        Dialect::Postgres => "(CAST(props AS jsonb) ->> 'choice_text')",
+        Dialect::ClickHouse => "visitParamExtractString(props, 'choice_text')",
+    }
+}
+
+/// How often each answer was given, per (prompt, variant): scores as their number, choices
+/// as their text; free text is not counted.
+async fn answer_counts(
+    db: &Db,
+    scope: &str,
+    params: &[Param],
+) -> Result<std::collections::BTreeMap<(String, String), Vec<AnswerCount>>, sqlx::Error> {
+    let d = db.dialect();
+    let sql = format!(
+        "SELECT prompt_id, variant, ans_score, ans_choice, CAST(COUNT(*) AS BIGINT) \
+         FROM (SELECT prompt_id, variant, COALESCE(score, -1) AS ans_score, \
+               CASE WHEN COALESCE(feedback_type, '') = 'choice' \
+               THEN COALESCE({choice}, '') ELSE '' END AS ans_choice \
+               FROM {events} WHERE {scope} AND prompt_id IS NOT NULL \
+               AND variant IS NOT NULL AND name = 'feedback_submitted') a \
+         GROUP BY prompt_id, variant, ans_score, ans_choice",
+        choice = choice_text(d),
+        events = d.events(),
+    );
+    let mut out: std::collections::BTreeMap<(String, String), Vec<AnswerCount>> =
+        Default::default();
+    for r in db.read(&sql, params).await? {
+        let answer = match (r.int(2), r.text(3)) {
+            (_, choice) if !choice.is_empty() => choice,
+            (score, _) if score >= 0 => score.to_string(),
+            _ => continue,
+        };
+        let counts = out.entry((r.text(0), r.text(1))).or_default();
+        let n = r.count(4);
+        match counts.iter_mut().find(|c| c.answer == answer) {
+            Some(c) => c.count += n,
+            None => counts.push(AnswerCount { answer, count: n }),
+        }
+    }
+    for counts in out.values_mut() {
+        counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.answer.cmp(&b.answer)));
+    }
+    Ok(out)
+}
+
+/// The results of `site`'s prompts over the days `from..=to`, in the sessions that pass
+/// `filters`.
 pub async fn results(
     db: &Db,
     site: &str,
     from: i64,
     to: i64,
+    filters: &[Filter],
 ) -> Result<Vec<PromptResult>, sqlx::Error> {
     let d = db.dialect();
+    let (scope, values) = filter::scope(d, filters);
     let sql = format!(
         "SELECT prompt_id, variant, \
          CAST(SUM(CASE WHEN name = 'prompt_shown' THEN 1 ELSE 0 END) AS BIGINT), \
@@ -42,18 +96,20 @@ pub async fn results(
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score <= 6 THEN 1 ELSE 0 END) AS BIGINT), \
          MAX(feedback_type) \
-         FROM {events} WHERE site = $1 AND ts >= $2 AND ts < $3 \
+         FROM {events} WHERE {scope} \
          AND prompt_id IS NOT NULL AND variant IS NOT NULL \
          AND name IN ('prompt_shown', 'prompt_dismissed', 'feedback_submitted') \
          GROUP BY prompt_id, variant",
         float = d.float(),
         events = d.events(),
     );
-    let params = [
+    let mut params = vec![
         Param::Text(site.to_owned()),
         Param::Int(stats::day_start_ms(from)),
         Param::Int(stats::day_start_ms(to + 1)),
     ];
+    params.extend(values);
+    let mut answers = answer_counts(db, &scope, &params).await?;
     let mut arms: Vec<(String, Arm)> = db
         .read(&sql, &params)
         .await?
@@ -72,6 +128,7 @@ pub async fn results(
                 promoters: r.count(8),
                 passives: r.count(9),
                 detractors: r.count(10),
+                answers: answers.remove(&(r.text(0), r.text(1))).unwrap_or_default(),
                 versus_first: None,
             };
             let scores = Sample {
@@ -131,12 +188,13 @@ pub async fn results(
     path = "/v1/sites/{site}/prompts",
     params(
         crate::state::SitePath,
+        crate::filter::Filters,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
         ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
     ),
     responses(
-        (status = 200, description = "Each prompt with events in the range, per variant", body = Prompts),
-        (status = 400, description = "Bad date or range", body = ErrorBody),
+        (status = 200, description = "Each prompt with events in the range, per variant, over the sessions that pass the filters", body = Prompts),
+        (status = 400, description = "Bad date, range or filter", body = ErrorBody),
         (status = 404, description = "Site not configured", body = ErrorBody),
     )
 )]
@@ -147,13 +205,15 @@ pub async fn site_prompts(
 ) -> Result<Json<Prompts>, AppError> {
     known_site(&state, &site)?;
     let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
-    let prompts = results(&state.db, &site, from, to)
+    let filters = query.filters.list()?;
+    let prompts = results(&state.db, &site, from, to, &filters)
         .await
         .map_err(AppError::Unavailable)?;
     Ok(Json(Prompts {
         site,
         from: stats::date_of(from),
         to: stats::date_of(to),
+        filters,
         prompts,
     }))
 }

@@ -51,21 +51,26 @@ pub async fn site_config(
 pub struct StatsQuery {
     pub from: Option<String>,
     pub to: Option<String>,
+    #[serde(flatten)]
+    pub filters: crate::filter::Filters,
 }
 
 /// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last
-/// 30 days by default).
+/// 30 days by default), optionally for one segment (`&device=mobile`, see `filter`). The
+/// loyalty ledger's figures are the whole site's: orders and points belong to customers,
+/// not to sessions.
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/stats",
     params(
         crate::state::SitePath,
+        crate::filter::Filters,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
         ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
     ),
     responses(
-        (status = 200, description = "Metrics in total and per day (docs/metrics.md)", body = stats::Stats),
-        (status = 400, description = "Bad date or range", body = ErrorBody),
+        (status = 200, description = "Metrics in total, per day, and per hour for one day (docs/metrics.md), over the sessions that pass the filters", body = stats::Stats),
+        (status = 400, description = "Bad date, range or filter", body = ErrorBody),
         (status = 404, description = "Site not configured", body = ErrorBody),
     )
 )]
@@ -76,7 +81,8 @@ pub async fn site_stats(
 ) -> Result<Json<stats::Stats>, AppError> {
     let config = known_site(&state, &site)?;
     let (from, to) = date_range(query.from.as_ref(), query.to.as_ref())?;
-    let mut stats = stats::stats(&state.db, &site, from, to)
+    let filters = query.filters.list()?;
+    let mut stats = stats::stats(&state.db, &site, from, to, &filters)
         .await
         .map_err(AppError::Unavailable)?;
     if config.referral.is_some() || config.loyalty.is_some() {

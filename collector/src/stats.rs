@@ -7,6 +7,7 @@
 //! ingest, and every mean is computed in floating point by the database.
 
 use crate::db::{Db, Dialect, Param, Row};
+use crate::filter::{self, Filter};
 
 /// Events that are measurement, not the shopper doing something.
 pub const PASSIVE_EVENTS: &[&str] = &[
@@ -21,10 +22,11 @@ pub const KEY_EVENTS: &[&str] = &["feedback_submitted", "referral_shared", "purc
 pub const ENGAGED_SESSION_MS: u64 = 10_000;
 pub const SCROLL_THRESHOLDS: [u64; 5] = [25, 50, 75, 90, 100];
 const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
 
 // The report's types are shared with the dashboard, which reads them back.
 pub use rapport_core::report::{
-    Day, Feedback, Metrics, Points, ProgramTotals, ReferralFunnel, Stats, TopPage,
+    Day, Feedback, Hour, Metrics, Points, ProgramTotals, ReferralFunnel, Stats, TopPage,
 };
 
 /// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
@@ -91,18 +93,19 @@ pub(crate) fn list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// The events of one site in `[$2, $3)` ms, with their bucket: the UTC day, or 0 for the
-/// whole range.
-fn events(d: Dialect, by_day: bool) -> String {
-    let day = if by_day {
-        "CAST(ts / 86400000 AS BIGINT)"
+/// The events that meet `scope` (one site in `[$2, $3)` ms, and the filters), with their
+/// bucket: the UTC day or hour (`bucket` ms since the epoch ÷ `bucket`), or 0 for the whole
+/// range.
+fn events(d: Dialect, bucket: i64, scope: &str) -> String {
+    let day = if bucket > 0 {
+        format!("CAST(ts / {bucket} AS BIGINT)")
     } else {
-        "CAST(0 AS BIGINT)"
+        "CAST(0 AS BIGINT)".to_owned()
     };
     format!(
         "SELECT {day} AS day, name, ts, visitor_id, session_id, pageview_id, is_returning, \
          engaged_ms, scroll_depth, score, feedback_type, referred \
-         FROM {} WHERE site = $1 AND ts >= $2 AND ts < $3",
+         FROM {} WHERE {scope}",
         d.events()
     )
 }
@@ -110,7 +113,7 @@ fn events(d: Dialect, by_day: bool) -> String {
 /// Visitors, pageviews, feedback and the referral counts, per bucket.
 /// `COUNT(DISTINCT CASE … END)` is wrapped in `COALESCE(…, 0)`: ClickHouse 18.16 answers
 /// NULL when no row matches.
-fn visitors_sql(d: Dialect, by_day: bool) -> String {
+fn visitors_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     let nps: String = (0..=10)
         .map(|k| {
             format!(
@@ -133,13 +136,13 @@ fn visitors_sql(d: Dialect, by_day: bool) -> String {
          CAST(COALESCE(COUNT(DISTINCT CASE WHEN referred <> 0 THEN visitor_id END), 0) AS BIGINT){nps} \
          FROM ({events}) e GROUP BY day",
         passive = list(PASSIVE_EVENTS),
-        events = events(d, by_day),
+        events = events(d, bucket, scope),
     )
 }
 
 /// Sessions per bucket: count, mean span, mean engaged time (Σ over its pageviews of their
 /// largest `engaged_ms`) and bounces.
-fn sessions_sql(d: Dialect, by_day: bool) -> String {
+fn sessions_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     format!(
         "SELECT s.day, CAST(COUNT(*) AS BIGINT), \
          AVG(CAST(s.last_ts - s.first_ts AS {float})), \
@@ -159,13 +162,13 @@ fn sessions_sql(d: Dialect, by_day: bool) -> String {
          GROUP BY s.day",
         engaged = ENGAGED_SESSION_MS,
         key = list(KEY_EVENTS),
-        events = events(d, by_day),
+        events = events(d, bucket, scope),
         float = d.float(),
     )
 }
 
 /// Pageviews per bucket that reached each scroll threshold (their deepest scroll).
-fn scroll_sql(d: Dialect, by_day: bool) -> String {
+fn scroll_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     let reached: String = SCROLL_THRESHOLDS
         .iter()
         .map(|t| format!(", CAST(SUM(CASE WHEN depth >= {t} THEN 1 ELSE 0 END) AS BIGINT)"))
@@ -174,25 +177,43 @@ fn scroll_sql(d: Dialect, by_day: bool) -> String {
         "SELECT day{reached} FROM (SELECT day, pageview_id, MAX(scroll_depth) AS depth, \
          MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
          FROM ({events}) e GROUP BY day, pageview_id) v WHERE viewed = 1 GROUP BY day",
-        events = events(d, by_day),
+        events = events(d, bucket, scope),
     )
 }
 
-/// The metrics of each bucket that has events, by bucket, and the referral counts of each.
-async fn buckets(
-    db: &Db,
-    site: &str,
+/// The events a report reads: a site, a range of ms and the filters.
+struct Scope<'a> {
+    site: &'a str,
     from_ms: i64,
     to_ms: i64,
-    by_day: bool,
+    filters: &'a [Filter],
+}
+
+impl Scope<'_> {
+    /// The condition on events and the values of all its placeholders.
+    fn sql(&self, d: Dialect) -> (String, Vec<Param>) {
+        let (sql, values) = filter::scope(d, self.filters);
+        let mut params = vec![
+            Param::Text(self.site.to_owned()),
+            Param::Int(self.from_ms),
+            Param::Int(self.to_ms),
+        ];
+        params.extend(values);
+        (sql, params)
+    }
+}
+
+/// The metrics of each bucket (`size` ms long, or 0 for one) that has events, by bucket,
+/// and the referral counts of each.
+async fn buckets(
+    db: &Db,
+    scope: &Scope<'_>,
+    size: i64,
 ) -> Result<std::collections::BTreeMap<i64, (Metrics, ReferralFunnel)>, sqlx::Error> {
     let mut out = std::collections::BTreeMap::new();
     let d = db.dialect();
-    let params = [
-        Param::Text(site.to_owned()),
-        Param::Int(from_ms),
-        Param::Int(to_ms),
-    ];
+    let (scope, params) = scope.sql(d);
+    let scope = scope.as_str();
     fn bucket<'a>(
         out: &'a mut std::collections::BTreeMap<i64, (Metrics, ReferralFunnel)>,
         row: &Row,
@@ -200,7 +221,7 @@ async fn buckets(
         out.entry(row.int(0))
             .or_insert_with(|| (empty(), ReferralFunnel::default()))
     }
-    for row in db.read(&visitors_sql(d, by_day), &params).await? {
+    for row in db.read(&visitors_sql(d, size, scope), &params).await? {
         let (m, funnel) = bucket(&mut out, &row);
         m.visitors = row.count(1);
         m.returning_visitors = row.count(2);
@@ -221,7 +242,7 @@ async fn buckets(
             (answers > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64);
         m.feedback.nps_distribution = dist;
     }
-    for row in db.read(&sessions_sql(d, by_day), &params).await? {
+    for row in db.read(&sessions_sql(d, size, scope), &params).await? {
         let (m, _) = bucket(&mut out, &row);
         m.sessions = row.count(1);
         m.avg_session_span_ms = row.float(2);
@@ -229,7 +250,7 @@ async fn buckets(
         m.bounce_rate = pct(row.count(4), m.sessions);
         m.pages_per_session = (m.sessions > 0).then(|| m.pageviews as f64 / m.sessions as f64);
     }
-    for row in db.read(&scroll_sql(d, by_day), &params).await? {
+    for row in db.read(&scroll_sql(d, size, scope), &params).await? {
         let (m, _) = bucket(&mut out, &row);
         m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
             .map(|i| pct(row.count(1 + i), m.pageviews).unwrap_or(0.0))
@@ -239,25 +260,16 @@ async fn buckets(
 }
 
 /// The ten most viewed paths, most first, ties by path (byte order).
-async fn top_pages(
-    db: &Db,
-    site: &str,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<TopPage>, sqlx::Error> {
+async fn top_pages(db: &Db, scope: &Scope<'_>) -> Result<Vec<TopPage>, sqlx::Error> {
     let d = db.dialect();
+    let (scope, params) = scope.sql(d);
     let sql = format!(
         "SELECT path, CAST(COUNT(DISTINCT pageview_id) AS BIGINT) AS views FROM {events} \
-         WHERE site = $1 AND ts >= $2 AND ts < $3 AND name = 'page_view' \
+         WHERE {scope} AND name = 'page_view' \
          GROUP BY path ORDER BY views DESC, path{collate} LIMIT 10",
         events = d.events(),
         collate = d.bytewise(),
     );
-    let params = [
-        Param::Text(site.to_owned()),
-        Param::Int(from_ms),
-        Param::Int(to_ms),
-    ];
     Ok(db
         .read(&sql, &params)
         .await?
@@ -269,18 +281,52 @@ async fn top_pages(
         .collect())
 }
 
-/// Totals and one entry per day from `from` to `to` (epoch days, inclusive).
-pub async fn stats(db: &Db, site: &str, from: i64, to: i64) -> Result<Stats, sqlx::Error> {
-    let (from_ms, to_ms) = (day_start_ms(from), day_start_ms(to + 1));
-    let (total, funnel) = buckets(db, site, from_ms, to_ms, false)
+/// `YYYY-MM-DDTHH:00Z` of an epoch hour.
+pub fn hour_of(hour: i64) -> String {
+    format!(
+        "{}T{:02}:00Z",
+        date_of(hour.div_euclid(24)),
+        hour.rem_euclid(24)
+    )
+}
+
+/// Totals and one entry per day from `from` to `to` (epoch days, inclusive), and one per
+/// hour when that is one day, over the sessions that pass `filters`.
+pub async fn stats(
+    db: &Db,
+    site: &str,
+    from: i64,
+    to: i64,
+    filters: &[Filter],
+) -> Result<Stats, sqlx::Error> {
+    let scope = Scope {
+        site,
+        from_ms: day_start_ms(from),
+        to_ms: day_start_ms(to + 1),
+        filters,
+    };
+    let (total, funnel) = buckets(db, &scope, 0)
         .await?
         .remove(&0)
         .unwrap_or_else(|| (empty(), ReferralFunnel::default()));
-    let mut days = buckets(db, site, from_ms, to_ms, true).await?;
+    let mut days = buckets(db, &scope, DAY_MS).await?;
+    let hours = if from == to {
+        let mut hours = buckets(db, &scope, HOUR_MS).await?;
+        let first = from * 24;
+        (first..first + 24)
+            .map(|h| Hour {
+                hour: hour_of(h),
+                metrics: hours.remove(&h).map_or_else(empty, |(m, _)| m),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Stats {
         site: site.to_owned(),
         from: date_of(from),
         to: date_of(to),
+        filters: filters.to_vec(),
         total,
         days: (from..=to)
             .map(|day| Day {
@@ -288,7 +334,8 @@ pub async fn stats(db: &Db, site: &str, from: i64, to: i64) -> Result<Stats, sql
                 metrics: days.remove(&day).map_or_else(empty, |(m, _)| m),
             })
             .collect(),
-        top_pages: top_pages(db, site, from_ms, to_ms).await?,
+        hours,
+        top_pages: top_pages(db, &scope).await?,
         programs: ProgramTotals {
             referral: funnel,
             points: Points::default(),
@@ -312,6 +359,7 @@ mod tests {
         assert_eq!(date_of(parse_date(LAST_DATE).unwrap()), LAST_DATE);
         assert_eq!(date_of(i64::MIN), time::Date::MIN.to_string());
         assert_eq!(day_of(-1), -1);
+        assert_eq!(hour_of(24 + 5), "1970-01-02T05:00Z");
     }
 
     #[test]

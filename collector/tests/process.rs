@@ -352,7 +352,7 @@ fn rows_stored_before_the_measure_columns_are_measured_at_start() {
 
         let db = rapport_collector::Db::connect(&url).await.unwrap();
         let today = rapport_collector::stats::day_of(now as i64);
-        let stats = rapport_collector::stats::stats(&db, "demo", today, today)
+        let stats = rapport_collector::stats::stats(&db, "demo", today, today, &[])
             .await
             .unwrap();
         assert_eq!(stats.total.avg_session_engaged_ms, Some(12_000.0));

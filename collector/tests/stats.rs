@@ -74,6 +74,26 @@ async fn prompt_results_match_the_hand_computed_numbers(h: Harness) {
         json!({"type": "nps", "score": 0}),
     ));
     events.push(ev("page_view", 8, json!({})));
+    for (visitor, score) in [(9, 1), (10, 1), (11, 0)] {
+        events.push(ev(
+            "feedback_submitted",
+            visitor,
+            json!({"prompt_id": "helpful", "type": "thumbs", "score": score}),
+        ));
+    }
+    for (visitor, choice) in [(12, "Price"), (13, "Shipping"), (14, "Price")] {
+        events.push(ev(
+            "feedback_submitted",
+            visitor,
+            json!({"prompt_id": "why", "type": "choice", "choice": 0, "choice_text": choice}),
+        ));
+    }
+    // Visitor 5 (variant b) is returning: the only one a `visitor_type` filter keeps.
+    for e in &mut events {
+        if e["visitor_id"] == id(2, 5) {
+            e["returning"] = json!(true);
+        }
+    }
     let body = json!({ "site": "demo", "sent_at": now, "events": events }).to_string();
     assert_eq!(h.post("text/plain", body).await.0, StatusCode::OK);
 
@@ -87,13 +107,40 @@ async fn prompt_results_match_the_hand_computed_numbers(h: Harness) {
         .iter()
         .map(|p| p["prompt_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["csat", "nps-main"]);
+    assert_eq!(ids, ["csat", "helpful", "nps-main", "why"]);
+    // How often each answer was given, most first, ties by answer.
+    let answers = |p: &Value, v: usize| -> Vec<(String, u64)> {
+        p["variants"][v]["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["answer"].as_str().unwrap().to_owned(),
+                    a["count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, u64)]| -> Vec<(String, u64)> {
+        list.iter().map(|(a, n)| (a.to_string(), *n)).collect()
+    };
+    assert_eq!(answers(&prompts[0], 0), pairs(&[("4", 1)]));
+    assert_eq!(prompts[1]["kind"], "thumbs");
+    assert_eq!(answers(&prompts[1], 0), pairs(&[("1", 2), ("0", 1)]));
+    assert_eq!(answers(&prompts[2], 0), pairs(&[("10", 1), ("6", 1)]));
+    assert_eq!(answers(&prompts[2], 1), pairs(&[("9", 2)]));
+    assert_eq!(prompts[3]["kind"], "choice");
+    assert_eq!(
+        answers(&prompts[3], 0),
+        pairs(&[("Price", 2), ("Shipping", 1)])
+    );
     let csat = &prompts[0];
     assert_eq!(csat["kind"], "csat");
     assert_eq!(csat["variants"][0]["variant"], "default");
     assert_eq!(csat["variants"][0]["answered"], 1);
     assert_eq!(csat["variants"][0]["mean_score"], 4.0);
-    let nps = &prompts[1];
+    let nps = &prompts[2];
     assert_eq!(nps["kind"], "nps");
     let (a, b) = (&nps["variants"][0], &nps["variants"][1]);
     assert_eq!(
@@ -127,6 +174,24 @@ async fn prompt_results_match_the_hand_computed_numbers(h: Harness) {
         "{mean}"
     );
     assert_eq!(mean["excludes_zero"], false);
+
+    // Filtered to returning visitors: only visitor 5, in variant b.
+    let request = Request::get("/v1/sites/demo/prompts?visitor_type=returning")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = h.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["filters"],
+        json!([{"dimension": "visitor_type", "value": "returning"}])
+    );
+    let prompts = body["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 1, "{body}");
+    let b = &prompts[0]["variants"][0];
+    assert_eq!(
+        [&b["variant"], &b["shown"], &b["answered"]],
+        [&json!("b"), &json!(1), &json!(1)]
+    );
 }
 
 /// Three visitors on three devices. `(value, visitors, page views)` per dimension, worked
@@ -267,6 +332,108 @@ async fn breakdowns_match_the_hand_computed_numbers(h: Harness) {
             "{body}"
         );
     }
+
+    // Filters keep whole sessions (whole visitors for new/returning and referred), so a
+    // filtered report's visitors are the breakdown row's. (visitors, page views) by hand.
+    let get = |query: String| {
+        let h = &h;
+        async move {
+            let request = Request::get(query).body(Body::empty()).unwrap();
+            h.send(request).await
+        }
+    };
+    let filtered: [(&str, u64, u64); 12] = [
+        ("device=mobile", 1, 2),
+        ("page=%2Fp%2Fmug", 2, 5),
+        ("entry_page=%2F", 2, 4),
+        ("exit_page=%2Fcheckout", 1, 3),
+        ("visitor_type=returning", 1, 2),
+        ("visitor_type=new", 2, 4),
+        ("referred=referred", 1, 2),
+        ("referrer=google.com", 1, 3),
+        ("utm_source=news&device=desktop", 1, 3),
+        ("utm_source=news&device=mobile", 0, 0),
+        ("utm_source=", 2, 3),
+        ("utm_medium=", 3, 6),
+    ];
+    for (query, visitors, pageviews) in filtered {
+        let (status, body, _) = get(format!("/v1/sites/demo/stats?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(
+            (&body["total"]["visitors"], &body["total"]["pageviews"]),
+            (&json!(visitors), &json!(pageviews)),
+            "{query}"
+        );
+    }
+    // One segment, every figure: B's session on a phone, returning, with an interaction.
+    let (_, body, _) = get("/v1/sites/demo/stats?device=mobile".into()).await;
+    assert_eq!(
+        body["filters"],
+        json!([{"dimension": "device", "value": "mobile"}])
+    );
+    let t = &body["total"];
+    assert_eq!(
+        [
+            &t["sessions"],
+            &t["returning_share"],
+            &t["engagement_rate"],
+            &t["bounce_rate"]
+        ],
+        [&json!(1), &json!(100.0), &json!(100.0), &json!(0.0)]
+    );
+    assert_eq!(
+        body["top_pages"],
+        json!([{"path": "/", "pageviews": 1}, {"path": "/p/mug", "pageviews": 1}])
+    );
+    type Filtered = (&'static str, &'static [(&'static str, u64, u64)]);
+    let breakdowns: [Filtered; 4] = [
+        ("page&device=mobile", &[("/", 1, 1), ("/p/mug", 1, 1)]),
+        (
+            "device&page=%2Fp%2Fmug",
+            &[("desktop", 1, 3), ("mobile", 1, 2)],
+        ),
+        ("entry_page&device=desktop", &[("/", 1, 1)]),
+        ("visitor_type&referrer=google.com", &[("new", 1, 3)]),
+    ];
+    for (query, want) in breakdowns {
+        let (status, body, _) = get(format!("/v1/sites/demo/breakdown?dimension={query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let want: Vec<(String, u64, u64)> = want
+            .iter()
+            .map(|(v, a, b)| (v.to_string(), *a, *b))
+            .collect();
+        assert_eq!(rows(&body), want, "{query}");
+    }
+    // A value no segment can have is refused by name, and so is an overlong one.
+    let long = "x".repeat(2049);
+    for (query, field) in [
+        ("stats?visitor_type=old".to_owned(), "visitor_type"),
+        (
+            "breakdown?dimension=page&referred=yes".to_owned(),
+            "referred",
+        ),
+        (format!("prompts?device={long}"), "device"),
+    ] {
+        let (status, body, _) = get(format!("/v1/sites/demo/{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(body["error"].as_str().unwrap().starts_with(field), "{body}");
+    }
+
+    // One day is also read by the hour: 24 hours whose page views add up to the day's.
+    let day = stats::date_of(i64::try_from((now - 9_000) / DAY).unwrap());
+    let (status, body, _) = get(format!("/v1/sites/demo/stats?from={day}&to={day}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hours = body["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    assert_eq!(hours[0]["hour"], format!("{day}T00:00Z"));
+    assert_eq!(hours[23]["hour"], format!("{day}T23:00Z"));
+    let by_hour: u64 = hours.iter().map(|h| h["pageviews"].as_u64().unwrap()).sum();
+    assert_eq!(by_hour, body["days"][0]["pageviews"].as_u64().unwrap());
+    assert!(by_hour > 0);
+    let hour = ((now - 9_000) % DAY) / 3_600_000;
+    assert!(hours[hour as usize]["visitors"].as_u64().unwrap() >= 1);
+    let (_, body, _) = get("/v1/sites/demo/stats".into()).await;
+    assert_eq!(body["hours"], json!([]));
 }
 
 /// `…/feedback`: the newest `feedback_submitted` events only, newest first, with the

@@ -86,7 +86,7 @@ where
 async fn check_upgraded(url: &str, now: u64) {
     let db = rapport_collector::Db::connect(url).await.unwrap();
     let today = rapport_collector::stats::day_of(now as i64);
-    let stats = rapport_collector::stats::stats(&db, "demo", today, today)
+    let stats = rapport_collector::stats::stats(&db, "demo", today, today, &[])
         .await
         .unwrap();
     assert_eq!(stats.total.pageviews, 1);

@@ -50,6 +50,27 @@ pub struct Day {
     pub metrics: Metrics,
 }
 
+/// One hour of a one-day range.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Hour {
+    /// Its start, `YYYY-MM-DDTHH:00Z` (UTC).
+    pub hour: String,
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+/// A filter on the whole report: only the sessions (or, for `visitor_type` and `referred`,
+/// the visitors) with this value of a breakdown dimension count.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Filter {
+    /// One of [`DIMENSIONS`].
+    pub dimension: String,
+    /// A value as the breakdown names it; empty for "none" (a direct visit, no campaign).
+    pub value: String,
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopPage {
@@ -105,8 +126,14 @@ pub struct Stats {
     pub site: String,
     pub from: String,
     pub to: String,
+    /// The filters applied, in the order of [`DIMENSIONS`]; empty for the whole site.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
     pub total: Metrics,
     pub days: Vec<Day>,
+    /// The 24 hours of a one-day range; empty for longer ranges.
+    #[serde(default)]
+    pub hours: Vec<Hour>,
     pub top_pages: Vec<TopPage>,
     /// Referral and loyalty totals; the ledger's part is filled from the database.
     pub programs: ProgramTotals,
@@ -260,6 +287,13 @@ pub const DIMENSIONS: [&str; 10] = [
     "device",
 ];
 
+/// The values of `visitor_type`: decided per visitor, returning when any of its events in
+/// the range says so.
+pub const VISITOR_TYPES: [&str; 2] = ["new", "returning"];
+/// The values of `referred`: decided per visitor, referred when any of its events in the
+/// range carries a referral code.
+pub const REFERRED: [&str; 2] = ["not referred", "referred"];
+
 /// One value of a breakdown.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -280,6 +314,9 @@ pub struct Breakdown {
     pub from: String,
     pub to: String,
     pub dimension: String,
+    /// The filters applied, as in [`Stats::filters`].
+    #[serde(default)]
+    pub filters: Vec<Filter>,
     /// The 50 values with the most visitors, most first.
     pub rows: Vec<BreakdownRow>,
 }
@@ -303,8 +340,20 @@ pub struct PromptVariant {
     pub promoters: u64,
     pub passives: u64,
     pub detractors: u64,
+    /// How often each answer was given, most first (ties by answer): the score for NPS
+    /// (0–10), CSAT (1–5) and thumbs (1 yes, 0 no); the chosen option's text for choice.
+    #[serde(default)]
+    pub answers: Vec<AnswerCount>,
     /// Against the prompt's first variant (in name order); null for that one.
     pub versus_first: Option<PromptVersus>,
+}
+
+/// One answer of a prompt and how often it was given.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnswerCount {
+    pub answer: String,
+    pub count: u64,
 }
 
 /// A variant's differences from the first variant, with 95 % intervals.
@@ -332,5 +381,8 @@ pub struct Prompts {
     pub site: String,
     pub from: String,
     pub to: String,
+    /// The filters applied, as in [`Stats::filters`].
+    #[serde(default)]
+    pub filters: Vec<Filter>,
     pub prompts: Vec<PromptResult>,
 }

@@ -107,13 +107,28 @@ pub fn literal(param: &Param) -> String {
     }
 }
 
-/// `sql` with `$1`, `$2`, … replaced by the literals of `params` (highest first, so `$1`
-/// never eats the start of `$10`).
+/// `sql` with `$1`, `$2`, … replaced by the literals of `params`, in one pass from left to
+/// right: `$10` is read whole, and a literal's own text (a filter value that says `$1`) is
+/// never read again.
 pub fn inline(sql: &str, params: &[Param]) -> String {
-    let mut out = sql.to_owned();
-    for (i, p) in params.iter().enumerate().rev() {
-        out = out.replace(&format!("${}", i + 1), &literal(p));
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| params.get(i))
+        {
+            Some(p) => out.push_str(&literal(p)),
+            None => out.push_str(&rest[at..at + 1 + digits]),
+        }
+        rest = &after[digits..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -630,6 +645,19 @@ mod tests {
             }),
             "x = 's' AND y = 10 AND z = 2"
         );
+        // A value that looks like a placeholder stays a value.
+        assert_eq!(
+            inline(
+                "a = $1 AND b = $2 AND c = $3",
+                &[
+                    Param::Text("$2' OR 1 = 1 --".into()),
+                    Param::Text("x".into()),
+                    Param::Int(7)
+                ]
+            ),
+            r"a = '$2\' OR 1 = 1 --' AND b = 'x' AND c = 7"
+        );
+        assert_eq!(inline("cost $ and $0", &[Param::Int(1)]), "cost $ and $0");
     }
 
     #[test]
