@@ -62,6 +62,7 @@ use utoipa::OpenApi;
         crate::stats::Metrics,
         crate::stats::Day,
         crate::stats::Hour,
+        crate::stats::PointsDay,
         crate::filter::Filter,
         crate::prompts::AnswerCount,
         crate::stats::TopPage,

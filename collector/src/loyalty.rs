@@ -790,6 +790,37 @@ pub async fn totals(
         clawed_back: get(3)?,
         customers: get(4)?,
     };
+    let rows = sqlx::query(
+        "SELECT CAST(created_at / 86400000 AS BIGINT) AS day, \
+         CAST(COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN reason = 'redeem' THEN -points ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN points < 0 AND reason <> 'redeem' THEN -points ELSE 0 END), 0) AS BIGINT) \
+         FROM ledger WHERE site = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY CAST(created_at / 86400000 AS BIGINT)",
+    )
+    .bind(site)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut by_day = std::collections::BTreeMap::new();
+    for row in rows {
+        let n = |i: usize| -> Result<u64, sqlx::Error> {
+            Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
+        by_day.insert(row.try_get::<i64, _>(0)?, (n(1)?, n(2)?, n(3)?));
+    }
+    out.points_days = (crate::stats::day_of(from)..crate::stats::day_of(to))
+        .map(|day| {
+            let (issued, redeemed, clawed_back) = by_day.remove(&day).unwrap_or_default();
+            crate::stats::PointsDay {
+                date: crate::stats::date_of(day),
+                issued,
+                redeemed,
+                clawed_back,
+            }
+        })
+        .collect();
     Ok(())
 }
 

@@ -26,7 +26,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 // The report's types are shared with the dashboard, which reads them back.
 pub use rapport_core::report::{
-    Day, Feedback, Hour, Metrics, Points, ProgramTotals, ReferralFunnel, Stats, TopPage,
+    Day, Feedback, Hour, Metrics, Points, PointsDay, ProgramTotals, ReferralFunnel, Stats, TopPage,
 };
 
 /// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
@@ -339,6 +339,7 @@ pub async fn stats(
         programs: ProgramTotals {
             referral: funnel,
             points: Points::default(),
+            points_days: Vec::new(),
         },
     })
 }

@@ -423,6 +423,19 @@ async fn the_site_stats_show_the_referral_funnel_and_points(h: Harness) {
         json!({ "issued": 210, "redeemed": 100, "redemptions": 1, "clawed_back": 10, "customers": 2 }),
         "{p}"
     );
+    // The same ledger by day: all of it today, nothing on the 29 days before.
+    let days = p["points_days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "{p}");
+    let today = days.last().unwrap();
+    assert_eq!(
+        [&today["issued"], &today["redeemed"], &today["clawed_back"]],
+        [&json!(210), &json!(100), &json!(10)],
+        "{p}"
+    );
+    assert_eq!(today["date"], stats["to"]);
+    assert!(days[..29]
+        .iter()
+        .all(|d| d["issued"] == 0 && d["redeemed"] == 0));
 }
 
 fn lib_now() -> u64 {

@@ -113,11 +113,25 @@ pub struct Points {
     pub customers: u64,
 }
 
+/// The loyalty ledger on one UTC day.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PointsDay {
+    pub date: String,
+    pub issued: u64,
+    pub redeemed: u64,
+    pub clawed_back: u64,
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgramTotals {
     pub referral: ReferralFunnel,
     pub points: Points,
+    /// The ledger per day of the range, for a site with a loyalty or referral program;
+    /// empty otherwise.
+    #[serde(default)]
+    pub points_days: Vec<PointsDay>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]

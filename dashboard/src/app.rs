@@ -148,17 +148,18 @@ pub fn App() -> impl IntoView {
         <main>
             <crate::range_form::RangeForm query lang on_show=show />
             <crate::token_form::TokenForm locked lang on_unlock=unlock />
+            <crate::filters::Filters query lang on_show=show />
             <p class="live" aria-live="polite">
                 <span class="dot" aria-hidden="true"></span>
                 <b data-live="visitors">
-                    {move || data.with(|d| d.live.as_ref().map_or_else(|| "–".to_string(), |l| l.visitors.to_string()))}
+                    {move || crate::format::count(lang.get(), data.with(|d| d.live.as_ref().map(|l| l.visitors as f64)))}
                 </b>
                 " "
                 {move || lang.get().texts().live}
             </p>
             <crate::cards::Cards data lang />
             <section class="charts">
-                <crate::trend::Trend data lang />
+                <crate::trend::Trend data query lang on_show=show />
                 <crate::rates::Rates data lang />
                 <crate::bars::ScrollReach data lang />
                 <crate::bars::NpsScores data lang />
@@ -175,44 +176,58 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Everything the view shows, read in one go; the first failure decides.
+/// The days a view covers: its own, or the collector's default (the 30 days to today, UTC).
+fn days_of(q: &Query) -> (String, String) {
+    const DAY_MS: f64 = 86_400_000.0;
+    let today = (js_sys::Date::now() / DAY_MS).floor() as i64;
+    let to = crate::format::parse_date(&q.to).unwrap_or(today);
+    let from = crate::format::parse_date(&q.from).unwrap_or(to - 29);
+    (crate::format::date(from), crate::format::date(to))
+}
+
+/// Everything the view shows, read at once; the stats' failure decides, as does any other
+/// section's but the previous period's (a range before the first date has none).
 async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
-    let range = q.range();
-    let stats: Stats = api::get(&format!("{}?{range}", q.api("stats")), token).await?;
-    let events: EventsPage = api::get(&q.api("events?limit=50"), token).await?;
-    let goal = if q.goal.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "&goal={}",
-            String::from(js_sys::encode_uri_component(&q.goal))
-        )
-    };
-    let experiments: Experiments =
-        api::get(&format!("{}?{range}{goal}", q.api("experiments")), token).await?;
-    let live: Live = api::get(&q.api("live"), token).await?;
-    let answers: Answers = api::get(&q.api("feedback?limit=20"), token).await?;
-    let prompts: Prompts = api::get(&format!("{}?{range}", q.api("prompts")), token).await?;
-    let breakdown: Breakdown = api::get(
-        &format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
-        token,
-    )
-    .await?;
-    // The comparison is a bonus: a range before the collector's first date has none.
-    let previous = match crate::format::previous(&stats.from, &stats.to) {
-        Some((from, to)) => api::get(&format!("{}?from={from}&to={to}", q.api("stats")), token)
-            .await
-            .ok(),
-        None => None,
-    };
+    let (from, to) = days_of(q);
+    let range = q.range_of(&from, &to);
+    let goal = String::from(js_sys::encode_uri_component(&q.goal));
+    let previous = q
+        .compare
+        .then(|| crate::format::previous(&from, &to))
+        .flatten()
+        .map(|(a, b)| format!("{}?{}", q.api("stats"), q.range_of(&a, &b)));
+    let urls = [
+        format!("{}?{range}", q.api("stats")),
+        q.api("events?limit=50"),
+        format!("{}?from={from}&to={to}&goal={goal}", q.api("experiments")),
+        q.api("live"),
+        q.api("feedback?limit=20"),
+        format!("{}?{range}", q.api("prompts")),
+        format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
+    ];
+    let (stats, previous, events, experiments, live, answers, prompts, breakdown) = futures::join!(
+        api::get::<Stats>(&urls[0], token),
+        async {
+            match &previous {
+                Some(url) => api::get::<Stats>(url, token).await.ok(),
+                None => None,
+            }
+        },
+        api::get::<EventsPage>(&urls[1], token),
+        api::get::<Experiments>(&urls[2], token),
+        api::get::<Live>(&urls[3], token),
+        api::get::<Answers>(&urls[4], token),
+        api::get::<Prompts>(&urls[5], token),
+        api::get::<Breakdown>(&urls[6], token),
+    );
     Ok(Data {
-        stats: Some(stats),
+        stats: Some(stats?),
         previous,
-        events: events.events,
-        experiments: Some(experiments),
-        live: Some(live),
-        answers: answers.answers,
-        breakdown: Some(breakdown),
-        prompts: Some(prompts),
+        events: events?.events,
+        experiments: Some(experiments?),
+        live: Some(live?),
+        answers: answers?.answers,
+        breakdown: Some(breakdown?),
+        prompts: Some(prompts?),
     })
 }

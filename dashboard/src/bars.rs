@@ -4,11 +4,13 @@
 use leptos::prelude::*;
 
 use crate::app::Data;
+use crate::format::{along, num};
 use crate::i18n::Lang;
 
 /// Bars with a label under each and the value above (when there are few), scaled to `max`
 /// or to the largest value.
 pub fn bar_chart(
+    lang: Lang,
     id: &'static str,
     aria: &'static str,
     labels: Vec<String>,
@@ -25,11 +27,12 @@ pub fn bar_chart(
         .enumerate()
         .map(|(i, (v, label))| {
             let h = v / top * 110.0;
-            let x = 10.0 + i as f64 * w;
-            let shown = format!("{v:.0}");
+            // The scale runs right to left in Arabic and Hebrew.
+            let x = along(lang, 320.0, 10.0 + (i as f64 + 0.5) * w) - w / 2.0;
+            let shown = num(lang, *v, 0);
             view! {
                 <rect class=class x=x + w * 0.15 y=125.0 - h width=w * 0.7 height=h data-value=v.to_string()>
-                    <title>{format!("{label}: {v}")}</title>
+                    <title>{format!("{label}: {shown}")}</title>
                 </rect>
                 <text x=x + w / 2.0 y="140" text-anchor="middle" class="tick">{label}</text>
                 {few.then(|| view! { <text x=x + w / 2.0 y=121.0 - h text-anchor="middle" class="tick">{shown}</text> })}
@@ -57,6 +60,7 @@ pub fn ScrollReach(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             .map(String::from)
             .to_vec();
         bar_chart(
+            lang.get(),
             "chart-scroll",
             texts().scroll_title,
             labels,
@@ -89,6 +93,7 @@ pub fn NpsScores(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
         }
         let labels = (0..=10).map(|s| s.to_string()).collect();
         bar_chart(
+            lang.get(),
             "chart-nps",
             texts().nps_title,
             labels,

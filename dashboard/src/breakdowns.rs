@@ -1,10 +1,11 @@
 //! The range's visitors by one dimension: pages, entry and exit pages, referrers, UTM
 //! source, medium and campaign, new or returning, referred, device class. The dimension is
-//! part of the URL.
+//! part of the URL; each value is a button that filters the whole page to it.
 
 use leptos::prelude::*;
 
 use crate::app::Data;
+use crate::format::count;
 use crate::i18n::{Lang, Texts};
 use crate::query::Query;
 
@@ -12,7 +13,7 @@ use crate::query::Query;
 pub use rapport_core::report::DIMENSIONS;
 
 /// A value as the owner reads it: the API's fixed words translated, nothing as "(none)".
-fn shown(t: &Texts, value: &str) -> String {
+pub fn shown(t: &Texts, value: &str) -> String {
     const WORDS: [&str; 8] = [
         "new",
         "returning",
@@ -103,18 +104,33 @@ pub fn Breakdowns(
             <tbody id="breakdown-rows">
                 {move || {
                     let t = texts();
+                    let l = lang.get();
                     let top = most();
                     rows()
                         .into_iter()
                         .map(|r| {
                             let label = shown(t, &r.value);
                             let width = format!("width: {:.1}%", r.visitors as f64 / top as f64 * 100.0);
+                            let value = r.value.clone();
+                            let pick = move |_| {
+                                let q = query.get_untracked();
+                                on_show.run(q.filtered(&q.by, &value));
+                            };
                             view! {
                                 <tr data-value=r.value.clone()>
-                                    <td class="url" title=label.clone() tabindex="0">{label.clone()}</td>
+                                    <td class="url">
+                                        <button
+                                            type="button"
+                                            class="link"
+                                            title=format!("{label} – {}", t.filter_by)
+                                            on:click=pick
+                                        >
+                                            {label.clone()}
+                                        </button>
+                                    </td>
                                     <td class="bar"><span style=width></span></td>
-                                    <td class="num">{r.visitors}</td>
-                                    <td class="num">{r.pageviews}</td>
+                                    <td class="num">{count(l, Some(r.visitors as f64))}</td>
+                                    <td class="num">{count(l, Some(r.pageviews as f64))}</td>
                                 </tr>
                             }
                         })

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use rapport_core::report::Metrics;
 
 use crate::app::Data;
-use crate::format::{dash, delta, fixed, pct, secs};
+use crate::format::{count, dash, delta, fixed, num, pct, secs};
 use crate::i18n::{Lang, Texts};
 
 /// One card: its key (as in the API), its label, its value and whether a rise is good.
@@ -12,7 +12,7 @@ struct Card {
     key: &'static str,
     label: fn(&Texts) -> &'static str,
     value: fn(&Metrics) -> Option<f64>,
-    show: fn(Option<f64>) -> String,
+    show: fn(Lang, Option<f64>) -> String,
     /// Rates change in points; counts and times relatively.
     points: bool,
     higher_is_better: bool,
@@ -63,7 +63,7 @@ static CARDS: [Card; 9] = [
         key: "pages_per_session",
         label: |t| t.pages_per_session,
         value: |m| m.pages_per_session,
-        show: |v| fixed(v, 2),
+        show: |l, v| fixed(l, v, 2),
         points: false,
         higher_is_better: true,
     },
@@ -79,7 +79,7 @@ static CARDS: [Card; 9] = [
         key: "nps",
         label: |t| t.nps,
         value: |m| m.feedback.nps,
-        show: |v| fixed(v, 0),
+        show: |l, v| fixed(l, v, 0),
         points: false,
         higher_is_better: true,
     },
@@ -87,15 +87,11 @@ static CARDS: [Card; 9] = [
         key: "csat_average",
         label: |t| t.csat,
         value: |m| m.feedback.csat_average,
-        show: |v| v.map_or_else(dash, |v| format!("{v:.2} / 5")),
+        show: |l, v| v.map_or_else(dash, |v| format!("{} / 5", num(l, v, 2))),
         points: false,
         higher_is_better: true,
     },
 ];
-
-fn count(v: Option<f64>) -> String {
-    v.map_or_else(dash, |v| format!("{v:.0}"))
-}
 
 #[component]
 pub fn Cards(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
@@ -106,11 +102,11 @@ pub fn Cards(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             let before = move || data.with(|d| d.previous.as_ref().and_then(|s| (c.value)(&s.total)));
             // NPS moves in points; so do the rates.
             let points = c.points || c.key == "nps";
-            let change = move || delta(now(), before(), points);
+            let change = move || delta(lang.get(), now(), before(), points);
             view! {
                 <div class="card">
                     {move || (c.label)(lang.get().texts())}
-                    <b data-metric=c.key>{move || (c.show)(now())}</b>
+                    <b data-metric=c.key>{move || (c.show)(lang.get(), now())}</b>
                     {move || {
                         change()
                             .map(|(text, v)| {

@@ -47,6 +47,7 @@ static MEASURES: [Measure; 4] = [
 pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     let texts = move || lang.get().texts();
     let tables = move || {
+        let l = lang.get();
         let t = texts();
         let Some(report) = data.with(|d| d.experiments.clone()) else {
             return view! { <p>{t.no_experiments}</p> }.into_any();
@@ -77,12 +78,18 @@ pub fn ExperimentTables(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView
                             .map(|(key, _, value, versus)| {
                                 let time = *key == "avg_engaged_ms";
                                 let shown = if time {
-                                    secs(value(&v))
+                                    secs(l, value(&v))
                                 } else {
-                                    pct(value(&v))
+                                    pct(l, value(&v))
                                 };
                                 let compared = v.versus_control.as_ref().map(|c| {
-                                    let show = if time { signed_secs } else { signed_points };
+                                    let show = move |x: f64| {
+                                        if time {
+                                            signed_secs(l, x)
+                                        } else {
+                                            signed_points(l, x)
+                                        }
+                                    };
                                     let words = Verdicts {
                                         higher: t.higher,
                                         lower: t.lower,

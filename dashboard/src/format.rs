@@ -1,18 +1,51 @@
-//! How numbers, durations and dates are written: the same for every language, so figures
-//! line up with the API's.
+//! How numbers, durations and dates are written: numbers and dates by `Intl` for the
+//! chosen language (its digits, separators and month names), units after them. Off the web,
+//! where the unit tests run, numbers are Rust's plain decimals.
+
+use crate::i18n::Lang;
+
+/// `v` with exactly `digits` decimals, as the language writes numbers.
+pub fn num(lang: Lang, v: f64, digits: usize) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = js_sys::Object::new();
+        let set = |k: &str, v: wasm_bindgen::JsValue| {
+            let _ = js_sys::Reflect::set(&options, &k.into(), &v);
+        };
+        set("minimumFractionDigits", (digits as f64).into());
+        set("maximumFractionDigits", (digits as f64).into());
+        let locales = js_sys::Array::of1(&lang.tag().into());
+        let f = js_sys::Intl::NumberFormat::new(&locales, &options);
+        f.format()
+            .call1(&f, &v.into())
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| format!("{v:.digits$}"))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = lang;
+        format!("{v:.digits$}")
+    }
+}
+
+/// A count, `1,234` (or the language's own).
+pub fn count(lang: Lang, v: Option<f64>) -> String {
+    fixed(lang, v, 0)
+}
 
 /// `12.3 %`, or `–` without a value.
-pub fn pct(v: Option<f64>) -> String {
-    v.map_or_else(dash, |v| format!("{v:.1} %"))
+pub fn pct(lang: Lang, v: Option<f64>) -> String {
+    v.map_or_else(dash, |v| format!("{} %", num(lang, v, 1)))
 }
 
 /// `12.3 s` from milliseconds.
-pub fn secs(ms: Option<f64>) -> String {
-    ms.map_or_else(dash, |v| format!("{:.1} s", v / 1000.0))
+pub fn secs(lang: Lang, ms: Option<f64>) -> String {
+    ms.map_or_else(dash, |v| format!("{} s", num(lang, v / 1000.0, 1)))
 }
 
-pub fn fixed(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(dash, |v| format!("{v:.digits$}"))
+pub fn fixed(lang: Lang, v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(dash, |v| num(lang, v, digits))
 }
 
 pub fn dash() -> String {
@@ -21,7 +54,12 @@ pub fn dash() -> String {
 
 /// The change from `before` to `now`: relative for counts and times (`+12 %`), in points
 /// for rates (`+1.5 pts`); none without both values or from zero.
-pub fn delta(now: Option<f64>, before: Option<f64>, points: bool) -> Option<(String, f64)> {
+pub fn delta(
+    lang: Lang,
+    now: Option<f64>,
+    before: Option<f64>,
+    points: bool,
+) -> Option<(String, f64)> {
     let (now, before) = (now?, before?);
     let change = if points {
         now - before
@@ -33,9 +71,9 @@ pub fn delta(now: Option<f64>, before: Option<f64>, points: bool) -> Option<(Str
     let sign = sign(change);
     let size = change.abs();
     Some(if points {
-        (format!("{sign}{size:.1} pts"), change)
+        (format!("{sign}{} pts", num(lang, size, 1)), change)
     } else {
-        (format!("{sign}{size:.0} %"), change)
+        (format!("{sign}{} %", num(lang, size, 0)), change)
     })
 }
 
@@ -51,18 +89,78 @@ pub fn sign(v: f64) -> &'static str {
 }
 
 /// `+1.5 pts`: a difference of rates.
-pub fn signed_points(v: f64) -> String {
-    format!("{}{:.1} pts", sign(v), v.abs())
+pub fn signed_points(lang: Lang, v: f64) -> String {
+    format!("{}{} pts", sign(v), num(lang, v.abs(), 1))
 }
 
 /// `+1.2 s`: a difference of times in milliseconds.
-pub fn signed_secs(ms: f64) -> String {
-    format!("{}{:.1} s", sign(ms), ms.abs() / 1000.0)
+pub fn signed_secs(lang: Lang, ms: f64) -> String {
+    format!("{}{} s", sign(ms), num(lang, ms.abs() / 1000.0, 1))
 }
 
 /// `+0.25`: a difference of scores.
-pub fn signed_score(v: f64) -> String {
-    format!("{}{:.2}", sign(v), v.abs())
+pub fn signed_score(lang: Lang, v: f64) -> String {
+    format!("{}{}", sign(v), num(lang, v.abs(), 2))
+}
+
+/// A day (`YYYY-MM-DD`) or an hour (`YYYY-MM-DDTHH:00Z`) as the language writes it, short
+/// (`Dec 3`, `05:00`) for axis labels or `long` (`Dec 3, 2026`) for read-outs; UTC, as the
+/// API's days are.
+pub fn when(lang: Lang, at: &str, long: bool) -> String {
+    let hour = at.len() > 10;
+    #[cfg(target_arch = "wasm32")]
+    {
+        let iso = if hour {
+            at.to_string()
+        } else {
+            format!("{at}T00:00Z")
+        };
+        let ms = js_sys::Date::parse(&iso);
+        if !ms.is_nan() {
+            let options = js_sys::Object::new();
+            let set = |k: &str, v: &str| {
+                let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+            };
+            set("timeZone", "UTC");
+            if !hour || long {
+                set("month", "short");
+                set("day", "numeric");
+            }
+            if long && !hour {
+                set("year", "numeric");
+            }
+            if hour {
+                set("hour", "2-digit");
+                set("minute", "2-digit");
+            }
+            let locales = js_sys::Array::of1(&lang.tag().into());
+            let f = js_sys::Intl::DateTimeFormat::new(&locales, &options);
+            if let Some(s) = f
+                .format()
+                .call1(&f, &js_sys::Date::new(&ms.into()))
+                .ok()
+                .and_then(|s| s.as_string())
+            {
+                return s;
+            }
+        }
+    }
+    let _ = (lang, long);
+    match (hour, long) {
+        (true, false) => at.get(11..16).unwrap_or(at).to_string(),
+        (false, false) => at.get(5..).unwrap_or(at).to_string(),
+        _ => at.to_string(),
+    }
+}
+
+/// The x of a point on a time axis `width` wide: time runs right to left in Arabic and
+/// Hebrew, as their readers read it.
+pub fn along(lang: Lang, width: f64, x: f64) -> f64 {
+    if lang.rtl() {
+        width - x
+    } else {
+        x
+    }
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
@@ -118,9 +216,10 @@ pub fn ticks(n: usize, room: usize) -> Vec<usize> {
     let step = (n - 1).div_ceil(room - 1);
     let mut out: Vec<usize> = (0..n).step_by(step).collect();
     let last = n - 1;
-    // Keep the last label, dropping a neighbour that would touch it.
+    // Keep the last label, dropping a neighbour closer than a step: an end label may be
+    // anchored at its end, so it takes a whole step's room on one side.
     if out.last() != Some(&last) {
-        if out.len() > 1 && last - out[out.len() - 1] < step / 2 + 1 {
+        if out.len() > 1 && last - out[out.len() - 1] < step {
             out.pop();
         }
         out.push(last);
@@ -153,18 +252,38 @@ mod tests {
             assert_eq!(t.first(), Some(&0));
             assert_eq!(t.last(), Some(&(n - 1)));
             assert!(t.len() <= room + 1, "{n} labels in room {room}: {t:?}");
+            // Every gap is at least a step: no label crowds the next.
+            let step = (n - 1).div_ceil(room.max(2) - 1).max(1);
             let gaps: Vec<usize> = t.windows(2).map(|w| w[1] - w[0]).collect();
-            assert!(gaps.iter().all(|g| *g >= 1));
+            assert!(
+                gaps.iter().all(|g| *g >= step.min(n - 1)),
+                "{n}/{room}: {t:?}"
+            );
         }
     }
 
     #[test]
     fn deltas_say_the_direction() {
-        assert_eq!(delta(Some(12.0), Some(10.0), false).unwrap().0, "+20 %");
-        assert_eq!(delta(Some(40.0), Some(42.5), true).unwrap().0, "−2.5 pts");
-        assert_eq!(delta(Some(3.0), Some(0.0), false), None);
-        assert_eq!(delta(None, Some(1.0), false), None);
-        assert_eq!(pct(Some(12.345)), "12.3 %");
-        assert_eq!(secs(Some(12_345.0)), "12.3 s");
+        let en = Lang::En;
+        assert_eq!(delta(en, Some(12.0), Some(10.0), false).unwrap().0, "+20 %");
+        assert_eq!(
+            delta(en, Some(40.0), Some(42.5), true).unwrap().0,
+            "−2.5 pts"
+        );
+        assert_eq!(delta(en, Some(3.0), Some(0.0), false), None);
+        assert_eq!(delta(en, None, Some(1.0), false), None);
+        assert_eq!(pct(en, Some(12.345)), "12.3 %");
+        assert_eq!(secs(en, Some(12_345.0)), "12.3 s");
+        assert_eq!(signed_score(en, -0.5), "−0.50");
+    }
+
+    #[test]
+    fn time_runs_right_to_left_in_arabic_and_hebrew() {
+        assert_eq!(along(Lang::En, 100.0, 10.0), 10.0);
+        assert_eq!(along(Lang::Ar, 100.0, 10.0), 90.0);
+        assert_eq!(along(Lang::He, 100.0, 10.0), 90.0);
+        assert_eq!(along(Lang::Th, 100.0, 10.0), 10.0);
+        assert_eq!(when(Lang::En, "2026-12-03", false), "12-03");
+        assert_eq!(when(Lang::En, "2026-12-03T05:00Z", false), "05:00");
     }
 }

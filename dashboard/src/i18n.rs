@@ -154,6 +154,21 @@ pub struct Texts {
     pub first: &'static str,
     /// higher, lower than the first variant
     pub versus_first: [&'static str; 2],
+    pub filtered: &'static str,
+    pub remove_filter: &'static str,
+    pub show_all: &'static str,
+    /// What a breakdown value's button does.
+    pub filter_by: &'static str,
+    /// Which sections a filter does not narrow.
+    pub filter_scope: &'static str,
+    pub answers_given: &'static str,
+    /// promoters, passives, detractors
+    pub nps_groups: [&'static str; 3],
+    /// Thumbs: yes, no.
+    pub yes_no: [&'static str; 2],
+    pub points_over_time: &'static str,
+    /// issued, redeemed, taken back
+    pub points_series: [&'static str; 3],
 }
 
 pub static EN: Texts = Texts {
@@ -246,6 +261,16 @@ pub static EN: Texts = Texts {
     prompt_columns: ["Shown", "Dismissed", "Answered", "Response rate", "Mean score"],
     first: "(first)",
     versus_first: ["higher than the first", "lower than the first"],
+    filtered: "Showing only",
+    remove_filter: "Remove filter",
+    show_all: "Show everyone",
+    filter_by: "Show only this",
+    filter_scope: "The live count, latest answers, experiments and recent events are the whole site's.",
+    answers_given: "Answers",
+    nps_groups: ["Promoters", "Passives", "Detractors"],
+    yes_no: ["Yes", "No"],
+    points_over_time: "Points over time",
+    points_series: ["issued", "redeemed", "taken back"],
 };
 
 pub static AR: Texts = Texts {
@@ -338,6 +363,16 @@ pub static AR: Texts = Texts {
     prompt_columns: ["عُرض", "أُغلق", "أُجيب", "معدل الاستجابة", "متوسط الدرجة"],
     first: "(الأولى)",
     versus_first: ["أعلى من الأولى", "أقل من الأولى"],
+    filtered: "عرض فقط",
+    remove_filter: "إزالة عامل التصفية",
+    show_all: "عرض الجميع",
+    filter_by: "عرض هذا فقط",
+    filter_scope: "العدد المباشر وأحدث الإجابات والتجارب وأحدث الأحداث تخص الموقع كله.",
+    answers_given: "الإجابات",
+    nps_groups: ["المروّجون", "المحايدون", "المنتقدون"],
+    yes_no: ["نعم", "لا"],
+    points_over_time: "النقاط عبر الزمن",
+    points_series: ["الممنوحة", "المستبدلة", "المستردة"],
 };
 
 pub static HE: Texts = Texts {
@@ -430,6 +465,16 @@ pub static HE: Texts = Texts {
     prompt_columns: ["הוצגה", "נסגרה", "נענתה", "שיעור מענה", "ציון ממוצע"],
     first: "(ראשונה)",
     versus_first: ["גבוה מהראשונה", "נמוך מהראשונה"],
+    filtered: "מציג רק",
+    remove_filter: "הסרת מסנן",
+    show_all: "הצגת כולם",
+    filter_by: "להציג רק את זה",
+    filter_scope: "הספירה החיה, התשובות האחרונות, הניסויים והאירועים האחרונים הם של האתר כולו.",
+    answers_given: "תשובות",
+    nps_groups: ["ממליצים", "פסיביים", "מלעיזים"],
+    yes_no: ["כן", "לא"],
+    points_over_time: "נקודות לאורך זמן",
+    points_series: ["הוענקו", "מומשו", "נלקחו בחזרה"],
 };
 
 pub static TH: Texts = Texts {
@@ -522,4 +567,14 @@ pub static TH: Texts = Texts {
     prompt_columns: ["แสดง", "ปิด", "ตอบ", "อัตราการตอบ", "คะแนนเฉลี่ย"],
     first: "(แรก)",
     versus_first: ["สูงกว่ารูปแบบแรก", "ต่ำกว่ารูปแบบแรก"],
+    filtered: "แสดงเฉพาะ",
+    remove_filter: "ลบตัวกรอง",
+    show_all: "แสดงทั้งหมด",
+    filter_by: "แสดงเฉพาะค่านี้",
+    filter_scope: "จำนวนสด คำตอบล่าสุด การทดลอง และเหตุการณ์ล่าสุด เป็นของทั้งเว็บไซต์",
+    answers_given: "คำตอบ",
+    nps_groups: ["ผู้สนับสนุน", "ผู้เป็นกลาง", "ผู้วิจารณ์"],
+    yes_no: ["ใช่", "ไม่ใช่"],
+    points_over_time: "คะแนนตามช่วงเวลา",
+    points_series: ["ที่ให้", "ที่แลก", "ที่เรียกคืน"],
 };

@@ -12,6 +12,7 @@ mod cards;
 mod csv;
 mod events;
 mod experiments;
+mod filters;
 mod format;
 mod i18n;
 mod pages;

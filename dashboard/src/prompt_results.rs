@@ -1,7 +1,9 @@
-//! Each prompt's results per A/B variant: shown, dismissed, answered, response rate and mean
-//! score, each variant against the first with the 95 % interval, said plainly.
+//! Each prompt's results per A/B variant: shown, dismissed, answered, response rate, mean
+//! score and how the answers spread (NPS groups and scores, CSAT scores, thumbs share,
+//! choice counts), each variant against the first with the 95 % interval, said plainly.
 
 use leptos::prelude::*;
+use rapport_core::report::PromptVariant;
 
 use crate::app::Data;
 use crate::format::{signed_points, signed_score};
@@ -19,10 +21,61 @@ fn words(t: &'static Texts) -> Verdicts {
     }
 }
 
+/// How a variant's answers spread: scores in scale order, thumbs as shares, choices most
+/// first; NPS also by group.
+fn spread(l: Lang, t: &'static Texts, kind: Option<&str>, v: &PromptVariant) -> impl IntoView {
+    let total: u64 = v.answers.iter().map(|a| a.count).sum();
+    let mut answers = v.answers.clone();
+    if matches!(kind, Some("nps" | "csat")) {
+        answers.sort_by_key(|a| std::cmp::Reverse(a.answer.parse::<i64>().unwrap_or(-1)));
+    }
+    let items = answers
+        .into_iter()
+        .map(|a| {
+            let label = match (kind, a.answer.as_str()) {
+                (Some("thumbs"), "1") => t.yes_no[0].to_string(),
+                (Some("thumbs"), "0") => t.yes_no[1].to_string(),
+                _ => a.answer.clone(),
+            };
+            let share = if kind == Some("thumbs") && total > 0 {
+                format!(
+                    " ({})",
+                    crate::format::pct(l, Some(a.count as f64 * 100.0 / total as f64))
+                )
+            } else {
+                String::new()
+            };
+            view! {
+                <li data-answer=a.answer.clone()>
+                    <span>{label}</span>
+                    " "
+                    <b>{crate::format::count(l, Some(a.count as f64))}</b>
+                    {share}
+                </li>
+            }
+        })
+        .collect_view();
+    let groups = (kind == Some("nps")).then(|| {
+        view! {
+            <p class="groups">
+                {format!(
+                    "{} {} · {} {} · {} {}",
+                    t.nps_groups[0], v.promoters, t.nps_groups[1], v.passives, t.nps_groups[2], v.detractors,
+                )}
+            </p>
+        }
+    });
+    view! {
+        {groups}
+        <ul class="spread">{items}</ul>
+    }
+}
+
 #[component]
 pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     let texts = move || lang.get().texts();
     let tables = move || {
+        let l = lang.get();
         let t = texts();
         let prompts = data.with(|d| {
             d.prompts
@@ -55,15 +108,20 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                         } else {
                             v.variant.clone()
                         };
-                        let rate = crate::format::pct(v.response_rate);
-                        let score = crate::format::fixed(v.mean_score, 2);
+                        let rate = crate::format::pct(l, v.response_rate);
+                        let score = crate::format::fixed(l, v.mean_score, 2);
                         let versus = v.versus_first.clone();
-                        let rate_vs = versus
-                            .as_ref()
-                            .map(|c| compared(c.response_rate.as_ref(), signed_points, words(t)));
-                        let score_vs = versus
-                            .as_ref()
-                            .map(|c| compared(c.mean_score.as_ref(), signed_score, words(t)));
+                        let answers = spread(l, t, p.kind.as_deref(), &v);
+                        let rate_vs = versus.as_ref().map(|c| {
+                            compared(
+                                c.response_rate.as_ref(),
+                                move |x| signed_points(l, x),
+                                words(t),
+                            )
+                        });
+                        let score_vs = versus.as_ref().map(|c| {
+                            compared(c.mean_score.as_ref(), move |x| signed_score(l, x), words(t))
+                        });
                         view! {
                             <tr data-variant=v.variant.clone()>
                                 <td>{name}</td>
@@ -72,6 +130,7 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                                 <td class="num" data-measure="answered">{v.answered}</td>
                                 <td data-measure="response_rate">{rate}{rate_vs}</td>
                                 <td data-measure="mean_score">{score}{score_vs}</td>
+                                <td data-measure="answers">{answers}</td>
                             </tr>
                         }
                     })
@@ -83,6 +142,7 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                             <tr>
                                 <th>{t.variant}</th>
                                 {heads}
+                                <th>{t.answers_given}</th>
                             </tr>
                             {rows}
                         </table>

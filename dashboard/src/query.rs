@@ -1,5 +1,8 @@
-//! The view's state in the URL (`?site=…&from=…&to=…&goal=…&lang=…`), so a view can be
+//! The view's state in the URL (`?site=…&from=…&to=…&goal=…&lang=…&by=…&compare=off` and
+//! one parameter per filter, named as the API names it: `&device=mobile`), so a view can be
 //! shared or bookmarked.
+
+use rapport_core::report::{Filter, DIMENSIONS};
 
 use crate::i18n::Lang;
 
@@ -13,6 +16,10 @@ pub struct Query {
     pub lang: Lang,
     /// The breakdown's dimension.
     pub by: String,
+    /// The segment the page shows, in the order of [`DIMENSIONS`].
+    pub filters: Vec<Filter>,
+    /// Whether the previous period is shown beside this one.
+    pub compare: bool,
 }
 
 impl Query {
@@ -38,9 +45,41 @@ impl Query {
                 .unwrap_or_else(|| "purchase".into()),
             lang: Lang::from_tag(if lang.is_empty() { &browser } else { &lang }),
             by: Some(get("by"))
-                .filter(|b| crate::breakdowns::DIMENSIONS.contains(&b.as_str()))
+                .filter(|b| DIMENSIONS.contains(&b.as_str()))
                 .unwrap_or_else(|| "page".into()),
+            filters: DIMENSIONS
+                .into_iter()
+                .filter_map(|d| {
+                    let value = params.as_ref()?.get(d)?;
+                    Some(Filter {
+                        dimension: d.to_string(),
+                        value,
+                    })
+                })
+                .collect(),
+            compare: get("compare") != "off",
         }
+    }
+
+    /// This view with `dimension` filtered to `value` (replacing an earlier value of it).
+    pub fn filtered(&self, dimension: &str, value: &str) -> Query {
+        let mut q = self.clone();
+        q.filters.retain(|f| f.dimension != dimension);
+        q.filters.push(Filter {
+            dimension: dimension.to_string(),
+            value: value.to_string(),
+        });
+        q.filters
+            .sort_by_key(|f| DIMENSIONS.iter().position(|d| *d == f.dimension));
+        q
+    }
+
+    /// This view without the filter on `dimension` (or without any, for `None`).
+    pub fn unfiltered(&self, dimension: Option<&str>) -> Query {
+        let mut q = self.clone();
+        q.filters
+            .retain(|f| dimension.is_some_and(|d| d != f.dimension));
+        q
     }
 
     /// `?site=…` for this view.
@@ -54,6 +93,12 @@ impl Query {
         }
         params.set("lang", self.lang.tag());
         params.set("by", &self.by);
+        if !self.compare {
+            params.set("compare", "off");
+        }
+        for f in &self.filters {
+            params.set(&f.dimension, &f.value);
+        }
         format!("?{}", String::from(params.to_string()))
     }
 
@@ -65,14 +110,17 @@ impl Query {
         }
     }
 
-    /// `from` and `to` for an API query.
-    pub fn range(&self) -> String {
+    /// `from`, `to` and the filters, for an API query.
+    pub fn range_of(&self, from: &str, to: &str) -> String {
         let params = web_sys::UrlSearchParams::new().expect("URLSearchParams");
-        if !self.from.is_empty() {
-            params.set("from", &self.from);
+        if !from.is_empty() {
+            params.set("from", from);
         }
-        if !self.to.is_empty() {
-            params.set("to", &self.to);
+        if !to.is_empty() {
+            params.set("to", to);
+        }
+        for f in &self.filters {
+            params.set(&f.dimension, &f.value);
         }
         String::from(params.to_string())
     }

@@ -1,4 +1,5 @@
-//! Bounce rate and engagement rate per day, as two lines on a 0–100 % scale.
+//! Bounce rate and engagement rate per day, as two lines on a 0–100 % scale; time runs
+//! right to left in Arabic and Hebrew.
 
 use leptos::prelude::*;
 
@@ -13,6 +14,7 @@ const BASE: f64 = 125.0;
 pub fn Rates(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     let texts = move || lang.get().texts();
     let chart = move || {
+        let l = lang.get();
         data.with(|d| {
             let days = d.stats.as_ref().map(|s| s.days.clone()).unwrap_or_default();
             let step = if days.len() > 1 { 300.0 / (days.len() - 1) as f64 } else { 0.0 };
@@ -20,7 +22,7 @@ pub fn Rates(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                 let points: Vec<(f64, f64, f64)> = values
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, v)| v.map(|v| (10.0 + i as f64 * step, BASE - v / 100.0 * 110.0, v)))
+                    .filter_map(|(i, v)| v.map(|v| (format::along(l, W, 10.0 + i as f64 * step), BASE - v / 100.0 * 110.0, v)))
                     .collect();
                 let path = (points.len() > 1).then(|| {
                     let p: Vec<String> = points.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
@@ -28,7 +30,7 @@ pub fn Rates(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                 });
                 let dots = points
                     .into_iter()
-                    .map(|(x, y, v)| view! { <circle class=class cx=x cy=y r="2.5" data-value=v.to_string()><title>{format::pct(Some(v))}</title></circle> })
+                    .map(|(x, y, v)| view! { <circle class=class cx=x cy=y r="2.5" data-value=v.to_string()><title>{format::pct(l, Some(v))}</title></circle> })
                     .collect_view();
                 view! { {path} {dots} }
             };
@@ -37,10 +39,10 @@ pub fn Rates(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             let ticks = format::ticks(days.len(), 5)
                 .into_iter()
                 .map(|i| {
-                    let label = days[i].date.get(5..).unwrap_or_default().to_string();
+                    let label = format::when(l, &days[i].date, false);
                     // The end labels stay inside the chart.
                     let anchor = if i == 0 { "start" } else if i + 1 == days.len() { "end" } else { "middle" };
-                    view! { <text x=10.0 + i as f64 * step y="142" text-anchor=anchor class="tick">{label}</text> }
+                    view! { <text x=format::along(l, W, 10.0 + i as f64 * step) y="142" text-anchor=anchor class="tick">{label}</text> }
                 })
                 .collect_view();
             view! {

@@ -1,13 +1,14 @@
-//! The trend: one metric per day, picked from the list, with the previous period drawn
-//! behind it. Hovering or focusing a day shows its exact values; the date labels are
-//! thinned so that they never overlap, whatever the range.
+//! The trend: one metric per day (per hour for a one-day range), picked from the list, with
+//! the previous period drawn behind it. Hovering or focusing a bar shows its exact values;
+//! the labels are thinned so that they never overlap, whatever the range.
 
 use leptos::prelude::*;
 use rapport_core::report::Metrics;
 
 use crate::app::Data;
-use crate::format::{self, pct, secs};
+use crate::format::{self, along, pct, secs};
 use crate::i18n::{Lang, Texts};
+use crate::query::Query;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Metric {
@@ -67,15 +68,14 @@ impl Metric {
         }
     }
 
-    fn show(self, v: Option<f64>) -> String {
+    fn show(self, l: Lang, v: Option<f64>) -> String {
         match self {
-            Metric::Visitors | Metric::Pageviews => {
-                v.map_or_else(format::dash, |v| format!("{v:.0}"))
+            Metric::Visitors | Metric::Pageviews | Metric::Nps => format::fixed(l, v, 0),
+            Metric::Engaged => secs(l, v),
+            Metric::Bounce | Metric::Engagement => pct(l, v),
+            Metric::Csat => {
+                v.map_or_else(format::dash, |v| format!("{} / 5", format::num(l, v, 2)))
             }
-            Metric::Engaged => secs(v),
-            Metric::Bounce | Metric::Engagement => pct(v),
-            Metric::Nps => v.map_or_else(format::dash, |v| format!("{v:.0}")),
-            Metric::Csat => v.map_or_else(format::dash, |v| format!("{v:.2} / 5")),
         }
     }
 }
@@ -87,26 +87,44 @@ const BASE: f64 = 195.0;
 const TALL: f64 = 170.0;
 
 #[component]
-pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
+pub fn Trend(
+    data: RwSignal<Data>,
+    query: RwSignal<Query>,
+    lang: Memo<Lang>,
+    #[prop(into)] on_show: Callback<Query>,
+) -> impl IntoView {
     let metric = RwSignal::new(Metric::Visitors);
-    let compare = RwSignal::new(true);
+    let compare = Memo::new(move |_| query.get().compare);
     let hovered = RwSignal::new(None::<usize>);
     let texts = move || lang.get().texts();
 
-    // (date, value, previous value) per day.
+    // (date or hour, value, previous value) per bar: hours for a one-day range.
     let series = Memo::new(move |_| {
         let m = metric.get();
         data.with(|d| {
             let Some(s) = &d.stats else { return Vec::new() };
-            let before = d.previous.as_ref().map(|p| &p.days);
-            s.days
-                .iter()
+            let previous = d.previous.as_ref();
+            let rows: Vec<(String, &Metrics)> = if s.hours.is_empty() {
+                s.days
+                    .iter()
+                    .map(|x| (x.date.clone(), &x.metrics))
+                    .collect()
+            } else {
+                s.hours
+                    .iter()
+                    .map(|x| (x.hour.clone(), &x.metrics))
+                    .collect()
+            };
+            let before: Vec<&Metrics> = match previous {
+                Some(p) if s.hours.is_empty() => p.days.iter().map(|x| &x.metrics).collect(),
+                Some(p) => p.hours.iter().map(|x| &x.metrics).collect(),
+                None => Vec::new(),
+            };
+            rows.into_iter()
                 .enumerate()
-                .map(|(i, day)| {
-                    let prev = before
-                        .and_then(|b| b.get(i))
-                        .and_then(|p| m.value(&p.metrics));
-                    (day.date.clone(), m.value(&day.metrics), prev)
+                .map(|(i, (at, metrics))| {
+                    let prev = before.get(i).and_then(|p| m.value(p));
+                    (at, m.value(metrics), prev)
                 })
                 .collect::<Vec<_>>()
         })
@@ -114,6 +132,7 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
 
     let chart = move || {
         let m = metric.get();
+        let l = lang.get();
         let rows = series.get();
         let n = rows.len().max(1);
         let top = rows
@@ -139,10 +158,10 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             .map(|(i, (date, v, _))| {
                 let value = v.unwrap_or(0.0);
                 let (top_edge, h) = (y(value).min(zero), (y(value) - zero).abs());
-                let label = format!("{date}: {}", m.show(*v));
+                let label = format!("{}: {}", format::when(l, date, true), m.show(l, *v));
                 view! {
                     <rect
-                        x=LEFT + i as f64 * slot + slot * 0.15
+                        x=along(l, W, LEFT + (i as f64 + 0.5) * slot) - slot * 0.35
                         y=top_edge
                         width=slot * 0.7
                         height=h
@@ -161,18 +180,35 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, (_, _, p))| {
-                    p.map(|p| format!("{:.1},{:.1}", LEFT + (i as f64 + 0.5) * slot, y(p)))
+                    p.map(|p| {
+                        format!(
+                            "{:.1},{:.1}",
+                            along(l, W, LEFT + (i as f64 + 0.5) * slot),
+                            y(p)
+                        )
+                    })
                 })
                 .collect();
             (points.len() > 1)
                 .then(|| view! { <polyline class="previous" points=points.join(" ") /> })
         });
-        let ticks = format::ticks(rows.len(), if rows.len() > 40 { 7 } else { 10 })
+        // On a phone the labels are drawn larger (style.css), so fewer of them fit.
+        let narrow = window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w < 640.0);
+        let room = match (narrow, rows.len() > 40) {
+            (true, _) => 4,
+            (false, true) => 7,
+            (false, false) => 10,
+        };
+        let ticks = format::ticks(rows.len(), room)
             .into_iter()
             .map(|i| {
-                let date = rows[i].0.get(5..).unwrap_or_default().to_string();
+                let date = format::when(l, &rows[i].0, false);
                 view! {
-                    <text x=LEFT + (i as f64 + 0.5) * slot y=H - 12.0 text-anchor="middle" class="tick big">
+                    <text x=along(l, W, LEFT + (i as f64 + 0.5) * slot) y=H - 12.0 text-anchor="middle" class="tick big">
                         {date}
                     </text>
                 }
@@ -183,7 +219,13 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
         let keys = move |ev: leptos::ev::KeyboardEvent| {
             let last = count.saturating_sub(1);
             let at = hovered.get_untracked();
-            let next = match ev.key().as_str() {
+            // Right is later, or earlier where time runs right to left.
+            let key = match (ev.key().as_str(), l.rtl()) {
+                ("ArrowRight", true) => "ArrowLeft".to_string(),
+                ("ArrowLeft", true) => "ArrowRight".to_string(),
+                (k, _) => k.to_string(),
+            };
+            let next = match key.as_str() {
                 "ArrowRight" | "ArrowUp" => Some(at.map_or(0, |i| (i + 1).min(last))),
                 "ArrowLeft" | "ArrowDown" => Some(at.map_or(last, |i| i.saturating_sub(1))),
                 "Home" => Some(0),
@@ -221,15 +263,16 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     // The exact values of the day under the pointer or focus, else of the whole range.
     let readout = move || {
         let m = metric.get();
+        let l = lang.get();
         let rows = series.get();
         match hovered.get().and_then(|i| rows.get(i)) {
             Some((date, v, p)) => {
                 let before = if compare.get() {
-                    format!(" ({}: {})", texts().previous_period, m.show(*p))
+                    format!(" ({}: {})", texts().previous_period, m.show(l, *p))
                 } else {
                     String::new()
                 };
-                format!("{date}: {}{before}", m.show(*v))
+                format!("{}: {}{before}", format::when(l, date, true), m.show(l, *v))
             }
             None => String::new(),
         }
@@ -264,7 +307,16 @@ pub fn Trend(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
                     </select>
                 </label>
                 <label class="compare">
-                    <input type="checkbox" prop:checked=move || compare.get() on:change=move |ev| compare.set(event_target_checked(&ev)) />
+                    <input
+                        type="checkbox"
+                        id="compare"
+                        prop:checked=move || compare.get()
+                        on:change=move |ev| {
+                            let mut q = query.get_untracked();
+                            q.compare = event_target_checked(&ev);
+                            on_show.run(q);
+                        }
+                    />
                     {move || texts().compare}
                 </label>
             </figcaption>

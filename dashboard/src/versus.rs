@@ -16,7 +16,11 @@ pub struct Verdicts {
 }
 
 /// `+1.5 pts (+0.2 pts … +2.8 pts)` and its verdict, each number written by `show`.
-pub fn compared(i: Option<&Interval>, show: fn(f64) -> String, words: Verdicts) -> impl IntoView {
+pub fn compared(
+    i: Option<&Interval>,
+    show: impl Fn(f64) -> String,
+    words: Verdicts,
+) -> impl IntoView {
     let (text, class, verdict) = match i {
         Some(i) => {
             let (class, verdict) = if !i.excludes_zero {

@@ -38,6 +38,9 @@ async function stats(collector, from, to) {
 }
 
 const loaded = (page) => expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+// Dates as the dashboard writes them in English: by Intl, in UTC as the API's days are.
+const dayLabel = (d) => new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(`${d}T00:00Z`));
+const longDate = (d) => new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${d}T00:00Z`));
 
 test('Arabic and Hebrew lay the dashboard out right to left, Thai left to right; the language is in the URL', async ({ page, collector, consoleLog }) => {
   await seed(collector, [view(today, 1)]);
@@ -48,7 +51,9 @@ test('Arabic and Hebrew lay the dashboard out right to left, Thai left to right;
   await expect(html).toHaveAttribute('dir', 'rtl');
   await expect(html).toHaveAttribute('lang', 'ar');
   await expect(page.locator('.card', { has: page.locator('[data-metric="visitors"]') })).toContainText('الزوار');
-  await expect(page.locator('[data-metric="visitors"]')).toHaveText('1');
+  // Figures in the language's own digits, as the browser's Intl writes them.
+  const one = await page.evaluate(() => new Intl.NumberFormat('ar').format(1));
+  await expect(page.locator('[data-metric="visitors"]')).toHaveText(one);
   // Right to left: the first card sits at the right edge.
   const box = await page.locator('.card').first().boundingBox();
   expect(box.x + box.width).toBeGreaterThan(390 - 20);
@@ -89,8 +94,8 @@ test('the trend over a year: any metric, exact values on hover and focus, date l
     texts.map((t) => { const b = t.getBoundingClientRect(); return { text: t.textContent, left: b.left, right: b.right }; }));
   expect(ticks.length).toBeGreaterThanOrEqual(2);
   expect(ticks.length).toBeLessThanOrEqual(11);
-  expect(ticks[0].text).toBe(date(from).slice(5));
-  expect(ticks[ticks.length - 1].text).toBe(date(today).slice(5));
+  expect(ticks[0].text).toBe(dayLabel(date(from)));
+  expect(ticks[ticks.length - 1].text).toBe(dayLabel(date(today)));
   for (let i = 1; i < ticks.length; i++) expect(ticks[i].left).toBeGreaterThan(ticks[i - 1].right);
 
   await page.selectOption('#trend-metric', 'pageviews');
@@ -98,15 +103,15 @@ test('the trend over a year: any metric, exact values on hover and focus, date l
   // Hover a day with data: its exact value; keyboard focus does the same.
   const busy = s.days.findIndex((d) => d.pageviews > 0);
   await page.locator('#chart-pageviews rect').nth(busy).hover();
-  await expect(page.locator('.readout')).toContainText(`${s.days[busy].date}: ${s.days[busy].pageviews}`);
+  await expect(page.locator('.readout')).toContainText(`${longDate(s.days[busy].date)}: ${s.days[busy].pageviews}`);
   // From the keyboard: one tab stop, then Home, End and the arrow keys move between days.
   await page.mouse.move(0, 0);
   await page.locator('#chart-pageviews').focus();
   await page.keyboard.press('End');
-  await expect(page.locator('.readout')).toContainText(`${s.days[364].date}: ${s.days[364].pageviews}`);
+  await expect(page.locator('.readout')).toContainText(`${longDate(s.days[364].date)}: ${s.days[364].pageviews}`);
   await page.keyboard.press('Home');
   for (let i = 0; i < busy + 7; i++) await page.keyboard.press('ArrowRight');
-  await expect(page.locator('.readout')).toContainText(`${s.days[busy + 7].date}: ${s.days[busy + 7].pageviews}`);
+  await expect(page.locator('.readout')).toContainText(`${longDate(s.days[busy + 7].date)}: ${s.days[busy + 7].pageviews}`);
   expect(await page.locator('#chart-pageviews rect[tabindex]').count()).toBe(0);
 
   await page.selectOption('#trend-metric', 'bounce_rate');
@@ -133,12 +138,21 @@ test('headline cards show the change against the previous period of the same len
   await expect(page.locator('#chart-visitors polyline.previous')).toHaveCount(1);
   await page.locator('.compare input').uncheck();
   await expect(page.locator('#chart-visitors polyline.previous')).toHaveCount(0);
+  await expect(card.locator('.delta')).toHaveCount(0);
+  // The choice is part of the view's URL.
+  expect(new URL(page.url()).searchParams.get('compare')).toBe('off');
+  await page.reload();
+  await loaded(page);
+  await expect(page.locator('.compare input')).not.toBeChecked();
+  await expect(page.locator('#chart-visitors polyline.previous')).toHaveCount(0);
 });
 
 test('empty programs and feedback say what to do; the events table stays on one line, pages and exports CSV', async ({ page, collector }, testInfo) => {
   const long = `/collections/summer/${'very-long-segment-'.repeat(12)}end?utm_source=news`;
   const events = [];
-  for (let i = 0; i < 12; i++) events.push(view(today, 100 + i, i === 0 ? long : `/p/${i}`));
+  // Stamped a second apart, the long URL the newest.
+  const base = Date.now() - 60_000;
+  for (let i = 0; i < 12; i++) events.push(view(today, 100 + i, i === 0 ? long : `/p/${i}`, { ts: base - i * 1_000 }));
   await seed(collector, events);
 
   await page.setViewportSize({ width: 1000, height: 900 });
@@ -279,4 +293,9 @@ test('prompts: each A/B variant against the first, with its interval said plainl
   // One score each side: too few for an interval on the mean.
   expect(b.versus_first.mean_score).toBeNull();
   await expect(cell('b', 'mean_score').locator('.interval')).toHaveText('too few to compare');
+  // How the answers spread: the NPS groups and each score's count, as the API counts them.
+  await expect(cell('a', 'answers').locator('.groups')).toHaveText(`Promoters ${a.promoters} · Passives ${a.passives} · Detractors ${a.detractors}`);
+  expect(await cell('b', 'answers').locator('li').evaluateAll((lis) => lis.map((li) => [li.dataset.answer, Number(li.querySelector('b').textContent)])))
+    .toEqual(b.answers.map((x) => [x.answer, x.count]));
+  expect(b.answers).toEqual([{ answer: '9', count: 2 }]);
 });

@@ -87,11 +87,14 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: testInfo.outputPath('dashboard-phone.png'), fullPage: true });
 
-  // The date-range control drives the API: one day shows one bar.
+  // The date-range control drives the API: one day shows its 24 hours.
   await page.fill('#from', to);
   await page.click('button[type=submit]');
-  await expect.poll(() => page.locator('#chart-visitors rect').count()).toBe(1);
+  await expect.poll(() => page.locator('#chart-visitors rect').count()).toBe(24);
   expect(new URL(page.url()).searchParams.get('from')).toBe(to);
+  const day = await (await fetch(`${collector.url}/v1/sites/demo/stats?from=${to}&to=${to}`)).json();
+  expect(day.hours.map((h) => h.visitors).reduce((a, b) => a + b)).toBeGreaterThan(0);
+  expect(await values('chart-visitors')).toEqual(day.hours.map((h) => h.visitors));
   expect(consoleLog.pageErrors).toEqual([]);
 });
 
