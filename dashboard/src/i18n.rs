@@ -1,5 +1,6 @@
 //! The dashboard's words in English, Arabic, Hebrew and Thai. Arabic and Hebrew lay the page
-//! out right to left (`<html dir="rtl">`); figures stay in Western digits, as the API's.
+//! out right to left (`<html dir="rtl">`); figures and dates are written by `Intl` for the
+//! language (`format.rs`).
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
