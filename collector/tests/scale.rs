@@ -216,6 +216,30 @@ async fn two_collectors_on_two_shards_count_every_event_once() {
             assert_eq!(stats[part], single[part], "{part} differs at {}", c.addr);
         }
     }
+    // A segment's subquery runs over the whole distributed table, whichever shard is asked.
+    for filtered in [
+        "/v1/sites/demo/stats?page=%2Fp%2F3",
+        "/v1/sites/demo/stats?visitor_type=new&entry_page=%2Fp%2F1",
+    ] {
+        let response = rapport_collector::app(rapport_collector::AppState::new(
+            rapport_collector::Db::connect(&format!("sqlite://{}/one.db", dir.path().display()))
+                .await
+                .unwrap(),
+            rapport_collector::Config::parse(CONFIG).unwrap(),
+        ))
+        .oneshot(Request::get(filtered).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let single: Value = serde_json::from_slice(&bytes).unwrap();
+        let visitors = single["total"]["visitors"].as_u64().unwrap();
+        assert!(visitors > 0 && visitors < 12, "{filtered}: {single}");
+        for c in &collectors {
+            let (status, stats) = http(&c.addr, "GET", filtered, String::new()).await;
+            assert_eq!(status, 200, "{stats}");
+            assert_eq!(stats["total"], single["total"], "{filtered} at {}", c.addr);
+        }
+    }
     // Every event is stored once across the shards, whichever collector is asked.
     let (_, events) = http(
         &collectors[1].addr,
