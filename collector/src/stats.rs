@@ -221,7 +221,19 @@ async fn buckets(
         out.entry(row.int(0))
             .or_insert_with(|| (empty(), ReferralFunnel::default()))
     }
-    for row in db.read(&visitors_sql(d, size, scope), &params).await? {
+    // The three reads run at once (on the pool's connections); their rows are read in order,
+    // since the sessions' and scroll's figures divide by the page views.
+    let (visitors_sql, sessions_sql, scroll_sql) = (
+        visitors_sql(d, size, scope),
+        sessions_sql(d, size, scope),
+        scroll_sql(d, size, scope),
+    );
+    let (visitors, sessions, scroll) = tokio::try_join!(
+        db.read(&visitors_sql, &params),
+        db.read(&sessions_sql, &params),
+        db.read(&scroll_sql, &params),
+    )?;
+    for row in visitors {
         let (m, funnel) = bucket(&mut out, &row);
         m.visitors = row.count(1);
         m.returning_visitors = row.count(2);
@@ -242,7 +254,7 @@ async fn buckets(
             (answers > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64);
         m.feedback.nps_distribution = dist;
     }
-    for row in db.read(&sessions_sql(d, size, scope), &params).await? {
+    for row in sessions {
         let (m, _) = bucket(&mut out, &row);
         m.sessions = row.count(1);
         m.avg_session_span_ms = row.float(2);
@@ -250,7 +262,7 @@ async fn buckets(
         m.bounce_rate = pct(row.count(4), m.sessions);
         m.pages_per_session = (m.sessions > 0).then(|| m.pageviews as f64 / m.sessions as f64);
     }
-    for row in db.read(&scroll_sql(d, size, scope), &params).await? {
+    for row in scroll {
         let (m, _) = bucket(&mut out, &row);
         m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
             .map(|i| pct(row.count(1 + i), m.pageviews).unwrap_or(0.0))
@@ -305,13 +317,24 @@ pub async fn stats(
         to_ms: day_start_ms(to + 1),
         filters,
     };
-    let (total, funnel) = buckets(db, &scope, 0)
-        .await?
+    // The range, its days, its hours (for one day) and its pages are read at once.
+    let by_hour = async {
+        if from == to {
+            buckets(db, &scope, HOUR_MS).await
+        } else {
+            Ok(Default::default())
+        }
+    };
+    let (mut whole, mut days, mut hours, top_pages) = tokio::try_join!(
+        buckets(db, &scope, 0),
+        buckets(db, &scope, DAY_MS),
+        by_hour,
+        top_pages(db, &scope),
+    )?;
+    let (total, funnel) = whole
         .remove(&0)
         .unwrap_or_else(|| (empty(), ReferralFunnel::default()));
-    let mut days = buckets(db, &scope, DAY_MS).await?;
     let hours = if from == to {
-        let mut hours = buckets(db, &scope, HOUR_MS).await?;
         let first = from * 24;
         (first..first + 24)
             .map(|h| Hour {
@@ -335,7 +358,7 @@ pub async fn stats(
             })
             .collect(),
         hours,
-        top_pages: top_pages(db, &scope).await?,
+        top_pages,
         programs: ProgramTotals {
             referral: funnel,
             points: Points::default(),

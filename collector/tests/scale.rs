@@ -234,7 +234,11 @@ async fn two_collectors_on_two_shards_count_every_event_once() {
         let single: Value = serde_json::from_slice(&bytes).unwrap();
         // A true segment: some of the 60 sessions, not none and not all.
         let sessions = single["total"]["sessions"].as_u64().unwrap();
-        assert!(sessions > 0 && sessions < 60, "{filtered}: {}", single["total"]);
+        assert!(
+            sessions > 0 && sessions < 60,
+            "{filtered}: {}",
+            single["total"]
+        );
         for c in &collectors {
             let (status, stats) = http(&c.addr, "GET", filtered, String::new()).await;
             assert_eq!(status, 200, "{stats}");

@@ -1,5 +1,6 @@
 //! The page: its state in signals (the view in the URL, the token in memory, the last
-//! answers), a refresh every 5 seconds, and the sections.
+//! answers), the live count read every 5 seconds and the reports every minute (never two
+//! reads at once, none while the tab is hidden), and the sections.
 
 use leptos::prelude::*;
 use rapport_core::report::{
@@ -14,8 +15,10 @@ use crate::query::Query;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Data {
     pub stats: Option<Stats>,
-    /// The same metrics for the range of the same length just before.
+    /// The same metrics for the range of the same length just before, read after the rest.
     pub previous: Option<Stats>,
+    /// Where `previous` was read from: kept across refreshes of the same view.
+    pub previous_url: Option<String>,
     pub events: Vec<StoredEvent>,
     pub experiments: Option<Experiments>,
     pub live: Option<Live>,
@@ -24,8 +27,11 @@ pub struct Data {
     pub prompts: Option<Prompts>,
 }
 
-/// How often the page reads the collector again.
-const REFRESH_MS: u32 = 5_000;
+/// How often the live count is read.
+const LIVE_MS: u32 = 5_000;
+/// The reports are read again every this many live reads (a minute): on a large site each
+/// read is heavy work for the collector's database.
+const REPORTS_EVERY: u32 = 12;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -39,15 +45,28 @@ pub fn App() -> impl IntoView {
     let loaded = RwSignal::new(0u32);
     let lang = Memo::new(move |_| query.get().lang);
 
-    let refresh = move || {
+    // A read of the reports is in flight; a newer view's read makes older answers moot.
+    let busy = StoredValue::new(false);
+    let generation = StoredValue::new(0u32);
+    let refresh = move |fresh: bool| {
+        if !fresh && busy.get_value() {
+            return; // the timer's turn, while the last read is still out
+        }
+        if fresh {
+            generation.update_value(|g| *g += 1);
+        }
+        let this = generation.get_value();
+        busy.set_value(true);
         let q = query.get_untracked();
         let used = token.get_untracked();
         leptos::task::spawn_local(async move {
-            match load(&q, &used).await {
-                Ok(next) => {
-                    if used != token.get_untracked() {
-                        return; // an answer to an older token
-                    }
+            let result = load(&q, &used).await;
+            if this != generation.get_value() || used != token.get_untracked() {
+                return; // an answer to an older view or token
+            }
+            busy.set_value(false);
+            match result {
+                Ok(mut next) => {
                     if let Some(s) = &next.stats {
                         // Without a range in the URL, the form shows the collector's.
                         query.update(|q| {
@@ -59,6 +78,18 @@ pub fn App() -> impl IntoView {
                             }
                         });
                     }
+                    // The previous period of the same view is kept; another one is read
+                    // after the rest, so that it never delays the first figures.
+                    let keep = data.with_untracked(|d| {
+                        (d.previous_url == next.previous_url).then(|| d.previous.clone())
+                    });
+                    let wanted = match keep {
+                        Some(previous) => {
+                            next.previous = previous;
+                            None
+                        }
+                        None => next.previous_url.clone(),
+                    };
                     data.set(next);
                     locked.set(false);
                     loaded.update(|n| *n += 1);
@@ -69,15 +100,37 @@ pub fn App() -> impl IntoView {
                         lang.get_untracked().texts().updated,
                         String::from(time)
                     ));
+                    if let Some(url) = wanted {
+                        let previous = api::get::<Stats>(&url, &used).await.ok();
+                        if this == generation.get_value() {
+                            data.update(|d| d.previous = previous);
+                        }
+                    }
                 }
                 Err(e) => {
-                    if e.status == 401 && used == token.get_untracked() {
+                    if e.status == 401 {
                         locked.set(true);
                         data.set(Data::default());
                     }
                     status.set(e.message);
                 }
             }
+        });
+    };
+    // The live count on its own, every few seconds.
+    let live_busy = StoredValue::new(false);
+    let live = move || {
+        if live_busy.get_value() || locked.get_untracked() {
+            return;
+        }
+        live_busy.set_value(true);
+        let url = query.get_untracked().api("live");
+        let used = token.get_untracked();
+        leptos::task::spawn_local(async move {
+            if let Ok(l) = api::get::<Live>(&url, &used).await {
+                data.update(|d| d.live = Some(l));
+            }
+            live_busy.set_value(false);
         });
     };
 
@@ -99,20 +152,32 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    refresh();
-    // Owned by the app: dropped, and so cancelled, when it is disposed.
-    let timer = gloo_timers::callback::Interval::new(REFRESH_MS, refresh);
+    refresh(true);
+    // Owned by the app: dropped, and so cancelled, when it is disposed. A hidden tab reads
+    // nothing; it catches up on its next tick once shown.
+    let ticks = StoredValue::new(0u32);
+    let timer = gloo_timers::callback::Interval::new(LIVE_MS, move || {
+        if document().hidden() {
+            return;
+        }
+        ticks.update_value(|t| *t += 1);
+        if ticks.get_value() % REPORTS_EVERY == 0 {
+            refresh(false);
+        } else {
+            live();
+        }
+    });
     StoredValue::new_local(timer);
 
     let show = move |q: Query| {
         q.write();
         query.set(q);
-        refresh();
+        refresh(true);
     };
     let unlock = move |t: String| {
         token.set(t);
         locked.set(false);
-        refresh();
+        refresh(true);
     };
     let texts = move || lang.get().texts();
 
@@ -185,8 +250,8 @@ fn days_of(q: &Query) -> (String, String) {
     (crate::format::date(from), crate::format::date(to))
 }
 
-/// Everything the view shows, read at once; the stats' failure decides, as does any other
-/// section's but the previous period's (a range before the first date has none).
+/// Everything the view shows but the previous period (its URL only), read at once; any
+/// section's failure decides.
 async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
     let (from, to) = days_of(q);
     let range = q.range_of(&from, &to);
@@ -205,14 +270,8 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         format!("{}?{range}", q.api("prompts")),
         format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
     ];
-    let (stats, previous, events, experiments, live, answers, prompts, breakdown) = futures::join!(
+    let (stats, events, experiments, live, answers, prompts, breakdown) = futures::join!(
         api::get::<Stats>(&urls[0], token),
-        async {
-            match &previous {
-                Some(url) => api::get::<Stats>(url, token).await.ok(),
-                None => None,
-            }
-        },
         api::get::<EventsPage>(&urls[1], token),
         api::get::<Experiments>(&urls[2], token),
         api::get::<Live>(&urls[3], token),
@@ -222,7 +281,8 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
     );
     Ok(Data {
         stats: Some(stats?),
-        previous,
+        previous: None,
+        previous_url: previous,
         events: events?.events,
         experiments: Some(experiments?),
         live: Some(live?),
