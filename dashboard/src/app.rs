@@ -161,7 +161,7 @@ pub fn App() -> impl IntoView {
             return;
         }
         ticks.update_value(|t| *t += 1);
-        if ticks.get_value() % REPORTS_EVERY == 0 {
+        if ticks.get_value().is_multiple_of(REPORTS_EVERY) {
             refresh(false);
         } else {
             live();
