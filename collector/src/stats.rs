@@ -141,25 +141,26 @@ fn visitors_sql(d: Dialect, bucket: i64, scope: &str) -> String {
 }
 
 /// Sessions per bucket: count, mean span, mean engaged time (Σ over its pageviews of their
-/// largest `engaged_ms`) and bounces.
+/// largest `engaged_ms`) and bounces. One pass over the events: each pageview's first and
+/// last time, largest engaged time, whether it was viewed and whether a key event happened
+/// on it; then each session from its pageviews.
 fn sessions_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     format!(
-        "SELECT s.day, CAST(COUNT(*) AS BIGINT), \
-         AVG(CAST(s.last_ts - s.first_ts AS {float})), \
-         AVG(CAST(p.engaged AS {float})), \
-         CAST(SUM(CASE WHEN p.views < 2 AND p.engaged < {engaged} AND s.keyed = 0 \
+        "SELECT day, CAST(COUNT(*) AS BIGINT), \
+         AVG(CAST(last_ts - first_ts AS {float})), \
+         AVG(CAST(engaged AS {float})), \
+         CAST(SUM(CASE WHEN views < 2 AND engaged < {engaged} AND keyed = 0 \
               THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM (SELECT day, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts, \
-               MAX(CASE WHEN name IN ({key}) THEN 1 ELSE 0 END) AS keyed \
-               FROM ({events}) e GROUP BY day, session_id) s \
-         JOIN (SELECT day, session_id, CAST(SUM(COALESCE(engaged, 0)) AS BIGINT) AS engaged, \
+         FROM (SELECT day, session_id, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts, \
+               MAX(keyed) AS keyed, CAST(SUM(COALESCE(engaged, 0)) AS BIGINT) AS engaged, \
                CAST(SUM(viewed) AS BIGINT) AS views \
-               FROM (SELECT day, session_id, pageview_id, MAX(engaged_ms) AS engaged, \
-                     MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
+               FROM (SELECT day, session_id, pageview_id, MIN(ts) AS first_ts, \
+                     MAX(ts) AS last_ts, MAX(engaged_ms) AS engaged, \
+                     MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed, \
+                     MAX(CASE WHEN name IN ({key}) THEN 1 ELSE 0 END) AS keyed \
                      FROM ({events}) e GROUP BY day, session_id, pageview_id) v \
-               GROUP BY day, session_id) p \
-         ON p.day = s.day AND p.session_id = s.session_id \
-         GROUP BY s.day",
+               GROUP BY day, session_id) s \
+         GROUP BY day",
         engaged = ENGAGED_SESSION_MS,
         key = list(KEY_EVENTS),
         events = events(d, bucket, scope),
