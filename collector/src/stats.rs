@@ -110,32 +110,47 @@ fn events(d: Dialect, bucket: i64, scope: &str) -> String {
     )
 }
 
-/// Visitors, pageviews, feedback and the referral counts, per bucket.
-/// `COUNT(DISTINCT CASE … END)` is wrapped in `COALESCE(…, 0)`: ClickHouse 18.16 answers
-/// NULL when no row matches.
+/// Visitors, feedback and the referral counts, per bucket: each visitor's flags and sums
+/// first (one group per visitor), then the bucket's sums over them, so no
+/// `COUNT(DISTINCT …)` is needed.
 fn visitors_sql(d: Dialect, bucket: i64, scope: &str) -> String {
-    let nps: String = (0..=10)
+    let sum = |condition: &str, value: &str| {
+        format!("CAST(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END) AS BIGINT)")
+    };
+    let flag = |condition: &str| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
+    let nps_each: String = (0..=10)
         .map(|k| {
             format!(
-                ", CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' \
-                 AND score = {k} THEN 1 ELSE 0 END) AS BIGINT)"
+                ", {} AS nps{k}",
+                sum(
+                    &format!(
+                        "name = 'feedback_submitted' AND feedback_type = 'nps' AND score = {k}"
+                    ),
+                    "1"
+                )
             )
         })
         .collect();
+    let nps_total: String = (0..=10)
+        .map(|k| format!(", CAST(SUM(nps{k}) AS BIGINT)"))
+        .collect();
+    let csat = "name = 'feedback_submitted' AND feedback_type = 'csat' AND score BETWEEN 1 AND 5";
     format!(
-        "SELECT day, CAST(COUNT(DISTINCT visitor_id) AS BIGINT), \
-         CAST(COALESCE(COUNT(DISTINCT CASE WHEN is_returning <> 0 THEN visitor_id END), 0) AS BIGINT), \
-         CAST(COALESCE(COUNT(DISTINCT CASE WHEN name NOT IN ({passive}) THEN visitor_id END), 0) AS BIGINT), \
-         CAST(COALESCE(COUNT(DISTINCT CASE WHEN name = 'page_view' THEN pageview_id END), 0) AS BIGINT), \
-         CAST(SUM(CASE WHEN name = 'feedback_submitted' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
-              AND score BETWEEN 1 AND 5 THEN score ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'csat' \
-              AND score BETWEEN 1 AND 5 THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN name = 'referral_shared' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(COALESCE(COUNT(DISTINCT CASE WHEN referred <> 0 THEN visitor_id END), 0) AS BIGINT){nps} \
-         FROM ({events}) e GROUP BY day",
-        passive = list(PASSIVE_EVENTS),
+        "SELECT day, CAST(COUNT(*) AS BIGINT), CAST(SUM(ret) AS BIGINT), \
+         CAST(SUM(act) AS BIGINT), CAST(SUM(fb) AS BIGINT), CAST(SUM(csat_sum) AS BIGINT), \
+         CAST(SUM(csat_n) AS BIGINT), CAST(SUM(shared) AS BIGINT), \
+         CAST(SUM(refd) AS BIGINT){nps_total} \
+         FROM (SELECT day, visitor_id, {ret} AS ret, {act} AS act, {refd} AS refd, \
+               {fb} AS fb, {csat_sum} AS csat_sum, {csat_n} AS csat_n, {shared} AS shared\
+               {nps_each} \
+               FROM ({events}) e GROUP BY day, visitor_id) v GROUP BY day",
+        ret = flag("is_returning <> 0"),
+        act = flag(&format!("name NOT IN ({})", list(PASSIVE_EVENTS))),
+        refd = flag("referred <> 0"),
+        fb = sum("name = 'feedback_submitted'", "1"),
+        csat_sum = sum(csat, "score"),
+        csat_n = sum(csat, "1"),
+        shared = sum("name = 'referral_shared'", "1"),
         events = events(d, bucket, scope),
     )
 }
@@ -168,15 +183,15 @@ fn sessions_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     )
 }
 
-/// Pageviews per bucket that reached each scroll threshold (their deepest scroll).
+/// Pageviews per bucket, and how many reached each scroll threshold (their deepest scroll).
 fn scroll_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     let reached: String = SCROLL_THRESHOLDS
         .iter()
         .map(|t| format!(", CAST(SUM(CASE WHEN depth >= {t} THEN 1 ELSE 0 END) AS BIGINT)"))
         .collect();
     format!(
-        "SELECT day{reached} FROM (SELECT day, pageview_id, MAX(scroll_depth) AS depth, \
-         MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
+        "SELECT day, CAST(COUNT(*) AS BIGINT){reached} FROM (SELECT day, pageview_id, \
+         MAX(scroll_depth) AS depth, MAX(CASE WHEN name = 'page_view' THEN 1 ELSE 0 END) AS viewed \
          FROM ({events}) e GROUP BY day, pageview_id) v WHERE viewed = 1 GROUP BY day",
         events = events(d, bucket, scope),
     )
@@ -223,7 +238,7 @@ async fn buckets(
             .or_insert_with(|| (empty(), ReferralFunnel::default()))
     }
     // The three reads run at once (on the pool's connections); their rows are read in order,
-    // since the sessions' and scroll's figures divide by the page views.
+    // since the scroll's and sessions' figures divide by the page views the scroll read counts.
     let (visitors_sql, sessions_sql, scroll_sql) = (
         visitors_sql(d, size, scope),
         sessions_sql(d, size, scope),
@@ -241,19 +256,25 @@ async fn buckets(
         m.new_visitors = m.visitors.saturating_sub(m.returning_visitors);
         m.returning_share = pct(m.returning_visitors, m.visitors);
         m.engagement_rate = pct(row.count(3), m.visitors);
-        m.pageviews = row.count(4);
-        m.feedback.responses = row.count(5);
-        let (csat_sum, csat_answers) = (row.count(6), row.count(7));
+        m.feedback.responses = row.count(4);
+        let (csat_sum, csat_answers) = (row.count(5), row.count(6));
         m.feedback.csat_average = (csat_answers > 0).then(|| csat_sum as f64 / csat_answers as f64);
-        funnel.links_shared = row.count(8);
-        funnel.referred_visitors = row.count(9);
-        let dist: Vec<u64> = (0..=10).map(|k| row.count(10 + k)).collect();
+        funnel.links_shared = row.count(7);
+        funnel.referred_visitors = row.count(8);
+        let dist: Vec<u64> = (0..=10).map(|k| row.count(9 + k)).collect();
         let answers: u64 = dist.iter().sum();
         let promoters = dist[9] + dist[10];
         let detractors: u64 = dist[..=6].iter().sum();
         m.feedback.nps =
             (answers > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / answers as f64);
         m.feedback.nps_distribution = dist;
+    }
+    for row in scroll {
+        let (m, _) = bucket(&mut out, &row);
+        m.pageviews = row.count(1);
+        m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
+            .map(|i| pct(row.count(2 + i), m.pageviews).unwrap_or(0.0))
+            .collect();
     }
     for row in sessions {
         let (m, _) = bucket(&mut out, &row);
@@ -262,12 +283,6 @@ async fn buckets(
         m.avg_session_engaged_ms = row.float(3);
         m.bounce_rate = pct(row.count(4), m.sessions);
         m.pages_per_session = (m.sessions > 0).then(|| m.pageviews as f64 / m.sessions as f64);
-    }
-    for row in scroll {
-        let (m, _) = bucket(&mut out, &row);
-        m.scroll_reach = (0..SCROLL_THRESHOLDS.len())
-            .map(|i| pct(row.count(1 + i), m.pageviews).unwrap_or(0.0))
-            .collect();
     }
     Ok(out)
 }

@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
     let data = RwSignal::new(Data::default());
     let status = RwSignal::new(String::new());
     let loaded = RwSignal::new(0u32);
+    let figures = RwSignal::new(0u32);
     let lang = Memo::new(move |_| query.get().lang);
 
     // A read of the reports is in flight; a newer view's read makes older answers moot.
@@ -59,9 +60,25 @@ pub fn App() -> impl IntoView {
         busy.set_value(true);
         let q = query.get_untracked();
         let used = token.get_untracked();
+        let current = {
+            let used = used.clone();
+            move || this == generation.get_value() && used == token.get_untracked()
+        };
+        // The headline figures and charts show as soon as their stats arrive; the other
+        // sections follow.
+        let shown = current.clone();
+        let first = move |s: &Stats| {
+            if !shown() {
+                return;
+            }
+            let s = s.clone();
+            data.update(|d| d.stats = Some(s));
+            locked.set(false);
+            figures.update(|n| *n += 1);
+        };
         leptos::task::spawn_local(async move {
-            let result = load(&q, &used).await;
-            if this != generation.get_value() || used != token.get_untracked() {
+            let result = load(&q, &used, first).await;
+            if !current() {
                 return; // an answer to an older view or token
             }
             busy.set_value(false);
@@ -142,15 +159,18 @@ pub fn App() -> impl IntoView {
             let _ = root.set_attribute("dir", if l.rtl() { "rtl" } else { "ltr" });
         }
     });
-    // A counter tests and scripts can wait for.
-    Effect::new(move |_| {
-        let n = loaded.get();
-        if n > 0 {
-            if let Some(body) = document().body() {
-                let _ = body.set_attribute("data-loaded", &n.to_string());
+    // Counters tests and scripts can wait for: every section read (`data-loaded`), the
+    // headline figures shown (`data-figures`).
+    for (signal, name) in [(loaded, "data-loaded"), (figures, "data-figures")] {
+        Effect::new(move |_| {
+            let n = signal.get();
+            if n > 0 {
+                if let Some(body) = document().body() {
+                    let _ = body.set_attribute(name, &n.to_string());
+                }
             }
-        }
-    });
+        });
+    }
 
     refresh(true);
     // Owned by the app: dropped, and so cancelled, when it is disposed. A hidden tab reads
@@ -251,8 +271,8 @@ fn days_of(q: &Query) -> (String, String) {
 }
 
 /// Everything the view shows but the previous period (its URL only), read at once; any
-/// section's failure decides.
-async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
+/// section's failure decides. `first` sees the stats as soon as they arrive.
+async fn load(q: &Query, token: &str, first: impl Fn(&Stats)) -> Result<Data, ApiError> {
     let (from, to) = days_of(q);
     let range = q.range_of(&from, &to);
     let goal = String::from(js_sys::encode_uri_component(&q.goal));
@@ -270,8 +290,15 @@ async fn load(q: &Query, token: &str) -> Result<Data, ApiError> {
         format!("{}?{range}", q.api("prompts")),
         format!("{}?dimension={}&{range}", q.api("breakdown"), q.by),
     ];
+    let stats = async {
+        let stats = api::get::<Stats>(&urls[0], token).await;
+        if let Ok(s) = &stats {
+            first(s);
+        }
+        stats
+    };
     let (stats, events, experiments, live, answers, prompts, breakdown) = futures::join!(
-        api::get::<Stats>(&urls[0], token),
+        stats,
         api::get::<EventsPage>(&urls[1], token),
         api::get::<Experiments>(&urls[2], token),
         api::get::<Live>(&urls[3], token),
