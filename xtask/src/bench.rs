@@ -1,9 +1,11 @@
-//! `cargo xtask bench [collector | peers]`: benchmarks, never part of `cargo xtask test`.
+//! `cargo xtask bench [collector | dashboard | peers]`: benchmarks, never part of
+//! `cargo xtask test`.
 //!
-//! Without an argument, both: the collector's ingest and stats on SQLite, PostgreSQL and
-//! ClickHouse, then Rapport beside the scripts a site owner would otherwise embed
-//! (`bench/run.js`), which writes `bench/RESULTS.md` and `bench/results.json` with the
-//! ingest figures included.
+//! Without an argument, all three: the collector's ingest and stats on SQLite, PostgreSQL
+//! and ClickHouse; the dashboard's time to its first figures with 1M events on SQLite
+//! (`bench/dashboard.js`, `target/bench/dashboard.json`); then Rapport beside the scripts a
+//! site owner would otherwise embed (`bench/run.js`), which writes `bench/RESULTS.md` and
+//! `bench/results.json` with the ingest figures included.
 
 use crate::postgres::Postgres;
 use crate::util::{cmd, exec, root, step, Result};
@@ -13,12 +15,14 @@ pub fn run(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         None => {
             collector()?;
+            dashboard()?;
             peers(true)
         }
         Some("collector") => collector(),
+        Some("dashboard") => dashboard(),
         Some("peers") => peers(false),
         Some(other) => Err(format!(
-            "unknown benchmark `{other}`; available: collector, peers"
+            "unknown benchmark `{other}`; available: collector, dashboard, peers"
         )),
     }
 }
@@ -56,6 +60,28 @@ fn collector() -> Result {
         exec(&mut c)?;
     }
     Ok(())
+}
+
+/// The dashboard in Chromium against the collector (server profile) on a SQLite database of
+/// 1M events, seeded once over HTTP and kept in `target/bench/dashboard.db` for later runs.
+fn dashboard() -> Result {
+    install::ensure_bench_tools()?;
+    install::ensure_trunk()?;
+    // The script counts a kept database's events with the sqlite3 shell before reusing it.
+    install::ensure_debian(&[("sqlite3", "sqlite3")])?;
+    dist::dashboard()?;
+    step("the collector, server profile");
+    exec(&mut cmd(
+        "cargo",
+        &["build", "--profile", "server", "-p", "rapport-collector"],
+    ))?;
+    step("the dashboard's first figures with 1M events on SQLite (bench/dashboard.js)");
+    let mut node = cmd("node", &["bench/dashboard.js"]);
+    node.env(
+        "RAPPORT_COLLECTOR_BIN",
+        root().join("target/server/rapport-collector"),
+    );
+    exec(&mut node)
 }
 
 /// Payload, main-thread cost and delivery of Rapport and its peers in headless Chromium;

@@ -171,7 +171,7 @@ fn on_path(program: &str) -> bool {
 }
 
 /// Installs the Debian packages whose program is missing.
-fn ensure_debian(programs: &[(&str, &str)]) -> Result {
+pub fn ensure_debian(programs: &[(&str, &str)]) -> Result {
     let missing: Vec<&str> = programs
         .iter()
         .filter(|(program, _)| !on_path(program))
