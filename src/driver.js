@@ -406,10 +406,14 @@ export function start(m, api, early, script, json) {
   // neither this page (pagehide after beforeunload, visible again) nor another tab adopting
   // the queue sends it again. A keepalive fetch that fails while the page still lives puts
   // its events back. What the browser did not take stays stored, marked closed when the page
-  // is being left (`final`), and the next page of the site or another tab sends it.
+  // is being left (`final`), and the next page of the site or another tab sends it. Only
+  // then: a queue marked closed is another tab's to adopt at once, so it must no longer hold
+  // what the beacons carry.
   var sendAll = function (final) {
-    if (final) keep(true);
-    if (nav.onLine === false || version == sentVersion) return;
+    if (nav.onLine === false || version == sentVersion) {
+      if (final) keep(true);
+      return;
+    }
     sentVersion = version;
     var skip = new Set(flying), handed = [];
     var pending = queue.filter(function (e) { return !skip.has(e); });

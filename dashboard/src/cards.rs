@@ -18,7 +18,7 @@ struct Card {
     higher_is_better: bool,
 }
 
-static CARDS: [Card; 9] = [
+static CARDS: [Card; 10] = [
     Card {
         key: "visitors",
         label: |t| t.visitors,
@@ -47,6 +47,14 @@ static CARDS: [Card; 9] = [
         key: "avg_session_engaged_ms",
         label: |t| t.engaged,
         value: |m| m.avg_session_engaged_ms,
+        show: secs,
+        points: false,
+        higher_is_better: true,
+    },
+    Card {
+        key: "avg_session_span_ms",
+        label: |t| t.session_duration,
+        value: |m| m.avg_session_span_ms,
         show: secs,
         points: false,
         higher_is_better: true,

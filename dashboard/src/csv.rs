@@ -2,13 +2,18 @@
 
 use wasm_bindgen::JsCast;
 
-/// One CSV line per row, fields quoted where they need it (RFC 4180).
+/// One CSV line per row, fields quoted where they need it (RFC 4180). A text that a
+/// spreadsheet would run as a formula (a shopper's answer starting with `=`, `+`, `-` or
+/// `@`) starts with `'`, so it is shown as text; numbers stay numbers.
 pub fn text(rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     for row in rows {
         let fields: Vec<String> = row
             .iter()
             .map(|f| {
+                let formula = f.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                    && f.trim().parse::<f64>().is_err();
+                let f = &if formula { format!("'{f}") } else { f.clone() };
                 if f.contains([',', '"', '\n', '\r']) {
                     format!("\"{}\"", f.replace('"', "\"\""))
                 } else {
@@ -60,6 +65,19 @@ mod tests {
         assert_eq!(
             super::text(&rows),
             "path,pageviews\r\n\"/a,b\",3\r\n\"say \"\"hi\"\"\",1\r\n"
+        );
+    }
+
+    #[test]
+    fn a_formula_stays_text_and_a_number_a_number() {
+        let rows = vec![vec![
+            "=HYPERLINK(\"x\")".to_string(),
+            "-2.5".to_string(),
+            "@me".to_string(),
+        ]];
+        assert_eq!(
+            super::text(&rows),
+            "\"'=HYPERLINK(\"\"x\"\")\",-2.5,'@me\r\n"
         );
     }
 }

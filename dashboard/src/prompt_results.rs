@@ -152,8 +152,63 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
             .collect_view()
             .into_any()
     };
+    // One CSV of every prompt and variant, as the API counts them.
+    let export = move |_| {
+        let prompts = data.with_untracked(|d| {
+            d.prompts
+                .as_ref()
+                .map(|p| p.prompts.clone())
+                .unwrap_or_default()
+        });
+        let mut table = vec![[
+            "prompt_id",
+            "kind",
+            "variant",
+            "shown",
+            "dismissed",
+            "answered",
+            "response_rate",
+            "mean_score",
+            "promoters",
+            "passives",
+            "detractors",
+            "answers",
+        ]
+        .map(String::from)
+        .to_vec()];
+        let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        for p in prompts {
+            for v in p.variants {
+                let answers: Vec<String> = v
+                    .answers
+                    .iter()
+                    .map(|a| format!("{}={}", a.answer, a.count))
+                    .collect();
+                table.push(vec![
+                    p.prompt_id.clone(),
+                    p.kind.clone().unwrap_or_default(),
+                    v.variant,
+                    v.shown.to_string(),
+                    v.dismissed.to_string(),
+                    v.answered.to_string(),
+                    opt(v.response_rate),
+                    opt(v.mean_score),
+                    v.promoters.to_string(),
+                    v.passives.to_string(),
+                    v.detractors.to_string(),
+                    answers.join("; "),
+                ]);
+            }
+        }
+        crate::csv::download("prompts.csv", &table);
+    };
     view! {
-        <h2>{move || texts().prompts}</h2>
+        <div class="section-head">
+            <h2>{move || texts().prompts}</h2>
+            <button type="button" class="quiet" id="prompts-csv" on:click=export>
+                {move || texts().export}
+            </button>
+        </div>
         <p class="legend">{move || texts().prompts_intro}</p>
         <div id="prompts">{tables}</div>
     }

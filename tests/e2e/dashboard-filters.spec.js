@@ -49,6 +49,7 @@ function cards(t) {
     bounce_rate: pct(t.bounce_rate),
     engagement_rate: pct(t.engagement_rate),
     avg_session_engaged_ms: t.avg_session_engaged_ms === null ? '–' : `${en.format(t.avg_session_engaged_ms / 1000)} s`,
+    avg_session_span_ms: t.avg_session_span_ms === null ? '–' : `${en.format(t.avg_session_span_ms / 1000)} s`,
     nps: t.feedback.nps === null ? '–' : t.feedback.nps.toFixed(0),
   };
 }

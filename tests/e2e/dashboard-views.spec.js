@@ -265,7 +265,7 @@ test('breakdowns: every dimension from the API, picked in the URL, as the owner 
   await expect(page.locator('#breakdown-rows tr[data-value="news"] td.url')).toHaveText('news');
 });
 
-test('prompts: each A/B variant against the first, with its interval said plainly', async ({ page, collector }) => {
+test('prompts: each A/B variant against the first, with its interval said plainly', async ({ page, collector }, testInfo) => {
   const ev = (name, visitor, variant, extra = {}) => ({ ...view(today, visitor), name, ts: Date.now() - 5_000 - visitor,
     props: { prompt_id: 'nps-main', variant, type: 'nps', ...extra } });
   const events = [];
@@ -298,4 +298,27 @@ test('prompts: each A/B variant against the first, with its interval said plainl
   expect(await cell('b', 'answers').locator('li').evaluateAll((lis) => lis.map((li) => [li.dataset.answer, Number(li.querySelector('b').textContent)])))
     .toEqual(b.answers.map((x) => [x.answer, x.count]));
   expect(b.answers).toEqual([{ answer: '9', count: 2 }]);
+
+  // The interval on the response rate, from the seeded counts: a answered 1 of 4 showings,
+  // b 2 of 2; the difference of two proportions ± 1.96 standard errors, within ±100 points.
+  const [pa, pb] = [1 / 4, 2 / 2];
+  const diff = (pb - pa) * 100;
+  const half = 1.959964 * Math.sqrt((pa * (1 - pa)) / 4 + (pb * (1 - pb)) / 2) * 100;
+  const [low, high] = [Math.max(diff - half, -100), Math.min(diff + half, 100)];
+  const r = b.versus_first.response_rate;
+  expect([r.difference, r.low, r.high].map((v) => v.toFixed(2))).toEqual([diff, low, high].map((v) => v.toFixed(2)));
+  const pts = (v) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(1)} pts`;
+  await expect(cell('b', 'response_rate').locator('.interval')).toHaveText(`${pts(diff)} (${pts(low)} … ${pts(high)})`);
+
+  // The prompts export as CSV, one line per variant.
+  const download = page.waitForEvent('download');
+  await page.locator('#prompts-csv').click();
+  const saved = testInfo.outputPath('prompts.csv');
+  await (await download).saveAs(saved);
+  const lines = fs.readFileSync(saved, 'utf8').trim().split('\r\n');
+  expect(lines[0]).toBe('prompt_id,kind,variant,shown,dismissed,answered,response_rate,mean_score,promoters,passives,detractors,answers');
+  expect(lines.slice(1)).toEqual([
+    `nps-main,nps,a,4,1,1,${a.response_rate},${a.mean_score},${a.promoters},${a.passives},${a.detractors},10=1`,
+    `nps-main,nps,b,2,0,2,${b.response_rate},${b.mean_score},${b.promoters},${b.passives},${b.detractors},9=2`,
+  ]);
 });

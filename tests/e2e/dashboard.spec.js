@@ -58,6 +58,7 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
   await expect(card('engagement_rate')).toHaveText(`${t.engagement_rate.toFixed(1)} %`);
   await expect(card('pages_per_session')).toHaveText(t.pages_per_session.toFixed(2));
   await expect(card('avg_session_engaged_ms')).toHaveText(`${(t.avg_session_engaged_ms / 1000).toFixed(1)} s`);
+  await expect(card('avg_session_span_ms')).toHaveText(`${(t.avg_session_span_ms / 1000).toFixed(1)} s`);
   await expect(card('nps')).toHaveText(t.feedback.nps.toFixed(0));
   await expect(card('csat_average')).toHaveText(`${t.feedback.csat_average.toFixed(2)} / 5`);
 
