@@ -195,6 +195,7 @@ export function start(m, api, early, script, json) {
   var orphanWake = -1; // when another tab's queue turns stale
   var version = 0, sentVersion = -1; // queue changes, and the change last sent by sendAll
   var flying = []; // the events of the fetch in flight, which sendAll leaves to it
+  var flyingKept = false; // that fetch is keepalive: the browser finishes it if the page goes
   var encoder = new TextEncoder();
   var leaving = false; // pagehide came: the page is being left
   var warnOnce = function (key, message) {
@@ -208,8 +209,11 @@ export function start(m, api, early, script, json) {
     if (memory) return;
     try {
       // The events go in as they are (not as escaped strings), so the budget counts what
-      // storage holds.
-      if (queue.length || dropped) localStorage.setItem(own, '{"t":' + (closed ? 0 : Date.now()) + ',"d":' + dropped + ',"e":[' + queue.join(',') + ']}');
+      // storage holds. A closed queue is another tab's at once: without the events of a
+      // keepalive fetch in flight, which the browser delivers after the page is gone.
+      var skip = closed && flyingKept ? new Set(flying) : 0;
+      var kept = skip ? queue.filter(function (e) { return !skip.has(e); }) : queue;
+      if (kept.length || dropped) localStorage.setItem(own, '{"t":' + (closed ? 0 : Date.now()) + ',"d":' + dropped + ',"e":[' + kept.join(',') + ']}');
       else localStorage.removeItem(own);
     } catch (e) {
       memory = true;
@@ -345,6 +349,7 @@ export function start(m, api, early, script, json) {
     var done = guard(function (status, retryAfter, answer) {
       inFlight = false;
       flying = [];
+      flyingKept = false;
       var verdict = m.outcome(perf.now(), status, retryAfter, Math.random());
       if (verdict == DELIVERED) {
         dropped = Math.max(0, dropped - reported);
@@ -373,7 +378,8 @@ export function start(m, api, early, script, json) {
     try {
       var abort = new AbortController(), timer = abortTimer = setTimeout(function () { abort.abort(); }, timeout);
       var post = function (data, size, url) {
-        var init = { method: 'POST', body: data, keepalive: size < 65000, signal: abort.signal };
+        flyingKept = size < 65000;
+        var init = { method: 'POST', body: data, keepalive: flyingKept, signal: abort.signal };
         if (transport.headers) init.headers = transport.headers;
         return fetch(url, init);
       };
@@ -771,6 +777,11 @@ export function start(m, api, early, script, json) {
   });
   // Before a navigation starts, what is queued goes out; it stays stored until acknowledged.
   on(w, 'beforeunload', function () { sendAll(true); });
+  // Another tab left and marked its queue closed: take it over now rather than on the next
+  // timer, which an idle tab may not have.
+  on(w, 'storage', function (e) {
+    if (e.key && !e.key.indexOf(PREFIX + 'q:') && e.key != own && !(e.newValue || '').indexOf('{"t":0,')) adoptLocked();
+  });
   // The document height, cached in the engine. Both boxes: with `html, body { height:
   // 100% }` only the body grows with the content.
   if (w.ResizeObserver) {
