@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 pub use rapport_core::report::{Breakdown, BreakdownRow, DIMENSIONS, REFERRED, VISITOR_TYPES};
 
-use crate::db::{Db, Dialect, Param};
+use crate::db::{Db, Dialect};
 use crate::error::{AppError, ErrorBody, Params};
-use crate::filter::{self, Filter, Filters};
+use crate::filter::{Filter, Filters, Scope};
 use crate::state::{date_range, known_site, AppState};
 use crate::stats;
 
@@ -115,16 +115,16 @@ pub async fn breakdown(
     to: i64,
     filters: &[Filter],
 ) -> Result<Option<Vec<BreakdownRow>>, sqlx::Error> {
-    let (scope, values) = filter::scope(db.dialect(), filters);
+    let scope = Scope {
+        site,
+        from,
+        to,
+        filters,
+    };
+    let (scope, params) = scope.sql(db.dialect());
     let Some(sql) = sql(db.dialect(), dimension, &scope) else {
         return Ok(None);
     };
-    let mut params = vec![
-        Param::Text(site.to_owned()),
-        Param::Int(stats::day_start_ms(from)),
-        Param::Int(stats::day_start_ms(to + 1)),
-    ];
-    params.extend(values);
     let rows = db.read(&sql, &params).await?;
     Ok(Some(
         rows.iter()

@@ -106,11 +106,33 @@ impl Filters {
     }
 }
 
-/// The condition on events for the range and `filters`, and the values of its placeholders
-/// from `$4` on (the site and the range are `$1` to `$3`).
-pub fn scope(d: Dialect, filters: &[Filter]) -> (String, Vec<Param>) {
+/// The events a report reads: one site's, in the UTC days `from..=to`, in the sessions (or
+/// visitors) that pass `filters`.
+pub struct Scope<'a> {
+    pub site: &'a str,
+    pub from: i64,
+    pub to: i64,
+    pub filters: &'a [Filter],
+}
+
+impl Scope<'_> {
+    /// The condition on events and the values of all its placeholders: `$1` the site, `$2`
+    /// and `$3` the range in ms, the filters' values from `$4` on.
+    pub fn sql(&self, d: Dialect) -> (String, Vec<Param>) {
+        let mut params = vec![
+            Param::Text(self.site.to_owned()),
+            Param::Int(crate::stats::day_start_ms(self.from)),
+            Param::Int(crate::stats::day_start_ms(self.to + 1)),
+        ];
+        let sql = conditions(d, self.filters, &mut params);
+        (sql, params)
+    }
+}
+
+/// The condition on events for the range and `filters`, whose values it pushes onto
+/// `params` (after the site and the range, `$1` to `$3`).
+fn conditions(d: Dialect, filters: &[Filter], params: &mut Vec<Param>) -> String {
     let mut sql = RANGE.to_owned();
-    let mut params = Vec::new();
     // ClickHouse's GLOBAL IN runs the subquery once, also over a distributed table.
     let within = match d {
         Dialect::ClickHouse => "GLOBAL IN",
@@ -118,7 +140,7 @@ pub fn scope(d: Dialect, filters: &[Filter]) -> (String, Vec<Param>) {
     };
     let events = d.events();
     for f in filters {
-        let at = 4 + params.len();
+        let at = 1 + params.len();
         let of_sessions = |condition: String| {
             format!(
                 " AND session_id {within} (SELECT session_id FROM {events} WHERE {RANGE} \
@@ -161,7 +183,7 @@ pub fn scope(d: Dialect, filters: &[Filter]) -> (String, Vec<Param>) {
         sql.push_str(&clause);
         params.push(Param::Text(f.value.clone()));
     }
-    (sql, params)
+    sql
 }
 
 #[cfg(test)]
@@ -184,12 +206,18 @@ mod tests {
                 value: "/p/mug".into(),
             },
         ];
-        let (sql, params) = scope(Dialect::Postgres, &filters);
+        let scope = Scope {
+            site: "demo",
+            from: 0,
+            to: 0,
+            filters: &filters,
+        };
+        let (sql, params) = scope.sql(Dialect::Postgres);
         assert!(sql.contains("COALESCE(device, '') = $4"), "{sql}");
         assert!(sql.contains("HAVING MAX(is_returning) <> 0"), "{sql}");
         assert!(sql.contains("path = $5"), "{sql}");
-        assert_eq!(params.len(), 2);
-        let (sql, _) = scope(Dialect::ClickHouse, &filters);
+        assert_eq!(params.len(), 5);
+        let (sql, _) = scope.sql(Dialect::ClickHouse);
         assert!(sql.contains("GLOBAL IN"), "{sql}");
     }
 

@@ -12,7 +12,7 @@ pub use rapport_core::report::{AnswerCount, PromptResult, PromptVariant, PromptV
 use crate::db::{Db, Dialect, Param};
 use crate::error::{AppError, ErrorBody, Params};
 use crate::experiments::{proportion_difference, welch_difference, Sample};
-use crate::filter::{self, Filter};
+use crate::filter::{Filter, Scope};
 use crate::sites::StatsQuery;
 use crate::state::{date_range, known_site, AppState};
 use crate::stats;
@@ -82,7 +82,13 @@ pub async fn results(
     filters: &[Filter],
 ) -> Result<Vec<PromptResult>, sqlx::Error> {
     let d = db.dialect();
-    let (scope, values) = filter::scope(d, filters);
+    let (scope, params) = Scope {
+        site,
+        from,
+        to,
+        filters,
+    }
+    .sql(d);
     let sql = format!(
         "SELECT prompt_id, variant, \
          CAST(SUM(CASE WHEN name = 'prompt_shown' THEN 1 ELSE 0 END) AS BIGINT), \
@@ -103,12 +109,6 @@ pub async fn results(
         float = d.float(),
         events = d.events(),
     );
-    let mut params = vec![
-        Param::Text(site.to_owned()),
-        Param::Int(stats::day_start_ms(from)),
-        Param::Int(stats::day_start_ms(to + 1)),
-    ];
-    params.extend(values);
     let mut answers = answer_counts(db, &scope, &params).await?;
     let mut arms: Vec<(String, Arm)> = db
         .read(&sql, &params)

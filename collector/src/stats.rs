@@ -6,8 +6,8 @@
 //! not grow with the stored events. Every sum is a 64-bit integer over values bounded at
 //! ingest, and every mean is computed in floating point by the database.
 
-use crate::db::{Db, Dialect, Param, Row};
-use crate::filter::{self, Filter};
+use crate::db::{Db, Dialect, Row};
+use crate::filter::{Filter, Scope};
 
 /// Events that are measurement, not the shopper doing something.
 pub const PASSIVE_EVENTS: &[&str] = &[
@@ -197,28 +197,6 @@ fn scroll_sql(d: Dialect, bucket: i64, scope: &str) -> String {
     )
 }
 
-/// The events a report reads: a site, a range of ms and the filters.
-struct Scope<'a> {
-    site: &'a str,
-    from_ms: i64,
-    to_ms: i64,
-    filters: &'a [Filter],
-}
-
-impl Scope<'_> {
-    /// The condition on events and the values of all its placeholders.
-    fn sql(&self, d: Dialect) -> (String, Vec<Param>) {
-        let (sql, values) = filter::scope(d, self.filters);
-        let mut params = vec![
-            Param::Text(self.site.to_owned()),
-            Param::Int(self.from_ms),
-            Param::Int(self.to_ms),
-        ];
-        params.extend(values);
-        (sql, params)
-    }
-}
-
 /// The metrics of each bucket (`size` ms long, or 0 for one) that has events, by bucket,
 /// and the referral counts of each.
 async fn buckets(
@@ -329,8 +307,8 @@ pub async fn stats(
 ) -> Result<Stats, sqlx::Error> {
     let scope = Scope {
         site,
-        from_ms: day_start_ms(from),
-        to_ms: day_start_ms(to + 1),
+        from,
+        to,
         filters,
     };
     // The range, its days, its hours (for one day) and its pages are read at once.

@@ -74,15 +74,18 @@ fn spread(l: Lang, t: &'static Texts, kind: Option<&str>, v: &PromptVariant) -> 
 #[component]
 pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     let texts = move || lang.get().texts();
-    let tables = move || {
-        let l = lang.get();
-        let t = texts();
-        let prompts = data.with(|d| {
+    let prompts = move || {
+        data.with(|d| {
             d.prompts
                 .as_ref()
                 .map(|p| p.prompts.clone())
                 .unwrap_or_default()
-        });
+        })
+    };
+    let tables = move || {
+        let l = lang.get();
+        let t = texts();
+        let prompts = prompts();
         if prompts.is_empty() {
             return view! { <p class="empty">{t.no_prompts}</p> }.into_any();
         }
@@ -154,12 +157,7 @@ pub fn PromptResults(data: RwSignal<Data>, lang: Memo<Lang>) -> impl IntoView {
     };
     // One CSV of every prompt and variant, as the API counts them.
     let export = move |_| {
-        let prompts = data.with_untracked(|d| {
-            d.prompts
-                .as_ref()
-                .map(|p| p.prompts.clone())
-                .unwrap_or_default()
-        });
+        let prompts = prompts();
         let mut table = vec![[
             "prompt_id",
             "kind",
