@@ -10,8 +10,10 @@ const DAY = 86_400_000;
 const today = Math.floor(Date.now() / DAY);
 const date = (day) => new Date(day * DAY).toISOString().slice(0, 10);
 const id = (kind, k) => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${k.toString(16).padStart(12, '0')}`;
-// A moment of `day`: its noon, or for today a moment ago (the collector refuses the future).
-const at = (day, offset = 0) => Math.min(day * DAY + DAY / 2 + offset, Date.now() - 60_000 + offset);
+// A moment of `day`: its noon, or for today a moment ago but never in its first 30 s (the
+// collector refuses the future). The collector refuses events more than 7 days older than
+// their batch, so tests seed only `today - 6` to `today`, within 6.5 days at any hour.
+const at = (day, offset = 0) => Math.max(day * DAY + 30_000, Math.min(day * DAY + DAY / 2, Date.now() - 60_000)) + offset;
 
 let n = 0;
 /** One event of `visitor` in its session of `day`. */
@@ -158,7 +160,7 @@ test('clicking a breakdown value filters every card and chart to the API numbers
 
 test('labels never overlap at one day (by the hour), 30 days and a year; Arabic runs time right to left', async ({ page, collector }) => {
   const events = [];
-  for (let d = today - 364; d <= today; d += 3) events.push(ev('page_view', d, 2000 + (d % 7)));
+  for (let d = today - 6; d <= today; d += 2) events.push(ev('page_view', d, 2000 + (d % 7)));
   // Today, by the hour: a visitor in each of the hours so far.
   const hoursSoFar = Math.floor((Date.now() - 60_000 - today * DAY) / 3_600_000);
   for (let h = 0; h <= hoursSoFar; h++) events.push({ ...ev('page_view', today, 3000 + h), ts: today * DAY + h * 3_600_000 + 1_000 });
