@@ -24,11 +24,13 @@ use utoipa::OpenApi;
         crate::loyalty::loyalty_status,
         crate::loyalty::redeem,
         crate::loyalty::referral_status,
+        crate::loyalty::consume_coupon,
         crate::health::healthz,
         crate::health::readyz,
     ),
     components(schemas(
         crate::loyalty::RedeemRequest,
+        crate::loyalty::ConsumeRequest,
         crate::ingest::Envelope,
         crate::ingest::Encoding,
         rapport_core::Event,

@@ -36,6 +36,11 @@ pub struct SiteConfig {
     /// seconds), sent as `x-rapport-user-expires`, at most this far ahead; plain hashes are
     /// refused. Without it a hash covers the id alone and does not expire.
     pub identity_max_age_seconds: Option<u64>,
+    /// Until this time (unix seconds), identity hashes made the old way, with the secret
+    /// itself as the key, still verify beside those under the identity key: the window for
+    /// a site's server to move to the derived keys (docs/loyalty-referral.md). Webhooks take
+    /// the webhook key only.
+    pub legacy_identity_until: Option<u64>,
     /// The demo shop's server routes (`/demo-api/{site}/…`, with `--demo-dir`) serve this
     /// site. Never set it for a real site: those routes sign in and pay for anyone.
     #[serde(default)]

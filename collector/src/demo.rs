@@ -24,6 +24,36 @@ use crate::error::AppError;
 use crate::loyalty::{self, SIGNATURE_HEADER};
 use crate::state::{known_site, AppState};
 
+/// The secret of the repository's `rapport.toml`: public, so whoever reads it can sign
+/// identities and order webhooks for a site that uses it.
+pub const PUBLIC_DEMO_SECRET: &str = "demo-only-secret-0f3a9c2e7b1d4a6f8e5c";
+
+/// Refuses a config that gives a site the public demo secret, unless the demo routes are on
+/// (`demo_routes`, from `--demo-dir`) and the site is marked `demo = true`: elsewhere anyone
+/// could mint points through the order webhook. The error says which site and why.
+pub fn check_public_secret(config: &crate::Config, demo_routes: bool) -> Result<(), String> {
+    for (i, site) in config.sites.iter().enumerate() {
+        if site.secret.as_deref() != Some(PUBLIC_DEMO_SECRET) {
+            continue;
+        }
+        let why = if !site.demo {
+            "the site is not marked demo = true"
+        } else if !demo_routes {
+            "the demo routes are off (no --demo-dir)"
+        } else {
+            continue;
+        };
+        return Err(format!(
+            "site[{i}].secret: \"{}\" uses the public demo secret of the repository's \
+             rapport.toml, and {why}: anyone could sign order webhooks and mint points for it. \
+             Run the demo with --demo-dir (cargo xtask demo), or give the site a random \
+             secret of its own",
+            site.id
+        ));
+    }
+    Ok(())
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/demo-api/{site}/sign-in", post(sign_in))
@@ -101,10 +131,10 @@ async fn sign_in(
     Ok(Json(match max_age {
         Some(age) => {
             let expires = (crate::state::now_ms() / 1000).saturating_add(age);
-            let hash = loyalty::sign(secret, &loyalty::identity_message(expires, &customer));
+            let hash = loyalty::expiring_identity_hash(secret, expires, &customer);
             json!({ "customer": customer, "hash": hash, "expires": expires })
         }
-        None => json!({ "customer": customer, "hash": loyalty::sign(secret, customer.as_bytes()) }),
+        None => json!({ "customer": customer, "hash": loyalty::identity_hash(secret, &customer) }),
     }))
 }
 

@@ -115,6 +115,10 @@ pub fn app(state: AppState) -> Router {
         )
         // Server to server, signed with the site secret.
         .route("/v1/sites/{site}/orders", post(loyalty::order_webhook))
+        .route(
+            "/v1/sites/{site}/coupons/{code}/consume",
+            post(loyalty::consume_coupon),
+        )
         .merge(shopper)
         .merge(ingest);
     if let Some(dir) = &state.demo_dir {

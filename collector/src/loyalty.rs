@@ -8,8 +8,9 @@
 //!   that survived the fraud rules and the hold period, and feedback answers from signed-in
 //!   customers. Nothing a browser claims sets an amount.
 //! - The webhook signature covers a timestamp and a purpose prefix
-//!   (`rapport-webhook.<t>.<body>`), so it cannot be replayed later, and no shopper hash
-//!   (an HMAC of a bare customer id) can pass for one.
+//!   (`rapport-webhook.<t>.<body>`), so it cannot be replayed later. Identities and webhooks
+//!   are signed with two keys derived from the secret (`crate::secret::purpose_key`), so no
+//!   shopper hash, whatever customer id it covers, can pass for a webhook signature.
 //! - The ledger is append-only with an idempotency key per entry; a balance is a sum. A
 //!   redemption locks the customer's account row first, so concurrent redemptions cannot take
 //!   the balance below zero.
@@ -30,6 +31,7 @@ use crate::db::{as_i64, Db};
 use crate::error::AppError;
 use crate::state::{known_site, now_ms, AppState};
 
+use crate::secret::{purpose_key, sign_with, verify_with, IDENTITY_LABEL, WEBHOOK_LABEL};
 pub use crate::secret::{same_secret, sign, verify};
 
 pub const USER_HEADER: &str = "x-rapport-user";
@@ -50,13 +52,32 @@ pub fn webhook_message(t: u64, body: &[u8]) -> Vec<u8> {
     message
 }
 
-/// The `x-rapport-signature` header for `body` signed at `t` (unix seconds).
+/// The `x-rapport-signature` header for `body` signed at `t` (unix seconds), under the
+/// webhook key.
 pub fn webhook_signature(secret: &str, t: u64, body: &[u8]) -> String {
-    format!("t={t},sha256={}", sign(secret, &webhook_message(t, body)))
+    signature_header(secret, t, &webhook_message(t, body))
+}
+
+/// `t=<t>,sha256=<hex HMAC of message under the webhook key>`.
+fn signature_header(secret: &str, t: u64, message: &[u8]) -> String {
+    let key = purpose_key(secret, WEBHOOK_LABEL);
+    format!("t={t},sha256={}", sign_with(&key, message))
 }
 
 /// Checks a `t=<seconds>,sha256=<hex>` header against `body`, at `now` (unix seconds).
 fn webhook_valid(secret: &str, header: &str, body: &[u8], now: u64) -> bool {
+    signed_at_valid(secret, header, now, |t| webhook_message(t, body))
+}
+
+/// Checks a `t=<seconds>,sha256=<hex>` header: `t` within the tolerance of `now`, and the
+/// HMAC under the webhook key of the message `message(t)` builds. Never the secret itself
+/// nor the identity key: an identity hash is no signature here.
+fn signed_at_valid(
+    secret: &str,
+    header: &str,
+    now: u64,
+    message: impl FnOnce(u64) -> Vec<u8>,
+) -> bool {
     let mut t = None;
     let mut mac = None;
     for part in header.split(',') {
@@ -69,7 +90,8 @@ fn webhook_valid(secret: &str, header: &str, body: &[u8], now: u64) -> bool {
     let (Some(t), Some(mac)) = (t, mac) else {
         return false;
     };
-    now.abs_diff(t) <= WEBHOOK_TOLERANCE_SECS && verify(secret, &webhook_message(t, body), mac)
+    let key = purpose_key(secret, WEBHOOK_LABEL);
+    now.abs_diff(t) <= WEBHOOK_TOLERANCE_SECS && verify_with(&key, &message(t), mac)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -106,10 +128,33 @@ pub fn identity_message(expires: u64, user: &str) -> Vec<u8> {
     format!("rapport-identity.{expires}.{user}").into_bytes()
 }
 
-/// Whether `hash` proves `user` at `now` (unix seconds). Plain: HMAC(secret, user). With
-/// `identity_max_age_seconds`: HMAC(secret, [`identity_message`]), `expires` in the future
-/// and at most the maximum age ahead (plus the webhook tolerance, for the site server's clock).
-/// A site uses one form only.
+/// The `identify()` hash of `user`: HMAC-SHA256 under the identity key, as hex.
+pub fn identity_hash(secret: &str, user: &str) -> String {
+    sign_with(&purpose_key(secret, IDENTITY_LABEL), user.as_bytes())
+}
+
+/// The `identify()` hash of `user` expiring at `expires` (unix seconds), for a site with
+/// `identity_max_age_seconds`.
+pub fn expiring_identity_hash(secret: &str, expires: u64, user: &str) -> String {
+    sign_with(
+        &purpose_key(secret, IDENTITY_LABEL),
+        &identity_message(expires, user),
+    )
+}
+
+/// Whether `hash` is the HMAC of `message` under the identity key, or, before the site's
+/// `legacy_identity_until` (unix seconds, compared with `now`), under the secret itself.
+fn identity_signed(site: &SiteConfig, secret: &str, message: &[u8], hash: &str, now: u64) -> bool {
+    let key = purpose_key(secret, IDENTITY_LABEL);
+    let legacy = site.legacy_identity_until.is_some_and(|until| now < until);
+    verify_with(&key, message, hash) || (legacy && verify(secret, message, hash))
+}
+
+/// Whether `hash` proves `user` at `now` (unix seconds). Plain: HMAC(identity key, user).
+/// With `identity_max_age_seconds`: HMAC(identity key, [`identity_message`]), `expires` in
+/// the future and at most the maximum age ahead (plus the webhook tolerance, for the site
+/// server's clock). A site uses one form only. Until `legacy_identity_until`, the same
+/// messages signed with the secret itself are accepted too.
 pub fn identity_valid(
     site: &SiteConfig,
     secret: &str,
@@ -122,13 +167,13 @@ pub fn identity_valid(
         return false;
     }
     match (site.identity_max_age_seconds, expires) {
-        (None, None) => verify(secret, user.as_bytes(), hash),
+        (None, None) => identity_signed(site, secret, user.as_bytes(), hash, now),
         (Some(max_age), Some(expires)) => {
             let Ok(at) = expires.parse::<u64>() else {
                 return false;
             };
             let fresh = at > now && at - now <= max_age.saturating_add(WEBHOOK_TOLERANCE_SECS);
-            fresh && verify(secret, &identity_message(at, user), hash)
+            fresh && identity_signed(site, secret, &identity_message(at, user), hash, now)
         }
         _ => false,
     }
@@ -264,6 +309,33 @@ async fn ensure_account<'c, E: sqlx::AnyExecutor<'c>>(
     Ok(())
 }
 
+/// Records the browser (`x-rapport-visitor`, a UUID) a signed-in customer reads a panel
+/// from, for the self-referral rule: an order from any browser the referrer used is theirs.
+async fn note_visitor(
+    db: &Db,
+    site: &str,
+    customer: &str,
+    headers: &HeaderMap,
+    now: u64,
+) -> Result<(), sqlx::Error> {
+    let Some(visitor) =
+        header(headers, VISITOR_HEADER).filter(|v| uuid::Uuid::parse_str(v).is_ok())
+    else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO referrer_visitors (site, customer, visitor_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (site, customer, visitor_id) DO NOTHING",
+    )
+    .bind(site)
+    .bind(customer)
+    .bind(visitor.to_ascii_lowercase())
+    .bind(as_i64(now))
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
 /// Turns held referrals whose hold period is over into earned rewards for their referrers.
 pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sqlx::Error> {
     let points = site.loyalty.as_ref().map_or(0, |l| l.referral_points);
@@ -312,8 +384,9 @@ pub async fn release_due(db: &Db, site: &SiteConfig, now: u64) -> Result<(), sql
 // Feedback points
 
 /// Awards `feedback_points` for stored `feedback_submitted` events that name a configured
-/// prompt (`prompt_id`) and carry a valid identity (`user_id` with its `user_hash`): once per
-/// prompt, customer and period (`feedback_period_days`, counted from the Unix epoch, by the
+/// prompt (`prompt_id`) the widget showed to that visitor in that session (its
+/// `prompt_shown` event is stored) and carry a valid identity (`user_id` with its
+/// `user_hash`): once per prompt, customer and period (`feedback_period_days`, counted from the Unix epoch, by the
 /// time the event arrived: `events` pairs each newly stored event with it). The
 /// event cannot choose the amount; an unsigned or forged identity earns nothing.
 pub async fn award_feedback(
@@ -351,6 +424,10 @@ pub async fn award_feedback(
         if !site.prompts.iter().any(|p| p.id == prompt) || !valid {
             continue;
         }
+        if !prompt_was_shown(db, &site.id, event, prompt).await? {
+            tracing::info!(site = %site.id, prompt, "feedback for a prompt not shown earns nothing");
+            continue;
+        }
         let key = format!("feedback:{prompt}:{user}:{}", ts / period_ms);
         let detail = json!({ "prompt_id": prompt });
         let mut tx = db.pool.begin().await?;
@@ -369,6 +446,31 @@ pub async fn award_feedback(
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Whether a `prompt_shown` event of `prompt` is stored for the answer's visitor and
+/// session: the widget showed that prompt to that browser, in that session. Wherever the
+/// events are (ClickHouse too).
+async fn prompt_was_shown(
+    db: &Db,
+    site: &str,
+    answer: &rapport_core::Event,
+    prompt: &str,
+) -> Result<bool, sqlx::Error> {
+    use crate::db::Param::Text;
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE site = $1 AND name = 'prompt_shown' \
+         AND visitor_id = $2 AND session_id = $3 AND prompt_id = $4",
+        db.dialect().events()
+    );
+    let params = [
+        Text(site.to_owned()),
+        Text(answer.visitor_id.to_string()),
+        Text(answer.session_id.to_string()),
+        Text(prompt.to_owned()),
+    ];
+    let rows = db.read(&sql, &params).await?;
+    Ok(rows.first().is_some_and(|r| r.count(0) > 0))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -563,15 +665,17 @@ impl PaidOrder {
         };
         let referrer: String = row.try_get(0)?;
         let referrer_visitor: String = row.try_get(1)?;
-        // Serialise with other orders of the same referrer or buyer, so the cap and the
-        // new-customer rule count what is committed (row locks on PostgreSQL).
-        let mut both = [referrer.as_str(), self.customer.as_str()];
-        both.sort_unstable();
-        for customer in both {
+        let email = normalize_email(&self.email);
+        // Serialise with other orders of the same referrer, buyer or mailbox, so the cap and
+        // the new-customer rule count what is committed (row locks on PostgreSQL). The
+        // mailbox's row only serves as a lock: it never holds points.
+        let mailbox = mailbox_lock(&email);
+        let mut all = [referrer.as_str(), self.customer.as_str(), mailbox.as_str()];
+        all.sort_unstable();
+        for customer in all {
             ensure_account(&mut **tx, &site.id, customer).await?;
             lock_account(tx, &site.id, customer).await?;
         }
-        let email = normalize_email(&self.email);
         let same_email = sqlx::query(
             "SELECT COUNT(*) FROM orders WHERE site = $1 AND customer = $2 AND email = $3",
         )
@@ -582,15 +686,33 @@ impl PaidOrder {
         .await?
         .try_get::<i64, _>(0)?
             > 0;
-        let same_visitor = self
-            .visitor_id
-            .as_deref()
-            .is_some_and(|v| !v.is_empty() && v == referrer_visitor);
+        // The browser of the order against every browser the referrer was seen in.
+        let same_visitor = match self.visitor_id.as_deref().filter(|v| !v.is_empty()) {
+            None => false,
+            Some(v) if v == referrer_visitor => true,
+            Some(v) => {
+                sqlx::query(
+                    "SELECT COUNT(*) FROM referrer_visitors \
+                     WHERE site = $1 AND customer = $2 AND visitor_id = $3",
+                )
+                .bind(&site.id)
+                .bind(&referrer)
+                .bind(v.to_ascii_lowercase())
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get::<i64, _>(0)?
+                    > 0
+            }
+        };
+        // An earlier order by this customer id, or by anyone with this mailbox: a returning
+        // customer under a new id is still a returning customer.
         let earlier_orders: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM orders WHERE site = $1 AND customer = $2 AND order_id <> $3",
+            "SELECT COUNT(*) FROM orders \
+             WHERE site = $1 AND (customer = $2 OR email = $3) AND order_id <> $4",
         )
         .bind(&site.id)
         .bind(&self.customer)
+        .bind(&email)
         .bind(&self.order_id)
         .fetch_one(&mut **tx)
         .await?
@@ -608,6 +730,11 @@ impl PaidOrder {
             "self_referral"
         } else if earlier_orders > 0 {
             "existing_customer"
+        } else if program
+            .min_order_cents
+            .is_some_and(|min| self.amount_cents < min)
+        {
+            "below_minimum"
         } else if rewarded >= i64::from(program.max_rewards_per_referrer) {
             "cap_reached"
         } else {
@@ -641,8 +768,10 @@ impl PaidOrder {
     }
 }
 
-/// Marks an order refunded, cancels its referral reward if still held, and takes back the
-/// order's points (never more than the customer still has). `None` for an unknown order.
+/// Marks an order refunded and takes back what it earned: the order's points, all of them,
+/// even below a zero balance (a shopper who redeemed them owes them, and later points pay
+/// the debt back), and its referral reward: cancelled if still held, taken back from the
+/// referrer if already earned. `None` for an unknown order.
 async fn refund(
     db: &Db,
     site: &SiteConfig,
@@ -659,6 +788,24 @@ async fn refund(
         return Ok(None);
     };
     let customer: String = row.try_get(0)?;
+    let referrer: Option<String> =
+        sqlx::query("SELECT referrer FROM referrals WHERE site = $1 AND order_id = $2")
+            .bind(&site.id)
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+    // Serialise with redemptions and with the referrer's other orders, in the order that
+    // `refer` locks in.
+    let mut accounts = vec![customer.as_str()];
+    accounts.extend(referrer.as_deref());
+    accounts.sort_unstable();
+    accounts.dedup();
+    for account in accounts {
+        ensure_account(&mut *tx, &site.id, account).await?;
+        lock_account(&mut tx, &site.id, account).await?;
+    }
     let first = sqlx::query(
         "UPDATE orders SET status = 'refunded' WHERE site = $1 AND order_id = $2 AND status = 'paid'",
     )
@@ -676,35 +823,23 @@ async fn refund(
     }
     let cancelled = sqlx::query(
         "UPDATE referrals SET status = 'cancelled' \
-         WHERE site = $1 AND order_id = $2 AND status = 'pending'",
+         WHERE site = $1 AND order_id = $2 AND status IN ('pending', 'earned')",
     )
     .bind(&site.id)
     .bind(order_id)
     .execute(&mut *tx)
     .await?
-    .rows_affected();
-    // Serialise with redemptions, then take back what the order earned.
-    ensure_account(&mut *tx, &site.id, &customer).await?;
-    lock_account(&mut tx, &site.id, &customer).await?;
-    let earned: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) FROM ledger \
-         WHERE site = $1 AND idem_key = $2",
-    )
-    .bind(&site.id)
-    .bind(format!("order:{order_id}"))
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
-    let available = balance(&mut *tx, &site.id, &customer).await?.max(0);
-    let clawback = earned.min(available);
-    if clawback > 0 {
-        let detail = json!({ "order_id": order_id });
+    .rows_affected()
+        == 1;
+    let order_points = ledger_sum(&mut tx, &site.id, &format!("order:{order_id}")).await?;
+    let detail = json!({ "order_id": order_id });
+    if order_points > 0 {
         let key = format!("order_refund:{order_id}");
         credit(
             &mut *tx,
             &site.id,
             &customer,
-            -clawback,
+            -order_points,
             "order_refund",
             &key,
             &detail,
@@ -712,13 +847,57 @@ async fn refund(
         )
         .await?;
     }
+    // What the hold released for this order, if it did: taken back from the referrer.
+    let mut referral_points = 0;
+    if let (true, Some(referrer)) = (cancelled, referrer.as_deref()) {
+        referral_points = ledger_sum(&mut tx, &site.id, &format!("referral:{order_id}")).await?;
+        if referral_points > 0 {
+            let key = format!("referral_refund:{order_id}");
+            credit(
+                &mut *tx,
+                &site.id,
+                referrer,
+                -referral_points,
+                "referral_refund",
+                &key,
+                &detail,
+                now,
+            )
+            .await?;
+        }
+    }
     tx.commit().await?;
     Ok(Some(json!({
         "order_id": order_id,
         "refunded": true,
-        "points_removed": clawback,
-        "referral_cancelled": cancelled == 1,
+        "points_removed": order_points.max(0),
+        "referral_cancelled": cancelled,
+        "referral_points_removed": referral_points.max(0),
     })))
+}
+
+/// The points of the ledger entry with `idem_key` (0 without one).
+async fn ledger_sum(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    site: &str,
+    idem_key: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT CAST(COALESCE(SUM(points), 0) AS BIGINT) FROM ledger \
+         WHERE site = $1 AND idem_key = $2",
+    )
+    .bind(site)
+    .bind(idem_key)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)
+}
+
+/// The account row that serialises the referred orders of one normalised mailbox. Customer
+/// ids are 1-256 bytes (in the webhook and in identities alike), so this longer name is
+/// never a customer's.
+fn mailbox_lock(email: &str) -> String {
+    format!("{}mailbox:{email}", "~".repeat(257))
 }
 
 async fn lock_account(
@@ -849,6 +1028,9 @@ pub async fn loyalty_status(
         signed_in(&state, &site, &headers, |c| c.loyalty.as_ref(), "loyalty")?;
     let db = &state.db;
     release_due(db, config, now_ms())
+        .await
+        .map_err(AppError::Unavailable)?;
+    note_visitor(db, &site, &customer, &headers, now_ms())
         .await
         .map_err(AppError::Unavailable)?;
     let balance = balance(&db.pool, &site, &customer)
@@ -1021,6 +1203,17 @@ pub async fn redeem(
             "{IDEMPOTENCY_HEADER}: already used for another redemption; send a new key"
         )));
     }
+    issue_coupon(
+        &mut tx,
+        &site,
+        &customer,
+        &reward.id,
+        cost,
+        &coupon,
+        now_ms(),
+    )
+    .await
+    .map_err(unavailable)?;
     tx.commit().await.map_err(unavailable)?;
     let mut answer = detail;
     answer["balance"] = (available - cost).into();
@@ -1056,6 +1249,9 @@ pub async fn referral_status(
     let unavailable = AppError::Unavailable;
     let now = now_ms();
     release_due(db, config, now).await.map_err(unavailable)?;
+    note_visitor(db, &site, &customer, &headers, now)
+        .await
+        .map_err(unavailable)?;
     let visitor = header(&headers, VISITOR_HEADER)
         .filter(|v| uuid::Uuid::parse_str(v).is_ok())
         .unwrap_or("");
@@ -1126,4 +1322,214 @@ pub async fn referral_status(
             "rewards_earned": earned,
         },
     })))
+}
+
+// ---------------------------------------------------------------------------------------
+// Coupons
+
+/// Records a coupon a redemption issued, for its consumption by the site's server.
+async fn issue_coupon(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    site: &str,
+    customer: &str,
+    reward: &str,
+    cost: i64,
+    code: &str,
+    now: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO coupons (site, code, customer, reward, cost, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'issued', $6)",
+    )
+    .bind(site)
+    .bind(code)
+    .bind(customer)
+    .bind(reward)
+    .bind(cost)
+    .bind(as_i64(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether `code` is spelled as redemptions spell coupons: `RAP-XXXX-XXXX` in the code
+/// alphabet.
+fn coupon_shaped(code: &str) -> bool {
+    let b = code.as_bytes();
+    let letter = |c: &u8| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ".contains(c);
+    b.len() == 13
+        && code.starts_with("RAP-")
+        && b[8] == b'-'
+        && b[4..8].iter().all(letter)
+        && b[9..].iter().all(letter)
+}
+
+/// What the site's server signs to consume a coupon: a purpose prefix, the time, the code
+/// and the body. The code is in it, so a signed request for one coupon consumes no other.
+pub fn coupon_message(t: u64, code: &str, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("rapport-coupon.{t}.{code}.").into_bytes();
+    message.extend_from_slice(body);
+    message
+}
+
+/// The `x-rapport-signature` header consuming `code` with `body` at `t` (unix seconds),
+/// under the webhook key.
+pub fn coupon_signature(secret: &str, t: u64, code: &str, body: &[u8]) -> String {
+    signature_header(secret, t, &coupon_message(t, code, body))
+}
+
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumeRequest {
+    /// The order the coupon pays for (1-256 characters). Consuming the same coupon again
+    /// for the same order answers as the first time.
+    #[serde(default)]
+    pub order_id: Option<String>,
+}
+
+/// `POST /v1/sites/{site}/coupons/{code}/consume`: the site's server uses a coupon, once.
+#[utoipa::path(
+    post,
+    path = "/v1/sites/{site}/coupons/{code}/consume",
+    params(
+        ("site" = String, Path, description = "the site id"),
+        ("code" = String, Path, description = "the coupon, as a redemption issued it (RAP-XXXX-XXXX)"),
+        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>"),
+    ),
+    request_body = ConsumeRequest,
+    responses(
+        (status = 200, description = "{code, reward, customer, cost, order_id, consumed_at}, with \"duplicate\": true for a repeat for the same order"),
+        (status = 400, description = "Malformed body; the message names the field", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or wrong signature, or one older than 5 minutes", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site, no secret, or a coupon this site never issued", body = crate::error::ErrorBody),
+        (status = 409, description = "The coupon was already used (for another order)", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn consume_coupon(
+    State(state): State<AppState>,
+    Path((site, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, AppError> {
+    let config = known_site(&state, &site)?;
+    let secret = secret(config)?;
+    let signature = header(&headers, SIGNATURE_HEADER).unwrap_or("");
+    let now = now_ms();
+    if !signed_at_valid(secret, signature, now / 1000, |t| {
+        coupon_message(t, &code, &body)
+    }) {
+        return Err(AppError::Unauthorized(format!(
+            "{SIGNATURE_HEADER}: must be t=<unix seconds, within 5 minutes>,sha256=<hex \
+             HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>"
+        )));
+    }
+    let request: ConsumeRequest = if body.is_empty() {
+        ConsumeRequest { order_id: None }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("body: {e}")))?
+    };
+    if let Some(order_id) = &request.order_id {
+        check_id("order_id", order_id)?;
+    }
+    let unknown = || AppError::NotFound(format!("code: \"{code}\" is no coupon of this site"));
+    if !coupon_shaped(&code) {
+        return Err(unknown());
+    }
+    let unavailable = AppError::Unavailable;
+    let db = &state.db;
+    adopt_legacy_coupon(db, &site, &code)
+        .await
+        .map_err(unavailable)?;
+    let used = sqlx::query(
+        "UPDATE coupons SET status = 'consumed', order_id = $3, consumed_at = $4 \
+         WHERE site = $1 AND code = $2 AND status = 'issued'",
+    )
+    .bind(&site)
+    .bind(&code)
+    .bind(request.order_id.clone())
+    .bind(as_i64(now))
+    .execute(&db.pool)
+    .await
+    .map_err(unavailable)?
+    .rows_affected()
+        == 1;
+    let row = sqlx::query(
+        "SELECT customer, reward, cost, order_id, consumed_at FROM coupons \
+         WHERE site = $1 AND code = $2",
+    )
+    .bind(&site)
+    .bind(&code)
+    .fetch_optional(&db.pool)
+    .await
+    .map_err(unavailable)?
+    .ok_or_else(unknown)?;
+    let order_id: Option<String> = row.try_get(3).map_err(unavailable)?;
+    let answer = json!({
+        "code": code,
+        "customer": row.try_get::<String, _>(0).map_err(unavailable)?,
+        "reward": row.try_get::<String, _>(1).map_err(unavailable)?,
+        "cost": row.try_get::<i64, _>(2).map_err(unavailable)?,
+        "order_id": order_id,
+        "consumed_at": row.try_get::<Option<i64>, _>(4).map_err(unavailable)?,
+    });
+    if used {
+        return Ok(Json(answer));
+    }
+    // Used before: a repeat for the same order is answered as the first time.
+    if request.order_id.is_some() && order_id == request.order_id {
+        let mut answer = answer;
+        answer["duplicate"] = true.into();
+        return Ok(Json(answer));
+    }
+    Err(AppError::Conflict(format!(
+        "code: \"{code}\" was already used{}",
+        order_id.map_or(String::new(), |o| format!(" for order \"{o}\""))
+    )))
+}
+
+/// A coupon issued before the coupons table existed is in its redemption's ledger entry
+/// only: copied into the table the first time it is consumed. `code` is coupon-shaped, so
+/// it holds no `%` or `_` for the pattern.
+async fn adopt_legacy_coupon(db: &Db, site: &str, code: &str) -> Result<(), sqlx::Error> {
+    let known = sqlx::query("SELECT COUNT(*) FROM coupons WHERE site = $1 AND code = $2")
+        .bind(site)
+        .bind(code)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get::<i64, _>(0)?
+        > 0;
+    if known {
+        return Ok(());
+    }
+    let Some(row) = sqlx::query(
+        "SELECT customer, detail, created_at FROM ledger \
+         WHERE site = $1 AND reason = 'redeem' AND detail LIKE $2",
+    )
+    .bind(site)
+    .bind(format!("%\"coupon\":\"{code}\"%"))
+    .fetch_optional(&db.pool)
+    .await?
+    else {
+        return Ok(());
+    };
+    let customer: String = row.try_get(0)?;
+    let detail: String = row.try_get(1)?;
+    let created_at: i64 = row.try_get(2)?;
+    let detail: Value = serde_json::from_str(&detail).unwrap_or(Value::Null);
+    if detail["coupon"] != code {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO coupons (site, code, customer, reward, cost, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'issued', $6) ON CONFLICT (site, code) DO NOTHING",
+    )
+    .bind(site)
+    .bind(code)
+    .bind(customer)
+    .bind(detail["reward"].as_str().unwrap_or_default().to_owned())
+    .bind(detail["cost"].as_i64().unwrap_or(0))
+    .bind(created_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }

@@ -76,6 +76,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Err(e) = rapport_collector::demo::check_public_secret(&config, args.demo_dir.is_some()) {
+        eprintln!("rapport-collector: refusing to start: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let trusted_proxies =
         match rapport_collector::limit::TrustedProxies::parse(&args.trusted_proxies) {
             Ok(t) => t,

@@ -23,16 +23,21 @@ fn secret_of(site: &str) -> &'static str {
     }
 }
 
+/// The `identify()` hash of `user` as the site's server computes it: under the identity key
+/// derived from the secret.
+fn id_hash(secret: &str, user: &str) -> String {
+    loyalty::identity_hash(secret, user)
+}
+
 /// A shopper request signed the way the site's server signs `identify()`.
 fn as_shopper(
     request: axum::http::request::Builder,
     site: &str,
     user: &str,
 ) -> axum::http::request::Builder {
-    request.header(loyalty::USER_HEADER, user).header(
-        loyalty::USER_HASH_HEADER,
-        sign(secret_of(site), user.as_bytes()),
-    )
+    request
+        .header(loyalty::USER_HEADER, user)
+        .header(loyalty::USER_HASH_HEADER, id_hash(secret_of(site), user))
 }
 
 async fn order(h: &Harness, site: &str, body: Value) -> (StatusCode, Value) {
@@ -209,7 +214,7 @@ async fn a_client_claiming_points_changes_nothing(h: Harness) {
         "pageview_id": "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d83",
         "returning": false, "url": "https://shop.example/",
         "props": { "points": 100000, "user_id": "alice",
-                   "user_hash": sign(CLUB_SECRET, b"alice"), "amount": 999 }
+                   "user_hash": id_hash(CLUB_SECRET, "alice"), "amount": 999 }
     });
     let batch = json!({ "site": "club", "sent_at": lib_now(), "events": [event] });
     let (code, _) = h.post("text/plain", batch.to_string()).await;
@@ -238,9 +243,17 @@ fn feedback(n: u128, prompt: &str, user: Option<(&str, String)>) -> Value {
     })
 }
 
+/// `prompt_shown` of `prompt`, from the visitor and session of [`feedback`]'s answers.
+fn shown(n: u128, prompt: &str) -> Value {
+    let mut event = feedback(0x1000 + n, prompt, None);
+    event["name"] = "prompt_shown".into();
+    event["props"] = json!({ "prompt_id": prompt, "type": "nps" });
+    event
+}
+
 /// An expiring identity for the `club-expiring` site: the hash covers "<expires>.<id>".
 fn expiring(user: &str, expires: u64) -> (String, String) {
-    let hash = sign(EXPIRING_SECRET, &loyalty::identity_message(expires, user));
+    let hash = loyalty::expiring_identity_hash(EXPIRING_SECRET, expires, user);
     (hash, expires.to_string())
 }
 
@@ -304,6 +317,7 @@ async fn expiring_identities_are_refused_once_expired(h: Harness) {
         event
     };
     let events = [
+        shown(1, "nps-expiring"),
         answer(1, "ivy", expiring("ivy", now + 600)),
         answer(2, "jo", expiring("jo", now - 5)),
     ];
@@ -324,8 +338,10 @@ async fn expiring_identities_are_refused_once_expired(h: Harness) {
 }
 
 async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
-    let signed = || Some(("dana", sign(CLUB_SECRET, b"dana")));
+    let signed = || Some(("dana", id_hash(CLUB_SECRET, "dana")));
     let events = [
+        shown(1, "nps-club"),
+        shown(3, "csat-club"),
         feedback(1, "nps-club", signed()),
         feedback(2, "nps-club", signed()), // the same prompt again: nothing more
         feedback(3, "csat-club", signed()), // another prompt: earns
@@ -333,14 +349,14 @@ async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
         feedback(
             5,
             "nps-club",
-            Some(("dana", sign(CLUB_SECRET, b"someone-else"))),
+            Some(("dana", id_hash(CLUB_SECRET, "someone-else"))),
         ), // forged
         feedback(6, "nps-club", None), // anonymous
     ];
     let batch = json!({ "site": "club", "sent_at": lib_now(), "events": events });
     let (code, answer) = h.post("text/plain", batch.to_string()).await;
     assert_eq!(code, StatusCode::OK, "{answer}");
-    assert_eq!(answer["accepted"], 6);
+    assert_eq!(answer["accepted"], 8);
     // A retried batch changes nothing.
     h.post("text/plain", batch.to_string()).await;
     let s = status(&h, "club", "dana").await;
@@ -354,7 +370,7 @@ async fn feedback_answers_earn_points_once_per_prompt_and_period(h: Harness) {
     assert_eq!(reasons, [json!("feedback"), json!("feedback")]);
     // The proof is checked, never stored: what the events API shows cannot sign anyone in.
     let stored = h.stored("club").await;
-    assert_eq!(stored.len(), 6);
+    assert_eq!(stored.len(), 8);
     for event in stored {
         let props = &event["props"];
         assert!(
@@ -599,7 +615,7 @@ async fn the_demo_shop_signs_in_and_pays_through_the_signed_webhook(h: Harness) 
     assert_eq!(code, StatusCode::OK, "{ana}");
     let customer = ana["customer"].as_str().unwrap().to_owned();
     assert!(!customer.contains('@'), "no e-mail in the id: {customer}");
-    assert_eq!(ana["hash"], sign(CLUB_SECRET, customer.as_bytes()));
+    assert_eq!(ana["hash"], id_hash(CLUB_SECRET, &customer));
     let (_, again) = demo_post(&h, "sign-in", json!({ "email": "ana@example.com" })).await;
     assert_eq!(
         again["customer"], customer,
@@ -927,6 +943,433 @@ fn signatures_verify_only_for_the_same_secret_and_message() {
     assert!(!loyalty::verify("secret-a", b"message", "not hex"));
 }
 
+/// The collector with `TEST_CONFIG` changed by `edit`, as a site's operator would change it.
+fn reconfigure(h: &mut Harness, edit: impl FnOnce(&str) -> String) {
+    let text = edit(common::TEST_CONFIG);
+    h.state.config = std::sync::Arc::new(rapport_collector::Config::parse(&text).unwrap());
+}
+
+async fn refund(h: &Harness, site: &str, order_id: &str) -> Value {
+    let (code, body) = order(
+        h,
+        site,
+        json!({ "type": "order.refunded", "order_id": order_id }),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body
+}
+
+/// Attack: earn points with an order, redeem them for a coupon, refund the order. The
+/// clawback once stopped at the balance left (23 of 123 points), so the coupon was free. Now
+/// the whole order is taken back: the balance goes below zero, no reward can be redeemed
+/// until later points pay the debt back.
+async fn redeem_then_refund_leaves_a_debt_that_later_orders_pay_back(h: Harness) {
+    let (_, answer) = order(
+        &h,
+        "club",
+        paid("o-1", "ursula", "u@example.com", 12_345, None),
+    )
+    .await;
+    assert_eq!(answer["points"], 123);
+    let (code, coupon) = redeem(&h, "ursula", "k-1", "ten-off").await;
+    assert_eq!(code, StatusCode::OK, "{coupon}");
+    assert_eq!(coupon["balance"], 23);
+    let refunded = refund(&h, "club", "o-1").await;
+    assert_eq!(refunded["points_removed"], 123, "{refunded}");
+    let s = status(&h, "club", "ursula").await;
+    assert_eq!(s["balance"], -100, "{s}");
+    assert_eq!(s["rewards"][0]["affordable"], false);
+    assert_eq!(s["activity"][0]["reason"], "order_refund");
+    assert_eq!(s["activity"][0]["points"], -123);
+    // The debt blocks redemptions, and the next order pays it back first.
+    let (code, body) = redeem(&h, "ursula", "k-2", "ten-off").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    order(
+        &h,
+        "club",
+        paid("o-2", "ursula", "u@example.com", 15_000, None),
+    )
+    .await;
+    assert_eq!(status(&h, "club", "ursula").await["balance"], 50);
+    let (code, body) = redeem(&h, "ursula", "k-3", "ten-off").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+}
+
+/// Attack: a customer who already ordered comes back under a new customer id (a new
+/// account, same mailbox spelled another way) with a friend's code. The existing-customer
+/// rule once counted orders by customer id only, so the friend earned a reward.
+async fn a_returning_customer_under_a_new_id_earns_the_referrer_nothing(h: Harness) {
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order(
+        &h,
+        "club",
+        paid("o-1", "olga", "olga.k@gmail.com", 1000, None),
+    )
+    .await;
+    let (_, a) = order(
+        &h,
+        "club",
+        paid(
+            "o-2",
+            "olga-new",
+            "OlgaK+again@googlemail.com",
+            1000,
+            Some(&code),
+        ),
+    )
+    .await;
+    assert_eq!(a["referral"]["status"], "rejected", "{a}");
+    assert_eq!(a["referral"]["reason"], "existing_customer", "{a}");
+    // A new mailbox under a new id is a new customer.
+    let (_, a) = order(
+        &h,
+        "club",
+        paid("o-3", "nina", "nina@example.com", 1000, Some(&code)),
+    )
+    .await;
+    assert_eq!(a["referral"]["status"], "pending", "{a}");
+    let r = referral(&h, "club", "rita").await;
+    assert_eq!(r["stats"]["rewards_pending"], 1, "{r}");
+}
+
+/// Attack: the referrer fetches the code without `x-rapport-visitor` (curl with the hash
+/// from the page), so the code was stored with an empty visitor id; the panel in the
+/// referrer's browser reads it later with the header; an order from that browser through the
+/// code then passed as a friend's.
+async fn a_code_fetched_without_a_visitor_still_catches_the_same_browser(h: Harness) {
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let browser = "6f1c1f7e-6d2b-4d8e-9b7a-3c2a1f0e9d81";
+    let request = as_shopper(Request::get("/v1/sites/club/referral"), "club", "rita")
+        .header(loyalty::VISITOR_HEADER, browser)
+        .body(Body::empty())
+        .unwrap();
+    let (status_code, body, _) = h.send(request).await;
+    assert_eq!(status_code, StatusCode::OK, "{body}");
+    assert_eq!(body["code"], code.as_str());
+    let mut same_browser = paid("o-1", "ghost", "ghost@example.com", 1000, Some(&code));
+    same_browser["visitor_id"] = browser.into();
+    let (_, a) = order(&h, "club", same_browser).await;
+    assert_eq!(a["referral"]["reason"], "self_referral", "{a}");
+    // The points panel counts as well: another browser of Rita's, seen there.
+    let laptop = "0b6c2d7e-2222-4d8e-9b7a-3c2a1f0e9d81";
+    let request = as_shopper(Request::get("/v1/sites/club/loyalty"), "club", "rita")
+        .header(loyalty::VISITOR_HEADER, laptop)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(request).await.0, StatusCode::OK);
+    let mut from_laptop = paid("o-2", "ghost2", "ghost2@example.com", 1000, Some(&code));
+    from_laptop["visitor_id"] = laptop.into();
+    let (_, a) = order(&h, "club", from_laptop).await;
+    assert_eq!(a["referral"]["reason"], "self_referral", "{a}");
+    // A friend's browser is not Rita's.
+    let mut friend = paid("o-3", "fred", "fred@example.com", 1000, Some(&code));
+    friend["visitor_id"] = "0b6c2d7e-3333-4d8e-9b7a-3c2a1f0e9d81".into();
+    let (_, a) = order(&h, "club", friend).await;
+    assert_eq!(a["referral"]["status"], "pending", "{a}");
+}
+
+/// Attack: a friend orders through the code, waits out the hold, and refunds. The earned
+/// reward once stayed with the referrer.
+async fn a_refund_takes_back_an_earned_referral_reward(h: Harness) {
+    let code = referral(&h, "club-now", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order(
+        &h,
+        "club-now",
+        paid("o-1", "fred", "fred@example.com", 1000, Some(&code)),
+    )
+    .await;
+    let r = referral(&h, "club-now", "rita").await;
+    assert_eq!(r["stats"]["rewards_earned"], 1, "{r}");
+    assert_eq!(status(&h, "club-now", "rita").await["balance"], 500);
+    let refunded = refund(&h, "club-now", "o-1").await;
+    assert_eq!(refunded["referral_cancelled"], true, "{refunded}");
+    assert_eq!(refunded["referral_points_removed"], 500, "{refunded}");
+    let s = status(&h, "club-now", "rita").await;
+    assert_eq!(s["balance"], 0, "{s}");
+    assert_eq!(s["activity"][0]["reason"], "referral_refund");
+    let r = referral(&h, "club-now", "rita").await;
+    assert_eq!(r["stats"]["rewards_earned"], 0, "{r}");
+    // A repeated refund takes nothing more.
+    assert_eq!(refund(&h, "club-now", "o-1").await["duplicate"], true);
+    assert_eq!(status(&h, "club-now", "rita").await["balance"], 0);
+}
+
+/// Attack: many one-cent orders through the code, each a reward. With `min_order_cents` a
+/// smaller order is rejected as `below_minimum`.
+async fn a_referred_order_below_the_minimum_earns_nothing(mut h: Harness) {
+    reconfigure(&mut h, |c| {
+        c.replace(
+            "max_rewards_per_referrer = 2\n",
+            "max_rewards_per_referrer = 2\nmin_order_cents = 2000\n",
+        )
+    });
+    let code = referral(&h, "club", "rita").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code_status, a) = order(
+        &h,
+        "club",
+        paid("o-1", "pip", "pip@example.com", 1999, Some(&code)),
+    )
+    .await;
+    assert_eq!(code_status, StatusCode::OK, "{a}");
+    assert_eq!(a["referral"]["status"], "rejected", "{a}");
+    assert_eq!(a["referral"]["reason"], "below_minimum", "{a}");
+    let (_, a) = order(
+        &h,
+        "club",
+        paid("o-2", "pat", "pat@example.com", 2000, Some(&code)),
+    )
+    .await;
+    assert_eq!(a["referral"]["status"], "pending", "{a}");
+    let r = referral(&h, "club", "rita").await;
+    assert_eq!(r["stats"]["rewards_pending"], 1, "{r}");
+}
+
+/// A webhook whose signature is `signature`, for `body`.
+async fn webhook_signed(h: &Harness, body: &str, signature: &str) -> (StatusCode, Value) {
+    let request = Request::post("/v1/sites/club/orders")
+        .header(loyalty::SIGNATURE_HEADER, signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let (code, body, _) = h.send(request).await;
+    (code, body)
+}
+
+/// Attack: a shopper signs up with the customer id `rapport-webhook.<t>.<order body>`, and
+/// the site's server hands the page its identity hash. With one key for both, that hash was
+/// the webhook signature of the order, and the order's points were minted. Now identities
+/// and webhooks have keys of their own, also while old identity hashes still verify.
+async fn an_identity_hash_never_verifies_as_a_webhook(mut h: Harness) {
+    let now = rapport_collector::now_ms() / 1000;
+    let until = now + 3600;
+    reconfigure(&mut h, |c| {
+        c.replace(
+            "secret = \"sk_club_0123456789abcdef0123456789abcdef\"\n",
+            &format!(
+                "secret = \"sk_club_0123456789abcdef0123456789abcdef\"\nlegacy_identity_until = {until}\n"
+            ),
+        )
+    });
+    let body = paid("o-mint", "mallory", "m@example.com", 100_000_000, None).to_string();
+    let customer_id = format!("rapport-webhook.{now}.{body}");
+    // Both hashes the site's server may issue in the window verify as identities...
+    let legacy = sign(CLUB_SECRET, customer_id.as_bytes());
+    let current = id_hash(CLUB_SECRET, &customer_id);
+    for hash in [&legacy, &current] {
+        let request = Request::get("/v1/sites/club/loyalty")
+            .header(loyalty::USER_HEADER, &customer_id)
+            .header(loyalty::USER_HASH_HEADER, hash.as_str())
+            .body(Body::empty())
+            .unwrap();
+        let (code, answer, _) = h.send(request).await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+    }
+    // ...and neither is a webhook signature.
+    for hash in [&legacy, &current] {
+        let (code, answer) = webhook_signed(&h, &body, &format!("t={now},sha256={hash}")).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "{answer}");
+    }
+    assert_eq!(
+        status(&h, "club", "mallory").await["balance"],
+        0,
+        "nothing minted"
+    );
+    // Nor is a webhook signature an identity.
+    let signature = loyalty::webhook_signature(CLUB_SECRET, now, b"mallory");
+    let mac = signature.rsplit("sha256=").next().unwrap();
+    let request = Request::get("/v1/sites/club/loyalty")
+        .header(loyalty::USER_HEADER, "mallory")
+        .header(loyalty::USER_HASH_HEADER, mac)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(h.send(request).await.0, StatusCode::UNAUTHORIZED);
+    // The real webhook, under the webhook key, is taken.
+    let (code, answer) = order(
+        &h,
+        "club",
+        paid("o-1", "mallory", "m@example.com", 1000, None),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+}
+
+/// Old identity hashes (the secret itself as the key) verify before `legacy_identity_until`
+/// only; without the setting, never.
+async fn legacy_identity_hashes_verify_only_in_the_window(mut h: Harness) {
+    let now = rapport_collector::now_ms() / 1000;
+    let legacy = sign(CLUB_SECRET, b"lena");
+    assert_eq!(
+        loyalty_as(&h, "club", "lena", &legacy, None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    for (until, expected) in [
+        (now + 600, StatusCode::OK),
+        (now.saturating_sub(600), StatusCode::UNAUTHORIZED),
+    ] {
+        reconfigure(&mut h, |c| {
+            c.replace(
+                "secret = \"sk_club_0123456789abcdef0123456789abcdef\"\n",
+                &format!(
+                    "secret = \"sk_club_0123456789abcdef0123456789abcdef\"\nlegacy_identity_until = {until}\n"
+                ),
+            )
+        });
+        assert_eq!(
+            loyalty_as(&h, "club", "lena", &legacy, None).await,
+            expected,
+            "{until}"
+        );
+        // The derived key's hashes verify throughout.
+        let current = id_hash(CLUB_SECRET, "lena");
+        assert_eq!(
+            loyalty_as(&h, "club", "lena", &current, None).await,
+            StatusCode::OK
+        );
+    }
+}
+
+/// Attack: a signed-in shopper posts `feedback_submitted` for every configured prompt, shown
+/// or not (and for a prompt shown in another session). Each once earned feedback points.
+async fn feedback_for_a_prompt_never_shown_earns_nothing(h: Harness) {
+    let signed = || Some(("vera", id_hash(CLUB_SECRET, "vera")));
+    let mut elsewhere = shown(2, "csat-club");
+    elsewhere["session_id"] = "0b6c2d7e-4444-4d8e-9b7a-3c2a1f0e9d82".into();
+    let events = [
+        elsewhere,
+        feedback(1, "nps-club", signed()),  // never shown
+        feedback(2, "csat-club", signed()), // shown, but in another session
+    ];
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": events });
+    let (code, answer) = h.post("text/plain", batch.to_string()).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(answer["accepted"], 3);
+    assert_eq!(status(&h, "club", "vera").await["balance"], 0);
+    // Shown in this session, answered in a later batch: earns, once.
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": [shown(3, "nps-club")] });
+    h.post("text/plain", batch.to_string()).await;
+    let events = [
+        feedback(3, "nps-club", signed()),
+        feedback(4, "nps-club", signed()),
+    ];
+    let batch = json!({ "site": "club", "sent_at": lib_now(), "events": events });
+    h.post("text/plain", batch.to_string()).await;
+    assert_eq!(status(&h, "club", "vera").await["balance"], 50);
+}
+
+/// `POST /v1/sites/club/coupons/{code}/consume` signed with `secret` at `t`.
+async fn consume(h: &Harness, code: &str, body: &str, secret: &str, t: u64) -> (StatusCode, Value) {
+    let signature = loyalty::coupon_signature(secret, t, code, body.as_bytes());
+    let request = Request::post(format!("/v1/sites/club/coupons/{code}/consume"))
+        .header("content-type", "application/json")
+        .header(loyalty::SIGNATURE_HEADER, signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let (code, body, _) = h.send(request).await;
+    (code, body)
+}
+
+/// Attack: a coupon used on two orders (the shop had no way to ask whether it was used).
+/// Now the site's server consumes it through a signed request, once.
+async fn a_coupon_is_consumed_once(h: Harness) {
+    order(
+        &h,
+        "club",
+        paid("o-1", "cleo", "cleo@example.com", 30_000, None),
+    )
+    .await;
+    let (_, first) = redeem(&h, "cleo", "k-1", "ten-off").await;
+    let (_, second) = redeem(&h, "cleo", "k-2", "ten-off").await;
+    let coupon = first["coupon"].as_str().unwrap().to_owned();
+    let other = second["coupon"].as_str().unwrap().to_owned();
+    let now = rapport_collector::now_ms() / 1000;
+    let body = json!({ "order_id": "o-2" }).to_string();
+    // Unsigned, signed by another site, signed for another coupon, a replay from ten
+    // minutes ago, a shopper's identity hash of the message: all refused.
+    for signature in [
+        String::new(),
+        loyalty::coupon_signature(NOW_SECRET, now, &coupon, body.as_bytes()),
+        loyalty::coupon_signature(CLUB_SECRET, now, &other, body.as_bytes()),
+        loyalty::coupon_signature(CLUB_SECRET, now - 600, &coupon, body.as_bytes()),
+        format!(
+            "t={now},sha256={}",
+            id_hash(
+                CLUB_SECRET,
+                &String::from_utf8(loyalty::coupon_message(now, &coupon, body.as_bytes())).unwrap()
+            )
+        ),
+    ] {
+        let request = Request::post(format!("/v1/sites/club/coupons/{coupon}/consume"))
+            .header(loyalty::SIGNATURE_HEADER, signature)
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let (code, answer, _) = h.send(request).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "{answer}");
+    }
+    let (code, used) = consume(&h, &coupon, &body, CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::OK, "{used}");
+    assert_eq!(used["reward"], "ten-off");
+    assert_eq!(used["customer"], "cleo");
+    assert_eq!(used["order_id"], "o-2");
+    // The same order again (a retried request) is answered as the first time; another order,
+    // or none, is refused.
+    let (code, again) = consume(&h, &coupon, &body, CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::OK, "{again}");
+    assert_eq!(again["duplicate"], true);
+    let other_order = json!({ "order_id": "o-3" }).to_string();
+    let (code, refused) = consume(&h, &coupon, &other_order, CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("o-2"),
+        "{refused}"
+    );
+    let (code, _) = consume(&h, &coupon, "", CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    // The other coupon is still there to use; unknown codes and bad bodies are refused.
+    let (code, _) = consume(&h, &other, "", CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = consume(&h, "RAP-2222-2222", "", CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let (code, bad) = consume(&h, "RAP-2222-2223", r#"{"points": 5}"#, CLUB_SECRET, now).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["error"].as_str().unwrap().contains("points"), "{bad}");
+}
+
+#[test]
+fn identity_hashes_follow_the_documented_derivation() {
+    use hmac::{Hmac, Mac};
+    type H = Hmac<sha2::Sha256>;
+    let mac = |key: &[u8], message: &[u8]| {
+        let mut m = H::new_from_slice(key).unwrap();
+        m.update(message);
+        m.finalize().into_bytes().to_vec()
+    };
+    let key = mac(CLUB_SECRET.as_bytes(), b"rapport-identity-v1");
+    assert_eq!(
+        loyalty::identity_hash(CLUB_SECRET, "cust-42"),
+        hex::encode(mac(&key, b"cust-42"))
+    );
+    let key = mac(CLUB_SECRET.as_bytes(), b"rapport-webhook-v1");
+    assert_eq!(
+        loyalty::webhook_signature(CLUB_SECRET, 1_700_000_000, b"{}"),
+        format!(
+            "t=1700000000,sha256={}",
+            hex::encode(mac(&key, b"rapport-webhook.1700000000.{}"))
+        )
+    );
+}
+
 on_every_database!(
     shopper_reads_need_a_valid_hash,
     webhooks_need_a_valid_signature,
@@ -946,4 +1389,13 @@ on_every_database!(
     order_amounts_beyond_the_maximum_are_refused,
     self_referral_through_other_spellings_of_a_gmail_address_is_refused,
     the_demo_routes_name_the_content_type_they_take,
+    redeem_then_refund_leaves_a_debt_that_later_orders_pay_back,
+    a_returning_customer_under_a_new_id_earns_the_referrer_nothing,
+    a_code_fetched_without_a_visitor_still_catches_the_same_browser,
+    a_refund_takes_back_an_earned_referral_reward,
+    a_referred_order_below_the_minimum_earns_nothing,
+    an_identity_hash_never_verifies_as_a_webhook,
+    legacy_identity_hashes_verify_only_in_the_window,
+    feedback_for_a_prompt_never_shown_earns_nothing,
+    a_coupon_is_consumed_once,
 );

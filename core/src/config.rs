@@ -362,6 +362,10 @@ pub struct Referral {
     /// with `hold_days`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_seconds: Option<u32>,
+    /// The smallest referred order, in minor units (cents), that earns the referrer a reward;
+    /// a smaller one is recorded as rejected (`below_minimum`). Any amount without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_order_cents: Option<u64>,
 }
 
 const DEFAULT_HOLD_DAYS: u32 = 14;
