@@ -48,6 +48,65 @@ fn bad_config_stops_start_up_naming_file_line_and_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("site[0].origins"));
 }
 
+/// Attack: the repository's `rapport.toml` (or a copy of its demo site) run as is, without
+/// `--demo-dir`. Its secret is public, so anyone could sign order webhooks and mint points.
+/// The collector refuses to start and says why; with the demo routes on it starts.
+#[test]
+fn the_public_demo_secret_is_refused_without_the_demo_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/r.db", dir.path().display());
+    let demo_site = "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n\
+        secret = \"demo-only-secret-0f3a9c2e7b1d4a6f8e5c\"\ndemo = true\n";
+    let not_demo = demo_site.replace("demo = true\n", "");
+    for text in [demo_site, not_demo.as_str()] {
+        let config = write_config(dir.path(), text);
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0", "--database-url", &db])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "started with the public secret: {stderr}"
+        );
+        assert!(
+            stderr.contains("site[0].secret") && stderr.contains("public demo secret"),
+            "{stderr}"
+        );
+    }
+    let repository = write_config(dir.path(), include_str!("../../rapport.toml"));
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&repository)
+        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--demo-dir"), "{stderr}");
+    // With the demo routes on, the demo site starts.
+    let config = write_config(dir.path(), demo_site);
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
+        .arg("--demo-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening on"), "{line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn sigterm_finishes_the_batch_in_flight_then_exits() {
     let dir = tempfile::tempdir().unwrap();
