@@ -47,6 +47,9 @@ share_url = "/demo/"
 `;
 test.use({ siteConfig: PROGRAMS, permissions: ['clipboard-read', 'clipboard-write'] });
 const SECRET = PROGRAMS.match(/^secret = "(.*)"$/m)[1];
+// The key identities are signed with, derived from the secret as a site's server derives it
+// (docs/loyalty-referral.md): HMAC-SHA256(secret, "rapport-identity-v1").
+const IDENTITY_KEY = crypto.createHmac('sha256', SECRET).update('rapport-identity-v1').digest();
 
 const sheet = (page) => page.locator('rapport-ui .sheet');
 const launcher = (page) => page.locator('rapport-ui .launch');
@@ -173,7 +176,7 @@ test('a forged or expired identity reads nothing: the panel shows the join state
   await page.goto(`${collector.url}/demo/`);
   const id = 'shopper-0000000000000000';
   const expired = Math.floor(Date.now() / 1000) - 60;
-  const signed = (expires) => crypto.createHmac('sha256', SECRET).update(`rapport-identity.${expires}.${id}`).digest('hex');
+  const signed = (expires) => crypto.createHmac('sha256', IDENTITY_KEY).update(`rapport-identity.${expires}.${id}`).digest('hex');
   for (const identity of [{ hash: 'ab'.repeat(32), expires: expired + 600 }, { hash: signed(expired), expires: expired }]) {
     await page.evaluate(([user, options]) => rapport.identify(user, options), [id, identity]);
     await launcher(page).click();

@@ -459,7 +459,11 @@ trigger = { loyalty_tier = "gold" }
     <script>${identify}</script><div id="gold"></div>`;
 
   test('holds for an identified shopper whose tier the collector confirms, never for an anonymous one', async ({ page, collector }) => {
-    const hash = require('node:crypto').createHmac('sha256', secret).update('cust-7').digest('hex');
+    // Signed as the site's server signs identify(): under the identity key derived from the
+    // secret (docs/loyalty-referral.md).
+    const crypto = require('node:crypto');
+    const key = crypto.createHmac('sha256', secret).update('rapport-identity-v1').digest();
+    const hash = crypto.createHmac('sha256', key).update('cust-7').digest('hex');
     await servePage(page, `${collector.url}/anon.html`, page_(''));
     await page.goto(`${collector.url}/anon.html`);
     await collector.waitFor((all) => named(all, 'page_view').length === 1);
