@@ -512,7 +512,7 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     path = "/v1/sites/{site}/orders",
     params(
         crate::state::SitePath,
-        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"),
+        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the webhook key derived from the site secret (docs/loyalty-referral.md)>"),
     ),
     request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
     responses(
@@ -534,7 +534,8 @@ pub async fn order_webhook(
     if !webhook_valid(secret, signature, &body, now_ms() / 1000) {
         return Err(AppError::Unauthorized(format!(
             "{SIGNATURE_HEADER}: must be t=<unix seconds, within 5 minutes>,sha256=<hex \
-             HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the site secret>"
+             HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the webhook key, \
+             HMAC-SHA256(secret, \"rapport-webhook-v1\")>"
         )));
     }
     let event: OrderEvent =
@@ -1010,7 +1011,7 @@ pub async fn totals(
     params(
         crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
     ),
     responses(
         (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
@@ -1106,7 +1107,7 @@ pub struct RedeemRequest {
     params(
         crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
         ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer"),
     ),
     request_body = RedeemRequest,
@@ -1228,7 +1229,7 @@ pub async fn redeem(
     params(
         crate::state::SitePath,
         ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the site secret"),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
         ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id, for the self-referral rule"),
     ),
     responses(
@@ -1420,7 +1421,8 @@ pub async fn consume_coupon(
     }) {
         return Err(AppError::Unauthorized(format!(
             "{SIGNATURE_HEADER}: must be t=<unix seconds, within 5 minutes>,sha256=<hex \
-             HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>"
+             HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key, \
+             HMAC-SHA256(secret, \"rapport-webhook-v1\")>"
         )));
     }
     let request: ConsumeRequest = if body.is_empty() {

@@ -48,6 +48,38 @@ fn bad_config_stops_start_up_naming_file_line_and_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("site[0].origins"));
 }
 
+/// Starts the collector with `config` (and `extra` arguments): `Ok(())` once it listens
+/// (then stopped), or `Err(stderr)` when it exits first.
+fn starts(config: &std::path::Path, db: &str, extra: &[&std::ffi::OsStr]) -> Result<(), String> {
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0", "--database-url", db])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.contains("listening on") {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        return Ok(());
+    }
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!child.wait().unwrap().success(), "{stderr}");
+    Err(stderr)
+}
+
 /// Attack: the repository's `rapport.toml` (or a copy of its demo site) run as is, without
 /// `--demo-dir`. Its secret is public, so anyone could sign order webhooks and mint points.
 /// The collector refuses to start and says why; with the demo routes on it starts.
@@ -58,53 +90,26 @@ fn the_public_demo_secret_is_refused_without_the_demo_routes() {
     let demo_site = "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n\
         secret = \"demo-only-secret-0f3a9c2e7b1d4a6f8e5c\"\ndemo = true\n";
     let not_demo = demo_site.replace("demo = true\n", "");
-    for text in [demo_site, not_demo.as_str()] {
+    let demo_dir = [std::ffi::OsStr::new("--demo-dir"), dir.path().as_os_str()];
+    for (text, extra) in [
+        (demo_site, &[][..]),
+        (not_demo.as_str(), &[][..]),
+        (not_demo.as_str(), &demo_dir[..]),
+        (include_str!("../../rapport.toml"), &[][..]),
+    ] {
         let config = write_config(dir.path(), text);
-        let out = Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = starts(&config, &db, extra)
+            .expect_err("started with the public demo secret, without the demo routes");
         assert!(
-            !out.status.success(),
-            "started with the public secret: {stderr}"
-        );
-        assert!(
-            stderr.contains("site[0].secret") && stderr.contains("public demo secret"),
+            stderr.contains("site[0].secret")
+                && stderr.contains("public demo secret")
+                && stderr.contains("--demo-dir"),
             "{stderr}"
         );
     }
-    let repository = write_config(dir.path(), include_str!("../../rapport.toml"));
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&repository)
-        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("--demo-dir"), "{stderr}");
     // With the demo routes on, the demo site starts.
     let config = write_config(dir.path(), demo_site);
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-        .arg("--demo-dir")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains("listening on"), "{line}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    assert_eq!(starts(&config, &db, &demo_dir), Ok(()));
 }
 
 #[test]
