@@ -1393,7 +1393,7 @@ pub struct ConsumeRequest {
     post,
     path = "/v1/sites/{site}/coupons/{code}/consume",
     params(
-        ("site" = String, Path, description = "the site id"),
+        crate::state::SitePath,
         ("code" = String, Path, description = "the coupon, as a redemption issued it (RAP-XXXX-XXXX)"),
         ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>"),
     ),

@@ -663,6 +663,7 @@ async fn openapi_describes_every_route_and_the_wire_types() {
         ("/v1/sites/{site}/loyalty", "get"),
         ("/v1/sites/{site}/loyalty/redeem", "post"),
         ("/v1/sites/{site}/referral", "get"),
+        ("/v1/sites/{site}/coupons/{code}/consume", "post"),
         ("/v1/sites/{site}/experiments", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
