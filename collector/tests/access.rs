@@ -14,10 +14,15 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use common::Harness;
 use http_body_util::BodyExt;
-use rapport_collector::secret::token_hash_text;
 use rapport_collector::{app, now_ms, AppState, Config};
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+/// How `rapport.toml` lists a token: `sha256:` and its hash in hex.
+fn token_hash_text(token: &str) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(token)))
+}
 
 const OWNER_A: &str = "rpt_owner-a-0123456789abcdef0123456789abcdef";
 const OWNER_B: &str = "rpt_owner-b-0123456789abcdef0123456789abcdef";
@@ -61,9 +66,15 @@ fn config(with_shop_b: bool, shared: bool) -> Config {
 }
 
 async fn harness() -> Harness {
-    let mut h = Harness::sqlite().await;
-    h.state.config = Arc::new(config(true, true));
+    let mut h = seeded(config(true, true)).await;
     h.state.admin_token = Some(ADMIN.into());
+    h
+}
+
+/// A collector of `config` with a page view and a written answer on shop-b.
+async fn seeded(config: Config) -> Harness {
+    let mut h = Harness::sqlite().await;
+    h.state.config = Arc::new(config);
     // A page view and a written answer on shop-b.
     let now = now_ms();
     let event = |n: u32, name: &str, props: Value| {
