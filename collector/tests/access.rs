@@ -302,12 +302,10 @@ fn from(peer: [u8; 4], host: Option<&str>, path: &str, forwarded: bool) -> Reque
 
 #[tokio::test]
 async fn with_no_token_configured_reads_answer_only_loopback_clients_naming_loopback() {
-    let h = harness().await;
-    let mut open = h.state.clone();
     // shop-b's data with no token anywhere: the collector of a shop owner on their laptop.
-    open.config =
-        Arc::new(Config::parse("[[site]]\nid = \"shop-b\"\norigins = [\"*\"]\n").unwrap());
-    open.admin_token = None;
+    let open = Config::parse("[[site]]\nid = \"shop-b\"\norigins = [\"*\"]\n").unwrap();
+    let h = seeded(open).await;
+    let mut open = h.state.clone();
     let loopback = [127, 0, 0, 1];
     let mut paths: Vec<String> = READ_ROUTES
         .iter()
@@ -380,4 +378,33 @@ async fn with_no_token_configured_reads_answer_only_loopback_clients_naming_loop
     );
     let (status, _, body) = raw(&open, request).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn openapi_states_the_bearer_scheme_and_the_refusals_of_every_read() {
+    let h = Harness::sqlite().await;
+    let (status, doc, _) = h
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http", "{scheme}");
+    assert_eq!(scheme["scheme"], "bearer", "{scheme}");
+    let mut paths: Vec<String> = READ_ROUTES
+        .iter()
+        .map(|r| format!("/v1/sites/{{site}}/{}", r.split('?').next().unwrap()))
+        .collect();
+    paths.push("/v1/sites".into());
+    for path in &paths {
+        let operation = &doc["paths"][path]["get"];
+        assert_eq!(operation["security"], json!([{"bearer": []}]), "{path}");
+        for code in ["401", "403"] {
+            assert!(
+                operation["responses"][code].is_object(),
+                "{path} lacks {code}"
+            );
+        }
+    }
+    // The widget's own reads need no token.
+    assert!(doc["paths"]["/v1/sites/{site}/config"]["get"]["security"].is_null());
 }
