@@ -2,7 +2,8 @@
 //! handlers' `#[utoipa::path]` attributes and their body types, so it cannot drift from the
 //! code. Nothing depends on this module but the routes.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -10,8 +11,10 @@ use utoipa::OpenApi;
         title = "Rapport collector",
         description = "Ingest of Rapport event batches, stored events, metrics, site config, and the loyalty and referral authority."
     ),
+    modifiers(&BearerToken),
     paths(
         crate::ingest::post_batch,
+        crate::access::readable_sites,
         crate::sites::recent_events,
         crate::sites::site_stats,
         crate::sites::site_live,
@@ -29,6 +32,9 @@ use utoipa::OpenApi;
         crate::health::readyz,
     ),
     components(schemas(
+        crate::access::SiteList,
+        crate::access::ReadableSite,
+        crate::access::AccessLevel,
         crate::loyalty::RedeemRequest,
         crate::loyalty::ConsumeRequest,
         crate::ingest::Envelope,
@@ -72,3 +78,26 @@ use utoipa::OpenApi;
     ))
 )]
 pub struct ApiDoc;
+
+/// The `bearer` scheme of the site data's reads.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An owner token (reads the sites whose `[[site]] owners` list its \
+                         hash), a shared link's token (one site's stats only) or the admin \
+                         token (every site). With no token configured, reads need none but \
+                         answer only loopback clients that send a loopback Host.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -141,6 +141,7 @@ pub async fn breakdown(
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/breakdown",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         Filters,
@@ -152,7 +153,9 @@ pub async fn breakdown(
     responses(
         (status = 200, description = "The values with the most visitors, most first", body = Breakdown),
         (status = 400, description = "Unknown dimension, bad date, range or filter", body = ErrorBody),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn site_breakdown(

@@ -5,6 +5,8 @@
 //! id = "demo"                                  # the widget's data-site
 //! origins = ["https://shop.example"]           # pages allowed to send; "*" for any
 //! write_key = "wk_live_…"                      # optional: required as ?key= or x-rapport-key
+//! owners = ["sha256:…"]                        # who reads its data (`token new` prints one)
+//! shared = ["sha256:…"]                        # shared links: read its stats only
 //! ```
 //!
 //! A file that does not parse, or breaks a rule, stops the collector at start-up with a
@@ -29,6 +31,14 @@ pub struct SiteConfig {
     pub origins: Vec<String>,
     /// When set, every batch must carry it (`?key=` on the endpoint, or `x-rapport-key`).
     pub write_key: Option<String>,
+    /// Hashes (`sha256:<hex>`) of the owner tokens that read this site's data: its stats,
+    /// events and feedback. `rapport-collector token new` prints a token and its hash.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// Hashes of the tokens of this site's shared links, which read its stats but never its
+    /// events or feedback. Removing one revokes the link.
+    #[serde(default)]
+    pub shared: Vec<String>,
     /// The site's HMAC secret, shared with the site's server only: it signs shopper ids and
     /// webhooks. Never served.
     pub secret: Option<String>,
@@ -114,8 +124,75 @@ impl Config {
                 ));
             }
             crate::programs::check(&site.programs(), &at)?;
+            self.check_hashes(i, site)?;
         }
         Ok(())
+    }
+
+    /// Owner and shared-link hashes are well formed; a token is a site's owner, or one
+    /// site's shared link, never both, so what it reads is never ambiguous.
+    fn check_hashes(&self, i: usize, site: &SiteConfig) -> Result<(), String> {
+        let lists = [("owners", &site.owners), ("shared", &site.shared)];
+        for (field, list) in lists {
+            for (j, text) in list.iter().enumerate() {
+                let at = format!("site[{i}].{field}[{j}]");
+                if crate::secret::parse_hash(text).is_none() {
+                    return Err(format!(
+                        "{at}: \"{text}\" is not a token hash like \"sha256:<64 lowercase hex digits>\" \
+                         (`rapport-collector token new` prints a token and its hash)"
+                    ));
+                }
+                if list[..j].contains(text) {
+                    return Err(format!("{at}: the same hash is listed twice"));
+                }
+                let shared_elsewhere = self.sites[..i].iter().any(|s| s.shared.contains(text));
+                let owner_elsewhere = self.sites[..i].iter().any(|s| s.owners.contains(text));
+                let clash = match field {
+                    "owners" => shared_elsewhere || site.shared.contains(text),
+                    _ => shared_elsewhere || owner_elsewhere,
+                };
+                if clash {
+                    return Err(format!(
+                        "{at}: this hash is also a shared link's or an owner's; give each \
+                         shared link a token of its own"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any site lists an owner or a shared link.
+    pub fn has_tokens(&self) -> bool {
+        self.sites
+            .iter()
+            .any(|s| !s.owners.is_empty() || !s.shared.is_empty())
+    }
+
+    /// What the token with this hash reads: the sites it owns, or its shared link's site.
+    /// Every configured hash is compared, in constant time.
+    pub fn token_sites(&self, hash: &[u8; 32]) -> TokenSites {
+        let mut owned = Vec::new();
+        let mut shared = None;
+        for site in &self.sites {
+            let matches = |list: &Vec<String>| {
+                list.iter().fold(false, |found, text| {
+                    let listed = crate::secret::parse_hash(text).unwrap_or([0; 32]);
+                    found | crate::secret::same_hash(&listed, hash)
+                })
+            };
+            if matches(&site.owners) {
+                owned.push(site.id.clone());
+            }
+            if matches(&site.shared) {
+                shared = Some(site.id.clone());
+            }
+        }
+        match shared {
+            Some(site) => TokenSites::Shared(site),
+            None if !owned.is_empty() => TokenSites::Owner(owned),
+            None => TokenSites::Unknown,
+        }
     }
 
     pub fn site(&self, id: &str) -> Option<&SiteConfig> {
@@ -127,6 +204,17 @@ impl Config {
     pub fn any_site_allows(&self, origin: &str) -> bool {
         self.sites.iter().any(|s| s.allows_origin(origin))
     }
+}
+
+/// What one token reads, by the config's owner and shared lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenSites {
+    /// An owner's token: these sites, all of their data.
+    Owner(Vec<String>),
+    /// A shared link's token: this site's stats only.
+    Shared(String),
+    /// Listed nowhere.
+    Unknown,
 }
 
 impl SiteConfig {
@@ -195,5 +283,45 @@ mod tests {
         assert!(!site.key_matches(Some("0123456789abcdeX")));
         assert!(!site.key_matches(None));
         assert!(config.site("other").is_none());
+    }
+
+    #[test]
+    fn token_hashes_are_checked_and_looked_up() {
+        let err = |text: &str| Config::parse(text).unwrap_err();
+        let a = crate::secret::token_hash_text("token-a");
+        let b = crate::secret::token_hash_text("token-b");
+        let site = |id: &str, owners: &[&str], shared: &[&str]| {
+            format!("[[site]]\nid = \"{id}\"\norigins = [\"*\"]\nowners = {owners:?}\nshared = {shared:?}\n")
+        };
+        let e = err(&site("a", &["sha256:abc"], &[]));
+        assert!(
+            e.starts_with("site[0].owners[0]:") && e.contains("token new"),
+            "{e}"
+        );
+        let e = err(&site("a", &[&a, &b.to_uppercase()], &[]));
+        assert!(e.starts_with("site[0].owners[1]:"), "{e}");
+        assert!(err(&site("a", &[&a, &a], &[])).starts_with("site[0].owners[1]:"));
+        assert!(err(&site("a", &[&a], &[&a])).starts_with("site[0].owners[0]:"));
+        let twice = site("a", &[], &[&a]) + &site("b", &[], &[&a]);
+        assert!(err(&twice).starts_with("site[1].shared[0]:"));
+        let owner_and_link = site("a", &[&a], &[]) + &site("b", &[], &[&a]);
+        assert!(err(&owner_and_link).starts_with("site[1].shared[0]:"));
+
+        let config = Config::parse(
+            &(site("a", &[&a], &[]) + &site("b", &[&a], &[&b]) + &site("c", &[], &[])),
+        )
+        .unwrap();
+        assert!(config.has_tokens());
+        let hash = crate::secret::token_hash;
+        assert_eq!(
+            config.token_sites(&hash("token-a")),
+            TokenSites::Owner(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            config.token_sites(&hash("token-b")),
+            TokenSites::Shared("b".into())
+        );
+        assert_eq!(config.token_sites(&hash("token-c")), TokenSites::Unknown);
+        assert!(!Config::parse(&site("a", &[], &[])).unwrap().has_tokens());
     }
 }

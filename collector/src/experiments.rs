@@ -253,6 +253,7 @@ pub async fn results(
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/experiments",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
@@ -262,8 +263,9 @@ pub async fn results(
     responses(
         (status = 200, description = "Results per experiment and variant (docs/metrics.md#experiments)", body = Experiments),
         (status = 400, description = "Bad date, range or goal", body = crate::error::ErrorBody),
-        (status = 401, description = "A read token is set and was not sent", body = crate::error::ErrorBody),
-        (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = crate::error::ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local", body = crate::error::ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = crate::error::ErrorBody),
     )
 )]
 pub async fn site_experiments(

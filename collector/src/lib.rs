@@ -4,10 +4,11 @@
 //! `tower::ServiceExt::oneshot` and no socket.
 //!
 //! Modules depend one way (ARCHITECTURE.md): this file's routes and the OpenAPI description
-//! (`api`) on the handlers (`ingest`, `sites`, `experiments`, `loyalty`, `demo`, `health`);
-//! the handlers on `state`; `state` on storage (`db`, `stats`), `config` and `limit`; and
+//! (`api`) on the handlers (`ingest`, `sites`, `experiments`, `loyalty`, `demo`, `health`)
+//! and on `access`, which decides who reads the site data; the handlers and `access` on `state`; `state` on storage (`db`, `stats`), `config` and `limit`; and
 //! everything on the leaves `error`, `secret` and `programs`.
 
+pub mod access;
 pub mod api;
 pub mod breakdown;
 pub mod config;
@@ -30,7 +31,7 @@ pub mod stats;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method};
-use axum::response::{Html, IntoResponse};
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -96,21 +97,30 @@ pub fn app(state: AppState) -> Router {
             get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
         )
         .route("/readyz", get(health::readyz))
+        .route("/v1/sites", get(access::readable_sites))
+        // The site data: owners and the admin read all of it, shared links the aggregates.
         .merge(
             Router::new()
-                .route("/v1/sites/{site}/events", get(sites::recent_events))
                 .route("/v1/sites/{site}/stats", get(sites::site_stats))
                 .route("/v1/sites/{site}/live", get(sites::site_live))
                 .route("/v1/sites/{site}/prompts", get(prompts::site_prompts))
                 .route("/v1/sites/{site}/breakdown", get(breakdown::site_breakdown))
-                .route("/v1/sites/{site}/feedback", get(sites::feedback_answers))
                 .route(
                     "/v1/sites/{site}/experiments",
                     get(experiments::site_experiments),
                 )
-                .layer(axum::middleware::from_fn_with_state(
+                .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    require_read_token,
+                    access::stats_access,
+                )),
+        )
+        .merge(
+            Router::new()
+                .route("/v1/sites/{site}/events", get(sites::recent_events))
+                .route("/v1/sites/{site}/feedback", get(sites::feedback_answers))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    access::private_access,
                 )),
         )
         // Server to server, signed with the site secret.
@@ -153,35 +163,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// With a read token configured, site data needs `Authorization: Bearer <token>` (compared in
-/// constant time); otherwise it is open, as on a collector that only listens on loopback.
-async fn require_read_token(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if let Some(token) = &state.read_token {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map_or("", |(_, t)| t.trim());
-        if !secret::same_secret(token, given) {
-            let mut response = AppError::Unauthorized(
-                "authorization: send Authorization: Bearer <the collector's read token>".into(),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
-    }
-    next.run(request).await
 }
 
 /// The dashboard's page (its script and wasm are under `/dashboard/`); without a built

@@ -9,6 +9,8 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
@@ -38,11 +40,22 @@ struct Args {
     /// at / and under /dashboard/.
     #[arg(long, env = "RAPPORT_DASHBOARD_DIR")]
     dashboard_dir: Option<PathBuf>,
-    /// Required for the site data (events and stats) and thus the dashboard's numbers, as
-    /// `Authorization: Bearer <token>`; at least 16 characters. Set it on any collector
-    /// reachable beyond loopback.
-    #[arg(long, env = "RAPPORT_READ_TOKEN", hide_env_values = true)]
-    read_token: Option<String>,
+    /// The operator's token, which reads every site's data as `Authorization: Bearer
+    /// <token>`; at least 16 characters. Owners' tokens, which read their own sites only, are
+    /// listed as hashes in the config (`[[site]] owners`). Formerly `--read-token` (and
+    /// RAPPORT_READ_TOKEN), which still work.
+    #[arg(
+        long,
+        alias = "read-token",
+        env = "RAPPORT_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// Serve the site data to anyone, anywhere, when no token is configured. Without it, and
+    /// without a token, reads answer only on loopback and the collector refuses to listen
+    /// on any other address.
+    #[arg(long, env = "RAPPORT_PUBLIC_READS")]
+    public_reads: bool,
     /// Ingest requests one client address may send at once.
     #[arg(long, env = "RAPPORT_RATE_LIMIT_BURST", default_value_t = 120)]
     rate_limit_burst: u32,
@@ -63,10 +76,18 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::Token { command }) = &args.command {
+        return token_command(command);
+    }
+    if args.admin_token.is_none() {
+        // The variable of the flag's former name, so that a collector set up with it does not
+        // open its reads on upgrade.
+        args.admin_token = std::env::var("RAPPORT_READ_TOKEN").ok();
+    }
     let printable = |t: &String| t.len() >= 16 && t.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    if args.read_token.as_ref().is_some_and(|t| !printable(t)) {
-        eprintln!("rapport-collector: --read-token: use at least 16 printable ASCII characters, no spaces");
+    if args.admin_token.as_ref().is_some_and(|t| !printable(t)) {
+        eprintln!("rapport-collector: --admin-token: use at least 16 printable ASCII characters, no spaces");
         std::process::exit(2);
     }
     let config = match rapport_collector::Config::load(&args.config) {
@@ -79,6 +100,27 @@ async fn main() -> std::process::ExitCode {
     if let Err(e) = rapport_collector::demo::check_public_secret(&config, args.demo_dir.is_some()) {
         eprintln!("rapport-collector: refusing to start: {e}");
         return std::process::ExitCode::FAILURE;
+    }
+    let tokens = args.admin_token.is_some() || config.has_tokens();
+    if args.public_reads && tokens {
+        eprintln!(
+            "rapport-collector: --public-reads opens the site data to anyone, so it cannot go with \
+             --admin-token or [[site]] owners/shared; drop one or the other"
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    if !args.listen.ip().to_canonical().is_loopback() && !tokens && !args.public_reads {
+        eprintln!(
+            "rapport-collector: --listen {} is not a loopback address and no read token is \
+             configured: list owner token hashes in [[site]] owners (`rapport-collector token \
+             new` prints one) or set --admin-token, or pass --public-reads to let anyone read \
+             every site's data",
+            args.listen
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    if args.public_reads {
+        tracing::warn!("--public-reads: anyone who reaches this collector reads every site's data");
     }
     let trusted_proxies =
         match rapport_collector::limit::TrustedProxies::parse(&args.trusted_proxies) {
@@ -144,7 +186,8 @@ async fn main() -> std::process::ExitCode {
         dashboard_dir: args.dashboard_dir,
         rate_limit,
         trusted_proxies,
-        read_token: args.read_token.map(std::sync::Arc::from),
+        admin_token: args.admin_token.map(std::sync::Arc::from),
+        public_reads: args.public_reads,
     };
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
@@ -153,6 +196,48 @@ async fn main() -> std::process::ExitCode {
     if let Err(e) = served {
         eprintln!("rapport-collector: server error: {e}");
         return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Owner and shared-link tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum TokenCommand {
+    /// Print a new random token and the hash to list in `[[site]] owners` (or `shared`).
+    New,
+    /// Print the hash of a token read from standard input (one line).
+    Hash,
+}
+
+fn token_command(command: &TokenCommand) -> std::process::ExitCode {
+    use rapport_collector::secret;
+    match command {
+        TokenCommand::New => {
+            let token = secret::new_token();
+            println!("token: {token}");
+            println!("hash:  {}", secret::token_hash_text(&token));
+            eprintln!(
+                "Give the token to the site's owner (or put it in a shared link); list the \
+                 hash in the site's owners (or shared) in rapport.toml. The token is not \
+                 stored anywhere: keep it."
+            );
+        }
+        TokenCommand::Hash => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+                eprintln!("rapport-collector: token hash: write the token on standard input");
+                return std::process::ExitCode::FAILURE;
+            }
+            println!("{}", secret::token_hash_text(line.trim()));
+        }
     }
     std::process::ExitCode::SUCCESS
 }

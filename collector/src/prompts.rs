@@ -186,6 +186,7 @@ pub async fn results(
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/prompts",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         crate::filter::Filters,
@@ -195,7 +196,9 @@ pub async fn results(
     responses(
         (status = 200, description = "Each prompt with events in the range, per variant, over the sessions that pass the filters", body = Prompts),
         (status = 400, description = "Bad date, range or filter", body = ErrorBody),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn site_prompts(

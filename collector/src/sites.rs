@@ -62,6 +62,7 @@ pub struct StatsQuery {
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/stats",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         crate::filter::Filters,
@@ -71,7 +72,9 @@ pub struct StatsQuery {
     responses(
         (status = 200, description = "Metrics in total, per day, and per hour for one day (docs/metrics.md), over the sessions that pass the filters", body = stats::Stats),
         (status = 400, description = "Bad date, range or filter", body = ErrorBody),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn site_stats(
@@ -114,6 +117,7 @@ pub struct RecentQuery {
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/events",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50", minimum = 1, maximum = 500),
@@ -121,7 +125,9 @@ pub struct RecentQuery {
     responses(
         (status = 200, description = "Newest first", body = EventsPage),
         (status = 400, description = "Bad limit", body = ErrorBody),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local, or the token is a shared link's, which reads the stats only", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn recent_events(
@@ -150,10 +156,13 @@ pub const LIVE_WINDOW_MS: u64 = 5 * 60 * 1000;
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/live",
+    security(("bearer" = [])),
     params(crate::state::SitePath),
     responses(
         (status = 200, description = "Visitors in the last 5 minutes", body = Live),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn site_live(
@@ -191,6 +200,7 @@ pub async fn site_live(
 #[utoipa::path(
     get,
     path = "/v1/sites/{site}/feedback",
+    security(("bearer" = [])),
     params(
         crate::state::SitePath,
         ("limit" = Option<u32>, Query, description = "1 to 200, default 20", minimum = 1, maximum = 200),
@@ -198,7 +208,9 @@ pub async fn site_live(
     responses(
         (status = 200, description = "Newest first", body = Answers),
         (status = 400, description = "Bad limit", body = ErrorBody),
-        (status = 404, description = "Site not configured", body = ErrorBody),
+        (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
+        (status = 403, description = "No read token is configured and the request is not local, or the token is a shared link's, which reads the stats only", body = ErrorBody),
+        (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
     )
 )]
 pub async fn feedback_answers(

@@ -25,9 +25,12 @@ pub struct AppState {
     pub rate_limit: RateLimit,
     /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
     pub trusted_proxies: limit::TrustedProxies,
-    /// When set, the site data (`…/events`, `…/stats`) answers only requests with
-    /// `Authorization: Bearer <token>`. The dashboard asks for it on each page load.
-    pub read_token: Option<std::sync::Arc<str>>,
+    /// The operator's token (`--admin-token`): reads every site, as
+    /// `Authorization: Bearer <token>`. Owners' tokens are in the config (`[[site]] owners`).
+    pub admin_token: Option<std::sync::Arc<str>>,
+    /// `--public-reads`: with no token configured, anyone anywhere reads the site data.
+    /// Without it, and with no token, only loopback clients that name a loopback host do.
+    pub public_reads: bool,
 }
 
 impl AppState {
@@ -40,8 +43,15 @@ impl AppState {
             dashboard_dir: None,
             rate_limit: RateLimit::default(),
             trusted_proxies: limit::TrustedProxies::default(),
-            read_token: None,
+            admin_token: None,
+            public_reads: false,
         }
+    }
+
+    /// Whether any read token is configured: an admin token, or an owner or shared link
+    /// of any site. Without one, reads are open on loopback only (`access`).
+    pub fn has_read_tokens(&self) -> bool {
+        self.admin_token.is_some() || self.config.has_tokens()
     }
 }
 
@@ -65,10 +75,13 @@ pub struct SitePath {
 /// The config of `site`: 400 for an id that breaks the rules, 404 for one not configured.
 pub fn known_site<'a>(state: &'a AppState, site: &str) -> Result<&'a config::SiteConfig, AppError> {
     rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;
-    state
-        .config
-        .site(site)
-        .ok_or_else(|| AppError::NotFound(format!("site: \"{site}\" is not configured")))
+    state.config.site(site).ok_or_else(|| not_configured(site))
+}
+
+/// The 404 of a site that is not configured. A site that the caller may not read gets this
+/// very answer (`access`), so that its id cannot be probed.
+pub fn not_configured(site: &str) -> AppError {
+    AppError::NotFound(format!("site: \"{site}\" is not configured"))
 }
 
 /// `from` and `to` of a stats-like request as epoch days: real dates from 0001-01-01 to

@@ -431,3 +431,219 @@ fn rows_stored_before_the_measure_columns_are_measured_at_start() {
         assert_eq!(experiments[0].variants[0].index, 1);
     });
 }
+
+/// Runs the collector with `args` on `config`: `Err` with its listening line if it starts
+/// (it is stopped then), `Ok` with its exit status and standard error if it stops.
+fn start_or_refuse(
+    dir: &std::path::Path,
+    config: &str,
+    args: &[&str],
+) -> Result<(std::process::ExitStatus, String), String> {
+    let config = write_config(dir, config);
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/r.db", dir.display()))
+        .args(args)
+        .env_remove("RAPPORT_READ_TOKEN")
+        .env_remove("RAPPORT_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if !line.is_empty() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(line);
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    Ok((status, stderr))
+}
+
+/// With no read token configured, the collector refuses to listen beyond loopback, in one
+/// line naming what to set, unless --public-reads says open reads are meant.
+#[test]
+fn beyond_loopback_without_a_read_token_the_collector_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n";
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let refused = start_or_refuse(dir.path(), open, &["--listen", listen]);
+        let (status, stderr) = match refused {
+            Ok(stopped) => stopped,
+            Err(line) => panic!("--listen {listen} with no token started: {line}"),
+        };
+        assert!(!status.success());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        for setting in [
+            "--listen",
+            "[[site]] owners",
+            "--admin-token",
+            "--public-reads",
+        ] {
+            assert!(stderr.contains(setting), "{setting}: {stderr}");
+        }
+    }
+    // Loopback, an explicit --public-reads, an owner or an admin token: it starts.
+    let owned = format!("{open}owners = [\"sha256:{}\"]\n", {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest("rpt_owner-0123456789abcdef"))
+    });
+    for (config, args) in [
+        (open, &["--listen", "127.0.0.1:0"][..]),
+        (open, &["--listen", "0.0.0.0:0", "--public-reads"][..]),
+        (owned.as_str(), &["--listen", "0.0.0.0:0"][..]),
+        (
+            open,
+            &[
+                "--listen",
+                "0.0.0.0:0",
+                "--admin-token",
+                "admin-token-0123456789",
+            ][..],
+        ),
+    ] {
+        let started = start_or_refuse(dir.path(), config, args);
+        assert!(started.is_err(), "{args:?}: {started:?}");
+    }
+    // --public-reads would open what the tokens close: refused.
+    let both = start_or_refuse(
+        dir.path(),
+        &owned,
+        &["--listen", "127.0.0.1:0", "--public-reads"],
+    );
+    let (status, stderr) = both.expect("--public-reads with owner tokens started");
+    assert!(
+        !status.success() && stderr.contains("--public-reads"),
+        "{stderr}"
+    );
+}
+
+/// One GET on a new connection with this Host header; the status and the whole response.
+fn get_with_host(addr: &str, host: &str, path: &str, headers: &str) -> (u16, String) {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = conn.read_to_string(&mut response);
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, response)
+}
+
+/// A loopback collector with no token: a page whose name an attacker rebinds to 127.0.0.1
+/// (its requests carry `Host: rebind.evil.example`) reads nothing; the demo's own pages and
+/// scripts on 127.0.0.1 or localhost read on.
+#[test]
+fn a_dns_rebinding_host_reads_nothing_from_a_loopback_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/r.db", dir.path().display());
+    let (mut child, addr) = start(dir.path(), &db, Stdio::null());
+    let port = addr.rsplit(':').next().unwrap();
+    for route in ["feedback", "events", "stats", "live"] {
+        let path = format!("/v1/sites/demo/{route}");
+        for host in [
+            format!("rebind.evil.example:{port}"),
+            "rebind.evil.example".to_owned(),
+            format!("127.0.0.1.nip.io:{port}"),
+        ] {
+            let (status, response) = get_with_host(&addr, &host, &path, "");
+            assert_eq!(status, 403, "{path} with Host {host}: {response}");
+            assert!(
+                response.contains("no read token is configured"),
+                "{response}"
+            );
+        }
+        for host in [addr.clone(), format!("localhost:{port}")] {
+            let (status, response) = get_with_host(&addr, &host, &path, "");
+            assert_eq!(status, 200, "{path} with Host {host}: {response}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `token new` prints a token and the hash to configure; the collector then reads that
+/// site's data for the token only, and `token hash` gives the same hash.
+#[test]
+fn a_token_from_token_new_reads_its_site_and_nothing_reads_without_it() {
+    let out = Command::new(BIN).args(["token", "new"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+    let (token, hash) = (field("token:"), field("hash:"));
+    assert!(token.len() >= 40 && hash.starts_with("sha256:"), "{stdout}");
+    let mut hashed = Command::new(BIN)
+        .args(["token", "hash"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(hashed.stdin.take().unwrap(), "{token}").unwrap();
+    let again = hashed.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), hash);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("[[site]]\nid = \"demo\"\norigins = [\"*\"]\nowners = [\"{hash}\"]\n[[site]]\nid = \"other\"\norigins = [\"*\"]\n"),
+    );
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}/r.db", dir.path().display()))
+        .env_remove("RAPPORT_READ_TOKEN")
+        .env_remove("RAPPORT_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    // Even from loopback, with a token configured a read needs one.
+    assert_eq!(http(&addr, "GET", "/v1/sites/demo/stats", "", b"").0, 401);
+    assert_eq!(
+        http(&addr, "GET", "/v1/sites/demo/stats", &auth, b"").0,
+        200
+    );
+    let (status, other) = http(&addr, "GET", "/v1/sites/other/stats", &auth, b"");
+    assert_eq!(status, 404, "{other}");
+    let (status, list) = http(&addr, "GET", "/v1/sites", &auth, b"");
+    assert_eq!(status, 200);
+    assert!(
+        list.ends_with(r#"{"sites":[{"id":"demo","access":"all"}]}"#),
+        "{list}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

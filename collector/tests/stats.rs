@@ -563,11 +563,11 @@ async fn live_counts_the_visitors_of_the_last_five_minutes(h: Harness) {
     assert_eq!(h.send(request).await.0, StatusCode::NOT_FOUND);
 }
 
-/// With `--read-token`, events and stats answer only with the token; ingest and the
+/// With `--admin-token`, events and stats answer only with the token; ingest and the
 /// widget's own endpoints stay open.
 async fn a_read_token_guards_the_site_data(h: Harness) {
     let mut h = h;
-    h.state.read_token = Some("read-token-0123456789".into());
+    h.state.admin_token = Some("read-token-0123456789".into());
     for path in ["/v1/sites/demo/events", "/v1/sites/demo/stats"] {
         for auth in [
             None,
@@ -1089,8 +1089,10 @@ async fn get_raw(
     }
     use http_body_util::BodyExt;
     use tower::ServiceExt;
+    let mut request = request.body(Body::empty()).unwrap();
+    common::local(&mut request);
     let response = rapport_collector::app(h.state.clone())
-        .oneshot(request.body(Body::empty()).unwrap())
+        .oneshot(request)
         .await
         .unwrap();
     let (status, headers) = (response.status(), response.headers().clone());

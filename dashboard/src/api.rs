@@ -1,5 +1,6 @@
-//! Reads from the collector: one GET with the read token when there is one, decoded into the
-//! collector's own response types; an error carries the collector's JSON error message.
+//! Reads from the collector: one GET with the owner's (or a shared link's) token when there
+//! is one, decoded into the collector's own response types; an error carries the
+//! collector's JSON error message.
 
 use serde::de::DeserializeOwned;
 
@@ -8,6 +9,25 @@ pub struct ApiError {
     /// 0 when the request did not reach the collector.
     pub status: u16,
     pub message: String,
+}
+
+/// One site the token reads (`GET /v1/sites`).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct ReadableSite {
+    pub id: String,
+    /// `all`, or `stats` for a shared link (no events, no feedback).
+    pub access: String,
+}
+
+impl ReadableSite {
+    pub fn stats_only(&self) -> bool {
+        self.access == "stats"
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SiteList {
+    pub sites: Vec<ReadableSite>,
 }
 
 #[derive(serde::Deserialize)]

@@ -1,5 +1,5 @@
-//! The page: its state in signals (the view in the URL, the token in memory, the last
-//! answers), the live count read every 5 seconds and the reports every minute (never two
+//! The page: its state in signals (the view in the URL, the owner's token in memory, the
+//! sites it reads, the last answers), the live count read every 5 seconds and the reports every minute (never two
 //! reads at once, none while the tab is hidden), and the sections.
 
 use leptos::prelude::*;
@@ -7,7 +7,7 @@ use rapport_core::report::{
     Answer, Answers, Breakdown, EventsPage, Experiments, Live, Prompts, Stats, StoredEvent,
 };
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, ReadableSite, SiteList};
 use crate::i18n::Lang;
 use crate::query::Query;
 
@@ -36,9 +36,12 @@ const REPORTS_EVERY: u32 = 12;
 #[component]
 pub fn App() -> impl IntoView {
     let query = RwSignal::new(Query::from_location());
-    // The read token: asked for once per page load and kept in memory only (storage would
-    // share it with every page of this origin).
-    let token = RwSignal::new(String::new());
+    // The owner's token: asked for once per page load and kept in memory only (storage would
+    // share it with every page of this origin, and outlive the tab). A shared link brings
+    // its own token in the URL.
+    let token = RwSignal::new(query.get_untracked().share);
+    // The sites the token reads (`GET /v1/sites`), once per token; `None` until read.
+    let sites = RwSignal::new(None::<Vec<ReadableSite>>);
     let locked = RwSignal::new(false);
     let data = RwSignal::new(Data::default());
     let status = RwSignal::new(String::new());
@@ -58,7 +61,6 @@ pub fn App() -> impl IntoView {
         }
         let this = generation.get_value();
         busy.set_value(true);
-        let q = query.get_untracked();
         let used = token.get_untracked();
         let current = {
             let used = used.clone();
@@ -77,7 +79,17 @@ pub fn App() -> impl IntoView {
             figures.update(|n| *n += 1);
         };
         leptos::task::spawn_local(async move {
-            let result = load(&q, &used, first).await;
+            let result = match readable(sites, query, &used).await {
+                Ok(Some(site)) => {
+                    let q = query.get_untracked();
+                    load(&q, &used, site.stats_only(), first).await
+                }
+                Ok(None) => Err(ApiError {
+                    status: 404,
+                    message: lang.get_untracked().texts().no_sites.into(),
+                }),
+                Err(e) => Err(e),
+            };
             if !current() {
                 return; // an answer to an older view or token
             }
@@ -127,6 +139,7 @@ pub fn App() -> impl IntoView {
                 Err(e) => {
                     if e.status == 401 {
                         locked.set(true);
+                        sites.set(None);
                         data.set(Data::default());
                     }
                     status.set(e.message);
@@ -196,6 +209,7 @@ pub fn App() -> impl IntoView {
     };
     let unlock = move |t: String| {
         token.set(t);
+        sites.set(None);
         locked.set(false);
         refresh(true);
     };
@@ -231,7 +245,7 @@ pub fn App() -> impl IntoView {
             </label>
         </header>
         <main>
-            <crate::range_form::RangeForm query lang on_show=show />
+            <crate::range_form::RangeForm query sites lang on_show=show />
             <crate::token_form::TokenForm locked lang on_unlock=unlock />
             <crate::filters::Filters query lang on_show=show />
             <p class="live" aria-live="polite">
@@ -270,9 +284,43 @@ fn days_of(q: &Query) -> (String, String) {
     (crate::format::date(from), crate::format::date(to))
 }
 
+/// The site of the view among those the token reads, read once per token: the URL's site
+/// if the token reads it, else its first. `None` when it reads none.
+async fn readable(
+    sites: RwSignal<Option<Vec<ReadableSite>>>,
+    query: RwSignal<Query>,
+    token: &str,
+) -> Result<Option<ReadableSite>, ApiError> {
+    let list = match sites.get_untracked() {
+        Some(list) => list,
+        None => {
+            let list = api::get::<SiteList>("/v1/sites", token).await?.sites;
+            sites.set(Some(list.clone()));
+            list
+        }
+    };
+    let wanted = query.with_untracked(|q| q.site.clone());
+    let site = list
+        .iter()
+        .find(|s| s.id == wanted)
+        .or(list.first())
+        .cloned();
+    if let Some(s) = site.as_ref().filter(|s| s.id != wanted) {
+        query.update(|q| q.site = s.id.clone());
+        query.get_untracked().write();
+    }
+    Ok(site)
+}
+
 /// Everything the view shows but the previous period (its URL only), read at once; any
-/// section's failure decides. `first` sees the stats as soon as they arrive.
-async fn load(q: &Query, token: &str, first: impl Fn(&Stats)) -> Result<Data, ApiError> {
+/// section's failure decides. `first` sees the stats as soon as they arrive. A shared
+/// link's view (`stats_only`) reads no events and no answers: the collector refuses them.
+async fn load(
+    q: &Query,
+    token: &str,
+    stats_only: bool,
+    first: impl Fn(&Stats),
+) -> Result<Data, ApiError> {
     let (from, to) = days_of(q);
     let range = q.range_of(&from, &to);
     let goal = String::from(js_sys::encode_uri_component(&q.goal));
@@ -297,12 +345,27 @@ async fn load(q: &Query, token: &str, first: impl Fn(&Stats)) -> Result<Data, Ap
         }
         stats
     };
+    let events = async {
+        if stats_only {
+            return Ok(EventsPage {
+                site: q.site.clone(),
+                events: Vec::new(),
+            });
+        }
+        api::get::<EventsPage>(&urls[1], token).await
+    };
+    let answers = async {
+        if stats_only {
+            return Ok(Answers::default());
+        }
+        api::get::<Answers>(&urls[4], token).await
+    };
     let (stats, events, experiments, live, answers, prompts, breakdown) = futures::join!(
         stats,
-        api::get::<EventsPage>(&urls[1], token),
+        events,
         api::get::<Experiments>(&urls[2], token),
         api::get::<Live>(&urls[3], token),
-        api::get::<Answers>(&urls[4], token),
+        answers,
         api::get::<Prompts>(&urls[5], token),
         api::get::<Breakdown>(&urls[6], token),
     );

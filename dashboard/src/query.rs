@@ -1,6 +1,7 @@
 //! The view's state in the URL (`?site=…&from=…&to=…&goal=…&lang=…&by=…&compare=off` and
 //! one parameter per filter, named as the API names it: `&device=mobile`), so a view can be
-//! shared or bookmarked.
+//! shared or bookmarked. A shared link's token is in it too (`&share=…`): the link is the
+//! credential, as a shared link is meant to be; an owner's token never is.
 
 use rapport_core::report::{Filter, DIMENSIONS};
 
@@ -20,6 +21,8 @@ pub struct Query {
     pub filters: Vec<Filter>,
     /// Whether the previous period is shown beside this one.
     pub compare: bool,
+    /// A shared link's token; empty otherwise.
+    pub share: String,
 }
 
 impl Query {
@@ -58,6 +61,7 @@ impl Query {
                 })
                 .collect(),
             compare: get("compare") != "off",
+            share: get("share"),
         }
     }
 
@@ -98,6 +102,9 @@ impl Query {
         }
         for f in &self.filters {
             params.set(&f.dimension, &f.value);
+        }
+        if !self.share.is_empty() {
+            params.set("share", &self.share);
         }
         format!("?{}", String::from(params.to_string()))
     }

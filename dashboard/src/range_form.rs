@@ -1,19 +1,21 @@
-//! The site, date range, conversion goal: submitting puts them in the URL and reads again.
+//! The site (one of those the token reads: choosing one shows it at once), date range,
+//! conversion goal: submitting puts them in the URL and reads again.
 
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::api::ReadableSite;
 use crate::i18n::Lang;
 use crate::query::Query;
 
 #[component]
 pub fn RangeForm(
     query: RwSignal<Query>,
+    sites: RwSignal<Option<Vec<ReadableSite>>>,
     lang: Memo<Lang>,
     #[prop(into)] on_show: Callback<Query>,
 ) -> impl IntoView {
-    let (site, from, to, goal) = (
-        NodeRef::<Input>::new(),
+    let (from, to, goal) = (
         NodeRef::<Input>::new(),
         NodeRef::<Input>::new(),
         NodeRef::<Input>::new(),
@@ -23,7 +25,6 @@ pub fn RangeForm(
         ev.prevent_default();
         let value = |r: NodeRef<Input>| r.get().map(|i| i.value()).unwrap_or_default();
         let mut q = query.get_untracked();
-        q.site = value(site);
         q.from = value(from);
         q.to = value(to);
         q.goal = value(goal);
@@ -33,7 +34,31 @@ pub fn RangeForm(
         <form id="range" on:submit=submit>
             <label>
                 {move || texts().site}
-                <input id="site" name="site" size="12" required node_ref=site prop:value=move || query.get().site />
+                <select
+                    id="site"
+                    name="site"
+                    on:change=move |ev| {
+                        let mut q = query.get_untracked();
+                        q.site = event_target_value(&ev);
+                        on_show.run(q);
+                    }
+                >
+                    {move || {
+                        let current = query.get().site;
+                        // Until the list is read, the URL's site.
+                        let ids = sites
+                            .get()
+                            .map(|list| list.into_iter().map(|s| s.id).collect())
+                            .unwrap_or_else(|| vec![current.clone()]);
+                        ids.into_iter()
+                            .map(|id| {
+                                let selected = id == current;
+                                let label = id.clone();
+                                view! { <option value=id selected=selected>{label}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
             </label>
             <label>
                 {move || texts().from}

@@ -1,4 +1,4 @@
-//! Asks for the collector's read token when the site data needs one.
+//! Asks for an owner's token (or the admin's) when the site data needs one: the sign-in.
 
 use leptos::html::Input;
 use leptos::prelude::*;

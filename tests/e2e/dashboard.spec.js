@@ -99,9 +99,9 @@ test('the dashboard shows the stats API numbers and charts, as text, on desktop 
   expect(consoleLog.pageErrors).toEqual([]);
 });
 
-test.describe('with a read token', () => {
+test.describe('with the admin token', () => {
   const TOKEN = 'dashboard-token-0123456789';
-  test.use({ collectorArgs: ['--read-token', TOKEN] });
+  test.use({ collectorArgs: ['--admin-token', TOKEN] });
 
   test('the site data needs the token; the dashboard asks for it and keeps it in memory only', async ({ page, collector }) => {
     const stats = await fetch(`${collector.url}/v1/sites/demo/stats`);
@@ -112,15 +112,15 @@ test.describe('with a read token', () => {
     await expect(form).toBeVisible();
     await expect(page.locator('[data-metric="visitors"]')).toHaveText('–');
     // A wrong token is sent, refused, and the form comes back.
-    const refused = page.waitForResponse((r) => r.url().includes('/stats') &&
+    const refused = page.waitForResponse((r) => r.url().endsWith('/v1/sites') &&
       r.request().headers().authorization === 'Bearer not-the-token-000000');
     await page.fill('#token', 'not-the-token-000000');
-    await form.getByRole('button', { name: 'Unlock' }).click();
+    await form.getByRole('button', { name: 'Sign in' }).click();
     expect((await refused).status()).toBe(401);
     await expect(form).toBeVisible();
     await expect(page.locator('#status')).toContainText('authorization');
     await page.fill('#token', TOKEN);
-    await form.getByRole('button', { name: 'Unlock' }).click();
+    await form.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
     await expect(page.locator('[data-metric="visitors"]')).toHaveText('0');
     await expect(form).toBeHidden();
@@ -128,5 +128,47 @@ test.describe('with a read token', () => {
     expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain(TOKEN);
     await page.reload();
     await expect(form).toBeVisible();
+  });
+});
+
+test.describe('with owner tokens and a shared link', () => {
+  const sha = (t) => `sha256:${require('node:crypto').createHash('sha256').update(t).digest('hex')}`;
+  const OWNER = 'rpt_e2e-owner-0123456789abcdef0123456789abcd';
+  const LINK = 'rpt_e2e-shared-0123456789abcdef0123456789abc';
+  // demo and second are the owner's, other is someone else's; the link shows demo's stats.
+  test.use({
+    siteConfig: `owners = ["${sha(OWNER)}"]\nshared = ["${sha(LINK)}"]\n` +
+      `[[site]]\nid = "second"\norigins = ["*"]\nowners = ["${sha(OWNER)}"]\n` +
+      `[[site]]\nid = "other"\norigins = ["*"]\nowners = ["${sha('rpt_someone-else-0123456789abcdef01234567')}"]\n`,
+  });
+
+  test('an owner signs in and picks among their own sites only', async ({ page, collector }) => {
+    const auth = { headers: { authorization: `Bearer ${OWNER}` } };
+    expect((await fetch(`${collector.url}/v1/sites/other/stats`, auth)).status).toBe(404);
+    await page.goto(`${collector.url}/?site=other`);
+    await page.fill('#token', OWNER);
+    await page.locator('#token-form').getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+    await expect(page.locator('#site option')).toHaveText(['demo', 'second']);
+    // The URL's site is not the owner's: the dashboard shows their first one.
+    await expect(page.locator('#site')).toHaveValue('demo');
+    expect(new URL(page.url()).searchParams.get('site')).toBe('demo');
+    await page.selectOption('#site', 'second');
+    await expect.poll(() => new URL(page.url()).searchParams.get('site')).toBe('second');
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }))).not.toContain(OWNER);
+  });
+
+  test('a shared link shows the stats and never asks for events or feedback', async ({ page, collector }) => {
+    const asked = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
+    await page.goto(`${collector.url}/?site=demo&share=${LINK}`);
+    await expect(page.locator('body')).toHaveAttribute('data-loaded', /\d+/);
+    await expect(page.locator('#token-form')).toBeHidden();
+    await expect(page.locator('#site option')).toHaveText(['demo']);
+    expect(asked).toContain('/v1/sites/demo/stats');
+    expect(asked.filter((p) => /\/(events|feedback)$/.test(p))).toEqual([]);
+    const link = { headers: { authorization: `Bearer ${LINK}` } };
+    expect((await fetch(`${collector.url}/v1/sites/demo/feedback`, link)).status).toBe(403);
+    expect((await fetch(`${collector.url}/v1/sites/second/stats`, link)).status).toBe(404);
   });
 });

@@ -12,6 +12,10 @@ use crate::util::{cmd, root, run_capture, Result};
 /// Examples per operation and the seed of the generator.
 const MAX_EXAMPLES: &str = "100";
 const SEED: &str = "1";
+/// The owner token of the `contract` site (its hash is in tests/contract/rapport.toml's
+/// `owners`): sent with every request, it makes the site data readable, and schemathesis's
+/// auth checks see reads without it refused with 401.
+const OWNER_TOKEN: &str = "rpt_contract-owner-0123456789abcdef0123456789ab";
 
 pub fn run() -> Result {
     let dir = std::env::temp_dir().join(format!("rapport-contract-{}", std::process::id()));
@@ -52,6 +56,8 @@ pub fn run() -> Result {
                     "--seed",
                     SEED,
                     "--no-color",
+                    "--header",
+                    &format!("Authorization: Bearer {OWNER_TOKEN}"),
                 ],
             );
             // Its cache goes to the run's temporary folder, not into the source tree.

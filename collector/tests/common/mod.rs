@@ -158,6 +158,28 @@ name = { en = "Bronze" }
 threshold = 0
 "#;
 
+/// Makes `request` one from loopback with `Host: 127.0.0.1:8787`, as a browser on the
+/// collector's machine sends it (reads with no token configured answer only those), unless
+/// the test set its own peer address or Host.
+pub fn local(request: &mut Request<Body>) {
+    if !request.headers().contains_key(header::HOST) {
+        request.headers_mut().insert(
+            header::HOST,
+            header::HeaderValue::from_static("127.0.0.1:8787"),
+        );
+    }
+    let extensions = request.extensions_mut();
+    if extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_none()
+    {
+        extensions.insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            50_000,
+        ))));
+    }
+}
+
 fn state(db: Db) -> AppState {
     AppState::new(db, rapport_collector::Config::parse(TEST_CONFIG).unwrap())
 }
@@ -226,7 +248,12 @@ impl Harness {
         }
     }
 
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    /// `request` as from a browser on this machine (see [`local`]).
+    pub async fn send(
+        &self,
+        mut request: Request<Body>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        local(&mut request);
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
