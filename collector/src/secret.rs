@@ -63,38 +63,6 @@ pub fn verify(secret: &str, message: &[u8], signature: &str) -> bool {
     verify_with(secret.as_bytes(), message, signature)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The worked example of docs/loyalty-referral.md, so the documented values stay true.
-    #[test]
-    fn the_documented_example_holds() {
-        let secret = "sk_example_0123456789abcdef0123456789";
-        let identity = purpose_key(secret, IDENTITY_LABEL);
-        let webhook = purpose_key(secret, WEBHOOK_LABEL);
-        assert_ne!(identity, webhook);
-        let hash = sign_with(&identity, b"cust-42");
-        let body = br#"{"type":"order.refunded","order_id":"o-1"}"#;
-        let mut message = b"rapport-webhook.1700000000.".to_vec();
-        message.extend_from_slice(body);
-        let signature = sign_with(&webhook, &message);
-        assert_eq!(hex::encode(identity), DOC_IDENTITY_KEY);
-        assert_eq!(hex::encode(webhook), DOC_WEBHOOK_KEY);
-        assert_eq!(hash, DOC_HASH);
-        assert_eq!(signature, DOC_SIGNATURE);
-        assert!(verify_with(&identity, b"cust-42", &hash));
-        assert!(!verify_with(&webhook, b"cust-42", &hash));
-    }
-
-    const DOC_IDENTITY_KEY: &str =
-        "01a2d2002e4ec608f51b194fa6d7bed08b64eb90d2691508211dd3901c2d4c36";
-    const DOC_WEBHOOK_KEY: &str =
-        "6d786329d945e8714b4281a249ae74c29089c7cbddcfdce2e3643043f15ac9b8";
-    const DOC_HASH: &str = "dd402756e32314a4d6a20951b436f3696c1a5e04be11caf7430ee5f52b99e972";
-    const DOC_SIGNATURE: &str = "48bf9d8444c3fc4bb91eac510de3dc225471fd740fd324bc063ff42b805adb55";
-}
-
 /// How `rapport.toml` writes a token's hash: `sha256:` and 64 lowercase hex digits.
 pub const HASH_PREFIX: &str = "sha256:";
 
@@ -165,4 +133,31 @@ mod tests {
             assert_eq!(parse_hash(bad), None, "{bad}");
         }
     }
+
+    /// The worked example of docs/loyalty-referral.md, so the documented values stay true.
+    #[test]
+    fn the_documented_example_holds() {
+        let secret = "sk_example_0123456789abcdef0123456789";
+        let identity = purpose_key(secret, IDENTITY_LABEL);
+        let webhook = purpose_key(secret, WEBHOOK_LABEL);
+        assert_ne!(identity, webhook);
+        let hash = sign_with(&identity, b"cust-42");
+        let body = br#"{"type":"order.refunded","order_id":"o-1"}"#;
+        let mut message = b"rapport-webhook.1700000000.".to_vec();
+        message.extend_from_slice(body);
+        let signature = sign_with(&webhook, &message);
+        assert_eq!(hex::encode(identity), DOC_IDENTITY_KEY);
+        assert_eq!(hex::encode(webhook), DOC_WEBHOOK_KEY);
+        assert_eq!(hash, DOC_HASH);
+        assert_eq!(signature, DOC_SIGNATURE);
+        assert!(verify_with(&identity, b"cust-42", &hash));
+        assert!(!verify_with(&webhook, b"cust-42", &hash));
+    }
+
+    const DOC_IDENTITY_KEY: &str =
+        "01a2d2002e4ec608f51b194fa6d7bed08b64eb90d2691508211dd3901c2d4c36";
+    const DOC_WEBHOOK_KEY: &str =
+        "6d786329d945e8714b4281a249ae74c29089c7cbddcfdce2e3643043f15ac9b8";
+    const DOC_HASH: &str = "dd402756e32314a4d6a20951b436f3696c1a5e04be11caf7430ee5f52b99e972";
+    const DOC_SIGNATURE: &str = "48bf9d8444c3fc4bb91eac510de3dc225471fd740fd324bc063ff42b805adb55";
 }
