@@ -5,6 +5,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// A shopper's browser, as the e2e tests present theirs (tests/e2e/browser.js).
+const UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 const BIN: &str = env!("CARGO_BIN_EXE_rapport-collector");
 
 fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
@@ -65,7 +68,7 @@ fn sigterm_finishes_the_batch_in_flight_then_exits() {
     let mut conn = TcpStream::connect(&addr).unwrap();
     write!(
         conn,
-        "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nUser-Agent: {UA}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
         body.len()
     )
     .unwrap();
@@ -124,7 +127,7 @@ fn http(addr: &str, method: &str, path: &str, headers: &str, body: &[u8]) -> (u1
         .unwrap();
     write!(
         conn,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {UA}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();

@@ -158,6 +158,10 @@ name = { en = "Bronze" }
 threshold = 0
 "#;
 
+/// A shopper's browser, as the e2e tests present theirs (tests/e2e/browser.js).
+pub const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
 fn state(db: Db) -> AppState {
     AppState::new(db, rapport_collector::Config::parse(TEST_CONFIG).unwrap())
 }
@@ -226,7 +230,18 @@ impl Harness {
         }
     }
 
-    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    /// Sends `request` as a browser would: with a browser's User-Agent unless it has one
+    /// (the collector drops batches without one as a bot's).
+    pub async fn send(
+        &self,
+        mut request: Request<Body>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        if !request.headers().contains_key(header::USER_AGENT) {
+            request.headers_mut().insert(
+                header::USER_AGENT,
+                header::HeaderValue::from_static(BROWSER_USER_AGENT),
+            );
+        }
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
