@@ -214,10 +214,11 @@ fn check_sender(
         (status = 401, description = "Missing or wrong write key", body = crate::error::ErrorBody),
         (status = 403, description = "Origin not allowed for the site", body = crate::error::ErrorBody),
         (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
+        (status = 408, description = "The body did not arrive within the body deadline (10 s by default)", body = crate::error::ErrorBody),
         (status = 413, description = "Body over 1 MB after decompression"),
         (status = 415, description = "Neither application/json nor text/plain", body = crate::error::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After"),
-        (status = 503, description = "Storage unavailable; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable, or too many requests in progress; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn post_batch(

@@ -24,6 +24,7 @@ pub mod loyalty;
 pub mod programs;
 pub mod prompts;
 pub mod secret;
+pub mod serve;
 pub mod sites;
 pub mod state;
 pub mod stats;
@@ -90,12 +91,10 @@ pub fn app(state: AppState) -> Router {
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))
-        .route("/healthz", get(health::healthz))
         .route(
             "/openapi.json",
             get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
         )
-        .route("/readyz", get(health::readyz))
         .merge(
             Router::new()
                 .route("/v1/sites/{site}/events", get(sites::recent_events))
@@ -142,7 +141,17 @@ pub fn app(state: AppState) -> Router {
                 .layer(open),
         );
     }
+    // Every route but the health checks counts against the cap on requests in progress and
+    // has its body read within the deadline before its handler runs; the health checks
+    // answer however busy the collector is.
+    let limits = &state.limits;
     router
+        .layer(axum::middleware::from_fn_with_state(
+            (limits.in_flight.clone(), limits.body_timeout),
+            serve::bounded,
+        ))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .layer(axum::middleware::from_fn_with_state(
             state.trusted_proxies.clone(),
             limit::client_addr,

@@ -53,6 +53,15 @@ struct Args {
     /// them is attributed to the client its `X-Forwarded-For` names.
     #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", default_value = "")]
     trusted_proxies: String,
+    /// Seconds a connection may take to send a request's headers before it is closed.
+    #[arg(long, env = "RAPPORT_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_timeout_seconds: u64,
+    /// Seconds a request's whole body may take to arrive before the answer is 408.
+    #[arg(long, env = "RAPPORT_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    body_timeout_seconds: u64,
+    /// Requests in progress at once, health checks aside; beyond it the answer is 503.
+    #[arg(long, env = "RAPPORT_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    max_concurrent_requests: usize,
 }
 
 #[tokio::main]
@@ -89,6 +98,19 @@ async fn main() -> std::process::ExitCode {
         eprintln!("rapport-collector: --rate-limit-burst must be above 0");
         return std::process::ExitCode::FAILURE;
     };
+    if args.header_timeout_seconds == 0 || args.body_timeout_seconds == 0 {
+        eprintln!("rapport-collector: --header-timeout-seconds and --body-timeout-seconds must be above 0");
+        return std::process::ExitCode::FAILURE;
+    }
+    if args.max_concurrent_requests == 0 {
+        eprintln!("rapport-collector: --max-concurrent-requests must be above 0");
+        return std::process::ExitCode::FAILURE;
+    }
+    let limits = rapport_collector::serve::Limits::new(
+        std::time::Duration::from_secs(args.header_timeout_seconds),
+        std::time::Duration::from_secs(args.body_timeout_seconds),
+        args.max_concurrent_requests,
+    );
     let db = match Db::connect(&args.database_url).await {
         Ok(db) => db,
         Err(e) => {
@@ -141,15 +163,10 @@ async fn main() -> std::process::ExitCode {
         rate_limit,
         trusted_proxies,
         read_token: args.read_token.map(std::sync::Arc::from),
+        limits,
     };
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    if let Err(e) = served {
-        eprintln!("rapport-collector: server error: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
+    let limits = state.limits.clone();
+    rapport_collector::serve::serve(listener, app(state), &limits, shutdown_signal()).await;
     std::process::ExitCode::SUCCESS
 }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     /// When set, the site data (`…/events`, `…/stats`) answers only requests with
     /// `Authorization: Bearer <token>`. The dashboard asks for it on each page load.
     pub read_token: Option<std::sync::Arc<str>>,
+    /// Request deadlines and the cap on requests in progress (`serve.rs`).
+    pub limits: crate::serve::Limits,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             rate_limit: RateLimit::default(),
             trusted_proxies: limit::TrustedProxies::default(),
             read_token: None,
+            limits: crate::serve::Limits::default(),
         }
     }
 }
