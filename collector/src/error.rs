@@ -49,7 +49,7 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     /// Rate limited; retry after this many seconds.
-    #[error("rate limit: too many batches from this client for this site, retry later")]
+    #[error("rate limit: too many requests from this client for this site, retry later")]
     TooManyRequests(u64),
     /// Too many requests in progress; retry after this many seconds.
     #[error("busy: too many requests in progress, retry later")]

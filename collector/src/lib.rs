@@ -75,11 +75,16 @@ pub fn app(state: AppState) -> Router {
             header::HeaderName::from_static(loyalty::IDEMPOTENCY_HEADER),
         ]);
     let shopper = Router::new()
-        // The widget reads its site's prompts and theme from the sites' pages.
-        .route("/v1/sites/{site}/config", get(sites::site_config))
         .route("/v1/sites/{site}/loyalty", get(loyalty::loyalty_status))
         .route("/v1/sites/{site}/loyalty/redeem", post(loyalty::redeem))
         .route("/v1/sites/{site}/referral", get(loyalty::referral_status))
+        // Each of these reads the ledger or the referral state: bounded per client and site.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_shopper,
+        ))
+        // The widget reads its site's prompts and theme from the sites' pages.
+        .route("/v1/sites/{site}/config", get(sites::site_config))
         .layer(shopper_cors);
     // Decompression sits outside the body limit, so the limit counts decompressed bytes and
     // a gzip bomb stops at 1 MB.
@@ -158,6 +163,31 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 429 with `Retry-After` once a client has used up its shopper bucket for the site of
+/// the path (`/v1/sites/{site}/…`).
+async fn limit_shopper(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let site = request
+        .uri()
+        .path()
+        .strip_prefix("/v1/sites/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+        .to_owned();
+    let client = request
+        .extensions()
+        .get::<limit::ClientAddr>()
+        .copied()
+        .unwrap_or(limit::ClientAddr(None));
+    if let Err(secs) = state.shopper_rate_limit.check(&site, client) {
+        return AppError::TooManyRequests(secs).into_response();
+    }
+    next.run(request).await
 }
 
 /// With a read token configured, site data needs `Authorization: Bearer <token>` (compared in

@@ -160,6 +160,14 @@ impl RateLimit {
     }
 }
 
+impl RateLimit {
+    /// The shopper routes' default: a burst of 30 requests, then one a second. A shopper
+    /// opens a panel now and then; each request reads the ledger and the referral state.
+    pub fn shopper() -> RateLimit {
+        RateLimit::new(30, Duration::from_secs(1)).expect("non-zero limits")
+    }
+}
+
 impl Default for RateLimit {
     /// A burst of 120 batches, then 20 per second: far above what one browser sends.
     fn default() -> Self {

@@ -146,12 +146,15 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
-    let limiter = rate_limit.clone();
+    let shopper_rate_limit = RateLimit::shopper();
+    let limiters = [rate_limit.clone(), shopper_rate_limit.clone()];
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every.tick().await;
-            limiter.forget_idle_clients();
+            for limiter in &limiters {
+                limiter.forget_idle_clients();
+            }
         }
     });
     let state = AppState {
@@ -161,6 +164,7 @@ async fn main() -> std::process::ExitCode {
         embed_dir: args.embed_dir,
         dashboard_dir: args.dashboard_dir,
         rate_limit,
+        shopper_rate_limit,
         trusted_proxies,
         read_token: args.read_token.map(std::sync::Arc::from),
         limits,

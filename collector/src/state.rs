@@ -23,6 +23,8 @@ pub struct AppState {
     pub dashboard_dir: Option<PathBuf>,
     /// Ingest requests allowed per client.
     pub rate_limit: RateLimit,
+    /// Shopper requests (loyalty, redeem, referral) allowed per client and site.
+    pub shopper_rate_limit: RateLimit,
     /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
     pub trusted_proxies: limit::TrustedProxies,
     /// When set, the site data (`…/events`, `…/stats`) answers only requests with
@@ -41,6 +43,7 @@ impl AppState {
             embed_dir: None,
             dashboard_dir: None,
             rate_limit: RateLimit::default(),
+            shopper_rate_limit: RateLimit::shopper(),
             trusted_proxies: limit::TrustedProxies::default(),
             read_token: None,
             limits: crate::serve::Limits::default(),
