@@ -135,6 +135,10 @@ async fn http_run(storage: &Storage, bodies: Vec<String>) -> Run {
         async move {
             let request = axum::http::Request::post(uri)
                 .header("content-type", "text/plain")
+                .header(
+                    "user-agent",
+                    "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+                )
                 .body(Full::new(Bytes::from(bodies[i].clone())))
                 .unwrap();
             let response = client.request(request).await.unwrap();

@@ -146,7 +146,7 @@ pub struct NewEvent<'a> {
 }
 
 /// Columns per event row (13, the measures, `measured`), and rows per INSERT statement
-/// (29 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
+/// (30 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
 const COLUMNS: usize = 14 + MEASURE_COLUMNS.len();
 const INSERT_CHUNK: usize = 500;
 
@@ -176,6 +176,8 @@ pub struct Measures {
     pub utm_campaign: Option<String>,
     /// A prompt event's prompt (its `variant` goes in `variant`).
     pub prompt_id: Option<String>,
+    /// The referral code the event arrived with (`props.referral_code`).
+    pub referral_code: Option<String>,
 }
 
 /// A property as a whole number: a non-negative JSON number, truncated, at most `max`.
@@ -218,6 +220,7 @@ impl Measures {
         let mut m = Measures {
             path: path_of(url),
             referred: text("referral_code").is_some(),
+            referral_code: text("referral_code"),
             device: device.to_owned(),
             referrer_host: referrer
                 .and_then(host_of)
@@ -279,11 +282,12 @@ impl Measures {
             .bind(self.utm_medium)
             .bind(self.utm_campaign)
             .bind(self.prompt_id)
+            .bind(self.referral_code)
     }
 }
 
 /// The measure columns, in the order [`Measures::bind`] binds them.
-const MEASURE_COLUMNS: [&str; 15] = [
+const MEASURE_COLUMNS: [&str; 16] = [
     "path",
     "engaged_ms",
     "scroll_depth",
@@ -299,6 +303,7 @@ const MEASURE_COLUMNS: [&str; 15] = [
     "utm_medium",
     "utm_campaign",
     "prompt_id",
+    "referral_code",
 ];
 
 /// The URL's path, without origin, query or fragment.

@@ -49,8 +49,17 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     /// Rate limited; retry after this many seconds.
-    #[error("rate limit: too many batches from this client for this site, retry later")]
+    #[error("rate limit: too many requests from this client for this site, retry later")]
     TooManyRequests(u64),
+    /// Too many requests in progress; retry after this many seconds.
+    #[error("busy: too many requests in progress, retry later")]
+    Busy(u64),
+    /// The request body did not arrive within this many seconds.
+    #[error("body: not received within {0} s")]
+    RequestTimeout(u64),
+    /// The body is over the 1 MB limit.
+    #[error("body: larger than 1 MB")]
+    PayloadTooLarge,
     /// Storage is down or busy; the client should retry later.
     #[error("storage unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -78,6 +87,9 @@ impl IntoResponse for AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, None),
             AppError::Conflict(_) => (StatusCode::CONFLICT, None),
             AppError::TooManyRequests(secs) => (StatusCode::TOO_MANY_REQUESTS, Some(*secs)),
+            AppError::Busy(secs) => (StatusCode::SERVICE_UNAVAILABLE, Some(*secs)),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, None),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, None),
             AppError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some(UNAVAILABLE_RETRY_SECS),

@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::Json;
 use rapport_core::{corrected_time, validate, Event};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::config::SiteConfig;
 use crate::db::NewEvent;
@@ -50,7 +50,7 @@ pub struct Envelope {
     sent_at: u64,
     /// 1 to 1000 events; each is checked on its own.
     #[schema(value_type = Vec<rapport_core::Event>, min_items = 1, max_items = 1000)]
-    events: Vec<Value>,
+    events: Vec<Box<RawValue>>,
     /// Events the widget had to drop (queue over budget, or refused earlier) since its last
     /// batch.
     #[serde(default)]
@@ -63,11 +63,48 @@ static BOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
 /// Header naming why a batch was dropped without being stored.
 pub const DROPPED_HEADER: &str = "x-rapport-dropped";
 
+/// Every browser names itself: a request without a User-Agent, or with an empty or
+/// unreadable one, is a script, and counts as a bot.
 fn is_bot(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| !ua.is_empty() && BOTS.is_bot(ua))
+    match headers.get(header::USER_AGENT).map(|v| v.to_str()) {
+        Some(Ok(ua)) => ua.trim().is_empty() || BOTS.is_bot(ua),
+        _ => true,
+    }
+}
+
+/// The envelope's `site`, found without decoding anything else: every other value is
+/// skipped unread, so a rate-limited client costs one pass over its body and no
+/// allocation. `None` when the body is not an object with a string `site`; the full decode
+/// then names what is wrong.
+fn site_of(body: &[u8]) -> Option<String> {
+    struct Site;
+    impl<'de> serde::de::Visitor<'de> for Site {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a batch")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Option<String>, A::Error> {
+            let mut site = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "site" && site.is_none() {
+                    site = map.next_value::<String>().ok();
+                    if site.is_none() {
+                        return Ok(None);
+                    }
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(site)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde::Deserializer::deserialize_map(&mut de, Site)
+        .ok()
+        .flatten()
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
@@ -90,8 +127,8 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
-fn check_event(value: Value, sent_at: u64) -> Result<Event, String> {
-    let event: Event = serde_json::from_value(value).map_err(|e| e.to_string())?;
+fn check_event(value: &RawValue, sent_at: u64) -> Result<Event, String> {
+    let event: Event = serde_json::from_str(value.get()).map_err(|e| e.to_string())?;
     event.validate().map_err(|e| e.to_string())?;
     if event.ts > sent_at.saturating_add(MAX_FUTURE_MS) {
         return Err("ts: is later than the batch's sent_at".into());
@@ -177,10 +214,11 @@ fn check_sender(
         (status = 401, description = "Missing or wrong write key", body = crate::error::ErrorBody),
         (status = 403, description = "Origin not allowed for the site", body = crate::error::ErrorBody),
         (status = 404, description = "Site not configured", body = crate::error::ErrorBody),
+        (status = 408, description = "The body did not arrive within the body deadline (10 s by default)", body = crate::error::ErrorBody),
         (status = 413, description = "Body over 1 MB after decompression"),
         (status = 415, description = "Neither application/json nor text/plain", body = crate::error::ErrorBody),
         (status = 429, description = "Rate limited; see Retry-After"),
-        (status = 503, description = "Storage unavailable; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "Storage unavailable, or too many requests in progress; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn post_batch(
@@ -218,14 +256,19 @@ pub async fn post_batch(
         return Ok(response);
     }
     check_content_type(&headers)?;
+    // The site's bucket is checked before the batch is decoded: a client over its limit
+    // costs a scan of its body for the site id, not the decoding of its events.
+    if let Some(site) = site_of(&body) {
+        let config = crate::state::known_site(&state, &site)?;
+        check_sender(config, &site, &headers, &query)?;
+        state
+            .rate_limit
+            .check(&site, client)
+            .map_err(AppError::TooManyRequests)?;
+    }
     let envelope: Envelope = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request(format!("malformed batch: {e}")))?;
     let config = crate::state::known_site(&state, &envelope.site)?;
-    check_sender(config, &envelope.site, &headers, &query)?;
-    state
-        .rate_limit
-        .check(&envelope.site, client)
-        .map_err(AppError::TooManyRequests)?;
     if envelope.events.is_empty() {
         return Err(AppError::bad_request("events: must not be empty"));
     }
@@ -239,7 +282,7 @@ pub async fn post_batch(
     let mut accepted = Vec::with_capacity(envelope.events.len());
     let mut indexes = Vec::with_capacity(envelope.events.len());
     let mut rejected = Vec::new();
-    for (index, value) in envelope.events.into_iter().enumerate() {
+    for (index, value) in envelope.events.iter().enumerate() {
         match check_event(value, envelope.sent_at) {
             Ok(event) => {
                 accepted.push(event);

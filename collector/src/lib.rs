@@ -25,13 +25,14 @@ pub mod loyalty;
 pub mod programs;
 pub mod prompts;
 pub mod secret;
+pub mod serve;
 pub mod sites;
 pub mod state;
 pub mod stats;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -75,11 +76,16 @@ pub fn app(state: AppState) -> Router {
             header::HeaderName::from_static(loyalty::IDEMPOTENCY_HEADER),
         ]);
     let shopper = Router::new()
-        // The widget reads its site's prompts and theme from the sites' pages.
-        .route("/v1/sites/{site}/config", get(sites::site_config))
         .route("/v1/sites/{site}/loyalty", get(loyalty::loyalty_status))
         .route("/v1/sites/{site}/loyalty/redeem", post(loyalty::redeem))
         .route("/v1/sites/{site}/referral", get(loyalty::referral_status))
+        // Each of these reads the ledger or the referral state: bounded per client and site.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_shopper,
+        ))
+        // The widget reads its site's prompts and theme from the sites' pages.
+        .route("/v1/sites/{site}/config", get(sites::site_config))
         .layer(shopper_cors);
     // Decompression sits outside the body limit, so the limit counts decompressed bytes and
     // a gzip bomb stops at 1 MB.
@@ -91,7 +97,6 @@ pub fn app(state: AppState) -> Router {
         .layer(cors);
     let mut router = Router::new()
         .route("/", get(dashboard))
-        .route("/healthz", get(health::healthz))
         .route(
             "/openapi.json",
             get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
@@ -156,13 +161,48 @@ pub fn app(state: AppState) -> Router {
                 .layer(open),
         );
     }
+    // Every route but the health checks counts against the cap on requests in progress and
+    // has its body read within the deadline before its handler runs; the health checks
+    // answer however busy the collector is.
+    let limits = &state.limits;
     router
+        .layer(axum::middleware::from_fn_with_state(
+            (limits.in_flight.clone(), limits.body_timeout),
+            serve::bounded,
+        ))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .layer(axum::middleware::from_fn_with_state(
             state.trusted_proxies.clone(),
             limit::client_addr,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 429 with `Retry-After` once a client has used up its shopper bucket for the site of
+/// the path (`/v1/sites/{site}/…`).
+async fn limit_shopper(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let site = request
+        .uri()
+        .path()
+        .strip_prefix("/v1/sites/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+        .to_owned();
+    let client = request
+        .extensions()
+        .get::<limit::ClientAddr>()
+        .copied()
+        .unwrap_or(limit::ClientAddr(None));
+    if let Err(secs) = state.shopper_rate_limit.check(&site, client) {
+        return AppError::TooManyRequests(secs).into_response();
+    }
+    next.run(request).await
 }
 
 /// The dashboard's page (its script and wasm are under `/dashboard/`); without a built

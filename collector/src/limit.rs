@@ -21,7 +21,8 @@ use governor::{Quota, RateLimiter};
 
 type Key = (String, Option<IpAddr>);
 
-/// A bucket of `burst` requests per site and client, refilled by one every `refill`.
+/// A bucket of `burst` requests per site and client, refilled by one every `refill`. A
+/// client is an IPv4 address or an IPv6 /64 ([`bucket_of`]).
 #[derive(Clone, Debug)]
 pub struct RateLimit {
     limiter: Arc<RateLimiter<Key, DefaultKeyedStateStore<Key>, DefaultClock>>,
@@ -69,17 +70,44 @@ impl TrustedProxies {
             .map(str::trim)
             .collect();
         for hop in hops.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) => {
+            match parse_hop(hop) {
+                Some(ip) => {
                     client = ip;
                     if !self.trusts(ip) {
                         break;
                     }
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         Some(client)
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port as some balancers
+/// write it (`203.0.113.7:52311`, `[2001:db8::7]:443`), or a bracketed IPv6 address.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .or_else(|| {
+            hop.strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(IpAddr::V6)
+        })
+}
+
+/// The bucket an address belongs to: an IPv4 address is one client; an IPv6 client owns a
+/// whole /64 (one address per device or per connection is common), so its bucket is the
+/// /64. IPv4-mapped IPv6 addresses are their IPv4 address.
+pub fn bucket_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !u128::from(u64::MAX),
+        )),
     }
 }
 
@@ -116,7 +144,7 @@ impl RateLimit {
     /// `Err(seconds)` to wait when `client` has used up its bucket for `site`.
     pub fn check(&self, site: &str, client: ClientAddr) -> Result<(), u64> {
         self.limiter
-            .check_key(&(site.to_owned(), client.0))
+            .check_key(&(site.to_owned(), client.0.map(bucket_of)))
             .map_err(|not_until| {
                 not_until
                     .wait_time_from(DefaultClock::default().now())
@@ -129,6 +157,14 @@ impl RateLimit {
     /// memory stays bounded.
     pub fn forget_idle_clients(&self) {
         self.limiter.retain_recent();
+    }
+}
+
+impl RateLimit {
+    /// The shopper routes' default: a burst of 30 requests, then one a second. A shopper
+    /// opens a panel now and then; each request reads the ledger and the referral state.
+    pub fn shopper() -> RateLimit {
+        RateLimit::new(30, Duration::from_secs(1)).expect("non-zero limits")
     }
 }
 
@@ -171,6 +207,16 @@ mod tests {
         // No header, or garbage in it: the last trusted hop.
         assert_eq!(t.client(lb, &[]), lb);
         assert_eq!(t.client(lb, &["not-an-ip"]), lb);
+        // A hop with a port is its address.
+        assert_eq!(
+            t.client(lb, &["203.0.113.7:52311"]),
+            Some(ip("203.0.113.7"))
+        );
+        assert_eq!(
+            t.client(lb, &["[2001:db8::7]:443"]),
+            Some(ip("2001:db8::7"))
+        );
+        assert_eq!(t.client(lb, &["[2001:db8::8]"]), Some(ip("2001:db8::8")));
         // IPv4-mapped IPv6 peers match IPv4 ranges.
         assert_eq!(
             t.client(Some(ip("::ffff:10.0.0.5")), &["203.0.113.8"]),
@@ -180,6 +226,18 @@ mod tests {
         let none = TrustedProxies::default();
         assert_eq!(none.client(lb, &["203.0.113.7"]), lb);
         assert_eq!(none.client(None, &["203.0.113.7"]), None);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        assert_eq!(bucket_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            bucket_of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(bucket_of(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(bucket_of(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(bucket_of(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
     }
 
     #[test]

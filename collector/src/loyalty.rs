@@ -1017,7 +1017,7 @@ pub async fn totals(
         (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
         (status = 401, description = "No valid identity: nothing is revealed", body = crate::error::ErrorBody),
         (status = 400, description = "Site id breaks the rules", body = crate::error::ErrorBody),
-        (status = 404, description = "Unknown site or no loyalty program", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site or no loyalty program", body = crate::error::ErrorBody),        (status = 429, description = "Rate limited per client and site; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn loyalty_status(
@@ -1116,7 +1116,7 @@ pub struct RedeemRequest {
         (status = 400, description = "Missing idempotency key or bad body", body = crate::error::ErrorBody),
         (status = 401, description = "No valid identity", body = crate::error::ErrorBody),
         (status = 404, description = "Unknown reward", body = crate::error::ErrorBody),
-        (status = 409, description = "Too few points", body = crate::error::ErrorBody),
+        (status = 409, description = "Too few points", body = crate::error::ErrorBody),        (status = 429, description = "Rate limited per client and site; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn redeem(
@@ -1236,7 +1236,7 @@ pub async fn redeem(
         (status = 200, description = "{code, offer, stats} (docs/loyalty-referral.md)"),
         (status = 401, description = "No valid identity", body = crate::error::ErrorBody),
         (status = 400, description = "Site id breaks the rules", body = crate::error::ErrorBody),
-        (status = 404, description = "Unknown site or no referral program", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown site or no referral program", body = crate::error::ErrorBody),        (status = 429, description = "Rate limited per client and site; see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn referral_status(
@@ -1288,13 +1288,13 @@ pub async fn referral_status(
                 .and_then(|r| r.try_get::<i64, _>(0))
         }
     };
-    // Friends who arrived with the code, as the widget reported it on their events.
-    let invited_like = format!("%\"referral_code\":\"{code}\"%");
+    // Friends who arrived with the code, as the widget reported it on their events: the
+    // code is a column filled at ingest, found through its index.
     let invited: i64 = sqlx::query(
-        "SELECT COUNT(DISTINCT visitor_id) FROM events WHERE site = $1 AND props LIKE $2",
+        "SELECT COUNT(DISTINCT visitor_id) FROM events WHERE site = $1 AND referral_code = $2",
     )
     .bind(&site)
-    .bind(invited_like)
+    .bind(&code)
     .fetch_one(&db.pool)
     .await
     .and_then(|r| r.try_get(0))

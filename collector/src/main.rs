@@ -66,6 +66,15 @@ struct Args {
     /// them is attributed to the client its `X-Forwarded-For` names.
     #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", default_value = "")]
     trusted_proxies: String,
+    /// Seconds a connection may take to send a request's headers before it is closed.
+    #[arg(long, env = "RAPPORT_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    header_timeout_seconds: u64,
+    /// Seconds a request's whole body may take to arrive before the answer is 408.
+    #[arg(long, env = "RAPPORT_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    body_timeout_seconds: u64,
+    /// Requests in progress at once, health checks aside; beyond it the answer is 503.
+    #[arg(long, env = "RAPPORT_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    max_concurrent_requests: usize,
 }
 
 #[tokio::main]
@@ -135,6 +144,19 @@ async fn main() -> std::process::ExitCode {
         eprintln!("rapport-collector: --rate-limit-burst must be above 0");
         return std::process::ExitCode::FAILURE;
     };
+    if args.header_timeout_seconds == 0 || args.body_timeout_seconds == 0 {
+        eprintln!("rapport-collector: --header-timeout-seconds and --body-timeout-seconds must be above 0");
+        return std::process::ExitCode::FAILURE;
+    }
+    if args.max_concurrent_requests == 0 {
+        eprintln!("rapport-collector: --max-concurrent-requests must be above 0");
+        return std::process::ExitCode::FAILURE;
+    }
+    let limits = rapport_collector::serve::Limits::new(
+        std::time::Duration::from_secs(args.header_timeout_seconds),
+        std::time::Duration::from_secs(args.body_timeout_seconds),
+        args.max_concurrent_requests,
+    );
     let db = match Db::connect(&args.database_url).await {
         Ok(db) => db,
         Err(e) => {
@@ -170,12 +192,15 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
-    let limiter = rate_limit.clone();
+    let shopper_rate_limit = RateLimit::shopper();
+    let limiters = [rate_limit.clone(), shopper_rate_limit.clone()];
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             every.tick().await;
-            limiter.forget_idle_clients();
+            for limiter in &limiters {
+                limiter.forget_idle_clients();
+            }
         }
     });
     let state = AppState {
@@ -185,18 +210,14 @@ async fn main() -> std::process::ExitCode {
         embed_dir: args.embed_dir,
         dashboard_dir: args.dashboard_dir,
         rate_limit,
+        shopper_rate_limit,
         trusted_proxies,
         admin_token: args.admin_token.map(std::sync::Arc::from),
         public_reads: args.public_reads,
+        limits,
     };
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    if let Err(e) = served {
-        eprintln!("rapport-collector: server error: {e}");
-        return std::process::ExitCode::FAILURE;
-    }
+    let limits = state.limits.clone();
+    rapport_collector::serve::serve(listener, app(state), &limits, shutdown_signal()).await;
     std::process::ExitCode::SUCCESS
 }
 

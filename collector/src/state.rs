@@ -23,6 +23,8 @@ pub struct AppState {
     pub dashboard_dir: Option<PathBuf>,
     /// Ingest requests allowed per client.
     pub rate_limit: RateLimit,
+    /// Shopper requests (loyalty, redeem, referral) allowed per client and site.
+    pub shopper_rate_limit: RateLimit,
     /// Load balancers whose `X-Forwarded-For` names the client (`--trusted-proxies`).
     pub trusted_proxies: limit::TrustedProxies,
     /// The operator's token (`--admin-token`): reads every site, as
@@ -31,6 +33,8 @@ pub struct AppState {
     /// `--public-reads`: with no token configured, anyone anywhere reads the site data.
     /// Without it, and with no token, only loopback clients that name a loopback host do.
     pub public_reads: bool,
+    /// Request deadlines and the cap on requests in progress (`serve.rs`).
+    pub limits: crate::serve::Limits,
 }
 
 impl AppState {
@@ -42,9 +46,11 @@ impl AppState {
             embed_dir: None,
             dashboard_dir: None,
             rate_limit: RateLimit::default(),
+            shopper_rate_limit: RateLimit::shopper(),
             trusted_proxies: limit::TrustedProxies::default(),
             admin_token: None,
             public_reads: false,
+            limits: crate::serve::Limits::default(),
         }
     }
 

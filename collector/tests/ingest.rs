@@ -31,6 +31,12 @@ on_every_database!(
     event_ids_are_unique_per_site_not_across_sites,
     measured_props_beyond_what_a_browser_sends_are_refused_by_name,
     behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket,
+    events_with_more_than_256_prop_keys_are_refused_naming_the_limit,
+    one_event_with_100k_prop_keys_is_refused_at_key_257,
+    a_client_over_its_limit_is_refused_before_its_batch_is_decoded,
+    a_batch_without_a_user_agent_is_dropped_as_a_bot,
+    ipv6_addresses_of_one_64_share_a_bucket,
+    forwarded_hops_with_ports_keep_a_bucket_per_client,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -765,4 +771,174 @@ async fn readyz_follows_the_database() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+}
+
+/// An event whose props have `keys` distinct keys, each `"<name>":0`.
+fn event_with_keys(n: u32, ts: u64, keys: usize, name: impl Fn(usize) -> String) -> Value {
+    let mut e = event(n, ts);
+    e["props"] = Value::Object((0..keys).map(|k| (name(k), json!(0))).collect());
+    e
+}
+
+/// 200 events of 300 small props each fit in 8 KB apiece, but more keys than any page
+/// sends are refused, each naming the limit.
+async fn events_with_more_than_256_prop_keys_are_refused_naming_the_limit(h: Harness) {
+    let now = now_ms();
+    let events: Vec<Value> = (0..200)
+        .map(|n| event_with_keys(n, now, 300, |k| format!("k{k}")))
+        .collect();
+    let body = batch(events, now);
+    assert!(body.len() < rapport_collector::MAX_BODY_BYTES);
+    let (status, res) = h.post("text/plain", body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    let rejected = res["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 200);
+    for r in rejected {
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.starts_with("props: more than 256 keys"), "{reason}");
+    }
+    // 256 keys is still an event.
+    let (status, res) = h
+        .post(
+            "text/plain",
+            batch(vec![event_with_keys(1, now, 256, |k| format!("k{k}"))], now),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(h.stored("demo").await.len(), 1);
+}
+
+/// The measured attack: one event with 100 000 distinct keys in a body under 1 MB. It is
+/// refused at its 257th key, so the rest of the object is never decoded.
+async fn one_event_with_100k_prop_keys_is_refused_at_key_257(h: Harness) {
+    let now = now_ms();
+    let short = |k: usize| {
+        // Up to four characters of a-z0-9: 100 000 keys in about 800 KB.
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let (mut k, mut key) = (k, String::new());
+        loop {
+            key.push(alphabet[k % 36] as char);
+            k /= 36;
+            if k == 0 {
+                return key;
+            }
+        }
+    };
+    let body = batch(vec![event_with_keys(1, now, 100_000, short)], now);
+    assert!(
+        body.len() < rapport_collector::MAX_BODY_BYTES,
+        "{}",
+        body.len()
+    );
+    let (status, res) = h.post("text/plain", body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    let reason = res["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("props: more than 256 keys"), "{reason}");
+    assert!(h.stored("demo").await.is_empty());
+}
+
+/// Once a client has used up its bucket its batches are refused on the site id alone: a
+/// batch that would not even decode (here, an unknown envelope field) gets the 429, not the
+/// 400 its decoding would have led to.
+async fn a_client_over_its_limit_is_refused_before_its_batch_is_decoded(mut h: Harness) {
+    h.state.rate_limit =
+        rapport_collector::RateLimit::new(1, std::time::Duration::from_secs(60)).unwrap();
+    let now = now_ms();
+    let (status, res) = h.post("text/plain", batch(vec![event(1, now)], now)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let undecodable = json!({
+        "site": "demo",
+        "sent_at": now,
+        "events": [event(2, now)],
+        "unknown": "field",
+    })
+    .to_string();
+    let (status, res) = h.post("text/plain", undecodable).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{res}");
+    // The site id is read wherever it is in the envelope.
+    let site_last = format!(
+        r#"{{"sent_at":{now},"events":[{}],"site":"demo"}}"#,
+        event(3, now)
+    );
+    let (status, res) = h.post("text/plain", site_last).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{res}");
+    assert_eq!(h.stored("demo").await.len(), 1);
+}
+
+/// Every browser sends a User-Agent: a batch without one, or with an empty one, is a
+/// script's and gets the bot answer.
+async fn a_batch_without_a_user_agent_is_dropped_as_a_bot(h: Harness) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let now = now_ms();
+    for agent in [None, Some(""), Some("  ")] {
+        let mut request = Request::post("/v1/batch").header(header::CONTENT_TYPE, "text/plain");
+        if let Some(agent) = agent {
+            request = request.header(header::USER_AGENT, agent);
+        }
+        let request = request
+            .body(Body::from(batch(vec![event(1, now)], now)))
+            .unwrap();
+        // Straight to the router: the harness would add a browser's User-Agent.
+        let response = rapport_collector::app(h.state.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = response.status();
+        let dropped = response
+            .headers()
+            .get(rapport_collector::ingest::DROPPED_HEADER)
+            .cloned();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(status, StatusCode::ACCEPTED, "{agent:?}: {bytes:?}");
+        assert_eq!(dropped.unwrap(), "bot", "{agent:?}");
+    }
+    assert!(h.stored("demo").await.is_empty());
+}
+
+/// An IPv6 client owns a /64: another address in it is the same client, another /64 is not.
+async fn ipv6_addresses_of_one_64_share_a_bucket(mut h: Harness) {
+    h.state.rate_limit =
+        rapport_collector::RateLimit::new(1, std::time::Duration::from_secs(60)).unwrap();
+    let now = now_ms();
+    let mut statuses = Vec::new();
+    for (n, peer) in ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:3::1"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut request = Request::post("/v1/batch")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from(batch(vec![event(n as u32, now)], now)))
+            .unwrap();
+        let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 40000);
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        let (status, _, _) = h.send(request).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [200, 429, 200]);
+}
+
+/// Balancers that write the client's port into X-Forwarded-For still name the client: each
+/// gets its own bucket, instead of all of them sharing the balancer's.
+async fn forwarded_hops_with_ports_keep_a_bucket_per_client(mut h: Harness) {
+    h.state.rate_limit =
+        rapport_collector::RateLimit::new(1, std::time::Duration::from_secs(60)).unwrap();
+    h.state.trusted_proxies =
+        rapport_collector::limit::TrustedProxies::parse("10.0.0.0/8").unwrap();
+    let mut statuses = Vec::new();
+    for (n, forwarded) in [
+        "203.0.113.1:5000",
+        "203.0.113.2:5001",
+        "[2001:db8:9::1]:443",
+        "203.0.113.1:6000", // the first client again, from another port
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, _, _) = h.send(from_peer("10.0.0.2", forwarded, n as u32 + 1)).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
 }

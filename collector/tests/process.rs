@@ -5,6 +5,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// A shopper's browser, as the e2e tests present theirs (tests/e2e/browser.js).
+const UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 const BIN: &str = env!("CARGO_BIN_EXE_rapport-collector");
 
 fn write_config(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
@@ -129,7 +132,7 @@ fn sigterm_finishes_the_batch_in_flight_then_exits() {
     let mut conn = TcpStream::connect(&addr).unwrap();
     write!(
         conn,
-        "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nUser-Agent: {UA}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
         body.len()
     )
     .unwrap();
@@ -188,7 +191,7 @@ fn http(addr: &str, method: &str, path: &str, headers: &str, body: &[u8]) -> (u1
         .unwrap();
     write!(
         conn,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {UA}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -646,4 +649,105 @@ fn a_token_from_token_new_reads_its_site_and_nothing_reads_without_it() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A collector process like [`start`]'s, with extra environment.
+fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let config = write_config(dir, "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--database-url"])
+        .arg(format!("sqlite://{}/r.db", dir.display()))
+        .args(["--rate-limit-burst", "100000"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
+    (child, addr)
+}
+
+/// What the server sends on `conn` until it closes it, waiting at most `wait`; `None` if it
+/// neither answers nor closes in time.
+fn reply_within(conn: &mut TcpStream, wait: Duration) -> Option<String> {
+    conn.set_read_timeout(Some(wait)).unwrap();
+    let mut reply = Vec::new();
+    match conn.read_to_end(&mut reply) {
+        Ok(_) => Some(String::from_utf8_lossy(&reply).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            Some(String::from_utf8_lossy(&reply).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+/// Slow clients: one that never finishes its headers is disconnected, one that never
+/// finishes its body is answered 408, and while the cap of requests in progress is taken
+/// by such clients, others get a 503 at once, and the health check still answers.
+#[test]
+fn slow_clients_are_cut_off_and_the_requests_in_progress_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Set through the environment, which an older collector ignores.
+    let (mut child, addr) = start_with(
+        dir.path(),
+        &[
+            ("RAPPORT_HEADER_TIMEOUT_SECONDS", "1"),
+            ("RAPPORT_BODY_TIMEOUT_SECONDS", "1"),
+            ("RAPPORT_MAX_CONCURRENT_REQUESTS", "2"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    // Headers begun and never finished: the connection is closed.
+    let mut silent = TcpStream::connect(&addr).unwrap();
+    write!(silent, "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
+    let reply = reply_within(&mut silent, Duration::from_secs(5));
+    assert!(
+        reply.is_some(),
+        "a client that never finished its headers was still connected after 5 s"
+    );
+    // A body that stops halfway: 408 with a JSON error.
+    let head = |len: usize| {
+        format!(
+            "POST /v1/batch HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {UA}\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    let mut trickle = TcpStream::connect(&addr).unwrap();
+    write!(trickle, "{}{{\"site\":", head(1000)).unwrap();
+    let reply = reply_within(&mut trickle, Duration::from_secs(5))
+        .expect("a client that never finished its body got no answer within 5 s");
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(
+        reply.contains(r#"{"error":"body: not received within 1 s"}"#),
+        "{reply}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+
+    // Two requests in progress, each holding the body back, take the cap of two ...
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = TcpStream::connect(&addr).unwrap();
+            write!(c, "{}{{", head(1000)).unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // ... so a third is refused at once with Retry-After, while the health check answers.
+    let (status, reply) = http(&addr, "GET", "/v1/sites/demo/config", "", b"");
+    assert_eq!(status, 503, "{reply}");
+    assert!(reply.contains(r#""error":"busy"#), "{reply}");
+    let (status, _) = http(&addr, "GET", "/healthz", "", b"");
+    assert_eq!(status, 200);
+    drop(held);
+    // Once they are cut off, requests are served again.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, reply) = http(&addr, "GET", "/v1/sites/demo/config", "", b"");
+    assert_eq!(status, 200, "{reply}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

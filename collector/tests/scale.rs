@@ -115,6 +115,10 @@ async fn http(addr: &str, method: &str, path: &str, body: String) -> (u16, Value
         .method(method)
         .uri(format!("http://{addr}{path}"))
         .header("content-type", "text/plain")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+        )
         .body(http_body_util::Full::new(axum::body::Bytes::from(body)))
         .unwrap();
     let response = client.request(request).await.unwrap();
@@ -183,6 +187,10 @@ async fn two_collectors_on_two_shards_count_every_event_once() {
             .oneshot(
                 Request::post("/v1/batch")
                     .header("content-type", "text/plain")
+                    .header(
+                        "user-agent",
+                        "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+                    )
                     .body(Body::from(batch.clone()))
                     .unwrap(),
             )

@@ -193,6 +193,28 @@ impl serde::Serialize for Props {
     }
 }
 
+/// Why a props object with more than [`validate::MAX_PROPS_KEYS`] keys is refused.
+pub const TOO_MANY_PROPS: &str = "props: more than 256 keys";
+/// Why a props object over [`validate::MAX_PROPS_BYTES`] is refused.
+pub const PROPS_TOO_LARGE: &str = "props: are larger than 8 KB when serialized";
+
+/// The fewest bytes `value` takes in JSON (its text, plus quotes for a string).
+#[cfg(feature = "serde")]
+fn encoded_len_at_least(value: &PropValue) -> usize {
+    match value {
+        PropValue::Null => 4,
+        PropValue::Bool(b) => {
+            if *b {
+                4
+            } else {
+                5
+            }
+        }
+        PropValue::Num(n) => n.as_str().len(),
+        PropValue::Str(s) => s.len() + 2,
+    }
+}
+
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Props {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Props, D::Error> {
@@ -206,9 +228,41 @@ impl<'de> serde::Deserialize<'de> for Props {
                 self,
                 mut map: A,
             ) -> Result<Props, A::Error> {
+                use serde::de::Error;
+                let too_large = || A::Error::custom(PROPS_TOO_LARGE);
+                // The limits are checked entry by entry, as the object is read: a hostile
+                // object stops at its first key over the count or its first byte over the
+                // size, before the rest is decoded. Repeated keys count each time.
                 let mut props = Props::new();
-                while let Some((k, v)) = map.next_entry::<String, PropValue>()? {
-                    props.insert(k, v);
+                let mut slots: alloc::collections::BTreeMap<String, usize> =
+                    alloc::collections::BTreeMap::new();
+                let mut entries = 0;
+                let mut bytes = 2; // {}
+                while let Some(key) = map.next_key::<String>()? {
+                    entries += 1;
+                    if entries > validate::MAX_PROPS_KEYS {
+                        return Err(A::Error::custom(TOO_MANY_PROPS));
+                    }
+                    validate::prop_key(&key).map_err(A::Error::custom)?;
+                    // At least the key's quotes and colon, and a comma after the first.
+                    bytes += key.len() + 3 + usize::from(entries > 1);
+                    if bytes > validate::MAX_PROPS_BYTES {
+                        return Err(too_large());
+                    }
+                    let value: PropValue = map.next_value()?;
+                    bytes += encoded_len_at_least(&value);
+                    if bytes > validate::MAX_PROPS_BYTES {
+                        return Err(too_large());
+                    }
+                    // A later copy of a key replaces the value in the first one's place, as
+                    // in a JavaScript object; found through the map, not a scan.
+                    match slots.get(&key) {
+                        Some(&at) => props.0[at].1 = value,
+                        None => {
+                            slots.insert(key.clone(), props.0.len());
+                            props.0.push((key, value));
+                        }
+                    }
                 }
                 Ok(props)
             }
@@ -249,8 +303,8 @@ pub struct Event {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub referrer: Option<String>,
-    /// A flat object: string, number, boolean or null values; keys 1–64 characters;
-    /// at most 8 KB serialized.
+    /// A flat object: string, number, boolean or null values; at most 256 keys of 1–64
+    /// characters; at most 8 KB serialized.
     #[cfg_attr(feature = "serde", serde(default))]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub props: Props,
@@ -322,8 +376,12 @@ pub fn write_props(props: &Props, w: &mut Writer) {
     w.end_object();
 }
 
-/// Keys are bounded and the encoded object fits in [`validate::MAX_PROPS_BYTES`].
+/// Keys are bounded in number and length, and the encoded object fits in
+/// [`validate::MAX_PROPS_BYTES`].
 pub fn validate_props(props: &Props) -> Result<(), Invalid> {
+    if props.len() > validate::MAX_PROPS_KEYS {
+        return Err(Invalid::new("props", "more than 256 keys"));
+    }
     for (key, _) in props.iter() {
         validate::prop_key(key)?;
     }
@@ -359,5 +417,92 @@ mod tests {
         assert_eq!(validate_props(&props).unwrap_err().field, "props");
         props.insert("k".into(), PropValue::Str("x".repeat(100)));
         assert!(validate_props(&props).is_ok());
+    }
+
+    /// `{"k0":0,"k1":0,…` with `n` keys, followed by `rest`.
+    fn object_of(n: usize, rest: &str) -> String {
+        let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":0")).collect();
+        format!("{{{}{rest}", keys.join(","))
+    }
+
+    #[test]
+    fn decoding_stops_at_the_first_key_over_the_limit() {
+        let most = object_of(validate::MAX_PROPS_KEYS, "}");
+        assert_eq!(
+            serde_json::from_str::<Props>(&most).unwrap().len(),
+            validate::MAX_PROPS_KEYS
+        );
+        // 100 000 keys: refused at key 257. What follows it is not JSON at all, so an
+        // error naming the key limit shows that nothing after that key was read.
+        let hostile = object_of(100_000, "");
+        let cut = hostile
+            .match_indices(',')
+            .nth(validate::MAX_PROPS_KEYS)
+            .unwrap()
+            .0;
+        let probe = format!("{}, this is not json", &hostile[..cut]);
+        let err = serde_json::from_str::<Props>(&probe)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(TOO_MANY_PROPS), "{err}");
+        let err = serde_json::from_str::<Props>(&hostile)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(TOO_MANY_PROPS), "{err}");
+    }
+
+    #[test]
+    fn decoding_stops_at_the_first_byte_over_the_size() {
+        // 40 keys of 250 bytes: over 8 KB by the 33rd, and the rest is never read.
+        let value = "x".repeat(250);
+        let entries: Vec<String> = (0..33).map(|i| format!("\"k{i}\":\"{value}\"")).collect();
+        let probe = format!("{{{}, this is not json", entries.join(","));
+        let err = serde_json::from_str::<Props>(&probe)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(PROPS_TOO_LARGE), "{err}");
+        // Repeated keys count each time they are sent.
+        let repeated: Vec<String> = (0..40).map(|_| format!("\"k\":\"{value}\"")).collect();
+        let err = serde_json::from_str::<Props>(&format!("{{{}}}", repeated.join(",")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(PROPS_TOO_LARGE), "{err}");
+        // A long key is refused as it is read.
+        let long = format!("{{\"{}\":1}}", "k".repeat(65));
+        let err = serde_json::from_str::<Props>(&long)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("props: keys must be 1-64 characters"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_last_value() {
+        let props: Props = serde_json::from_str(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        let got: Vec<_> = props
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".to_owned(), PropValue::Num(Number("3".into()))),
+                ("b".to_owned(), PropValue::Num(Number("2".into()))),
+            ]
+        );
+    }
+
+    #[test]
+    fn validate_props_bounds_the_number_of_keys() {
+        let mut props = Props::new();
+        for i in 0..=validate::MAX_PROPS_KEYS {
+            props.push_new(format!("k{i}"), PropValue::Null);
+        }
+        assert_eq!(
+            validate_props(&props).unwrap_err(),
+            Invalid::new("props", "more than 256 keys")
+        );
     }
 }

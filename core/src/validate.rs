@@ -25,6 +25,8 @@ impl core::error::Error for Invalid {}
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_PROP_KEY_LEN: usize = 64;
+/// Most keys one event's `props` object may have.
+pub const MAX_PROPS_KEYS: usize = 256;
 /// Serialized size limit of one event's `props` object.
 pub const MAX_PROPS_BYTES: usize = 8 * 1024;
 /// Client timestamps further than this from the receive time are not plausible.

@@ -180,6 +180,10 @@ pub fn local(request: &mut Request<Body>) {
     }
 }
 
+/// A shopper's browser, as the e2e tests present theirs (tests/e2e/browser.js).
+pub const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
 fn state(db: Db) -> AppState {
     AppState::new(db, rapport_collector::Config::parse(TEST_CONFIG).unwrap())
 }
@@ -248,12 +252,19 @@ impl Harness {
         }
     }
 
-    /// `request` as from a browser on this machine (see [`local`]).
+    /// Sends `request` as a browser on this machine would (see [`local`]): with a browser's
+    /// User-Agent unless it has one (the collector drops batches without one as a bot's).
     pub async fn send(
         &self,
         mut request: Request<Body>,
     ) -> (StatusCode, Value, axum::http::HeaderMap) {
         local(&mut request);
+        if !request.headers().contains_key(header::USER_AGENT) {
+            request.headers_mut().insert(
+                header::USER_AGENT,
+                header::HeaderValue::from_static(BROWSER_USER_AGENT),
+            );
+        }
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
