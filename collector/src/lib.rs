@@ -101,7 +101,6 @@ pub fn app(state: AppState) -> Router {
             "/openapi.json",
             get(|| async { Json(<api::ApiDoc as utoipa::OpenApi>::openapi()) }),
         )
-        .route("/readyz", get(health::readyz))
         .route("/v1/sites", get(access::readable_sites))
         // The site data: owners and the admin read all of it, shared links the aggregates.
         .merge(
