@@ -7,16 +7,15 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::Harness;
 use rapport_collector::db::Param;
-use rapport_collector::loyalty::{self, sign};
+use rapport_collector::loyalty::{self, identity_hash};
 use serde_json::json;
 
 const CLUB_SECRET: &str = "sk_club_0123456789abcdef0123456789abcdef";
 
 fn shopper(request: axum::http::request::Builder, user: &str) -> axum::http::request::Builder {
-    request.header(loyalty::USER_HEADER, user).header(
-        loyalty::USER_HASH_HEADER,
-        sign(CLUB_SECRET, user.as_bytes()),
-    )
+    request
+        .header(loyalty::USER_HEADER, user)
+        .header(loyalty::USER_HASH_HEADER, identity_hash(CLUB_SECRET, user))
 }
 
 fn requests(user: &str) -> Vec<Request<Body>> {
