@@ -4,8 +4,8 @@
 //! driver), `rapport_widget_bg.wasm` (the engine, processed by wasm-bindgen, whose glue is
 //! not needed).
 //!
-//! UI stage (fetched in idle time on pages whose site has prompts): `rapport_ui.js`
-//! (wasm-bindgen's glue with `ui/src/prompts.js` appended) and `rapport_ui_bg.wasm`.
+//! UI stage (fetched in idle time on pages whose site has something to show): the leptos
+//! crate `ui/` as `rapport_ui.js` (wasm-bindgen's glue, minified) and `rapport_ui_bg.wasm`.
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,7 @@ pub fn run() -> Result<PathBuf> {
     bindgen(&built, "rapport_widget", &out)?;
     replace_glue(&out)?;
 
-    step("building the UI stage (release wasm)");
+    step("building the UI stage (leptos, release wasm)");
     release_wasm(&["-p", "rapport-ui", "--lib"])?;
     bindgen(
         &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
@@ -56,7 +56,6 @@ pub fn run() -> Result<PathBuf> {
     let glue = out.join("rapport_widget.js");
     minify(&glue, &glue, true)?;
     let ui_glue = out.join("rapport_ui.js");
-    append_prompts(&ui_glue)?;
     minify(&ui_glue, &ui_glue, true)?;
     minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
     // The embed API's TypeScript declarations, for sites that write TypeScript.
@@ -77,32 +76,6 @@ pub fn dashboard() -> Result {
     exec(&mut c)
 }
 
-/// The leptos UI stage (`ui-leptos/`), not shipped yet: `dist/embed-leptos/` holds the
-/// tracker stage of `embed` with it in place of the shipped UI stage, so the same pages and
-/// tests can run on it.
-pub fn leptos(embed: &Path) -> Result<PathBuf> {
-    let out = root().join("dist/embed-leptos");
-    if out.exists() {
-        std::fs::remove_dir_all(&out)
-            .map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    for f in TRACKER_FILES {
-        std::fs::copy(embed.join(f), out.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
-    }
-    step("building the leptos UI stage (release wasm)");
-    release_wasm(&["-p", "rapport-ui-leptos", "--lib"])?;
-    bindgen(
-        &root().join("target/wasm32-unknown-unknown/release/rapport_ui_leptos.wasm"),
-        "rapport_ui",
-        &out,
-    )?;
-    let glue = out.join("rapport_ui.js");
-    minify(&glue, &glue, true)?;
-    print_manifest(&out)?;
-    Ok(out)
-}
-
 /// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
 /// messages shortened.
 fn release_wasm(args: &[&str]) -> Result {
@@ -116,8 +89,8 @@ fn release_wasm(args: &[&str]) -> Result {
     exec(&mut build)
 }
 
-/// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue and
-/// `prompts.js`, into trunk's staging directory, next to the tracker trunk built.
+/// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue, into
+/// trunk's staging directory, next to the tracker trunk built.
 pub fn ui_dev() -> Result {
     let out = std::env::var("TRUNK_STAGING_DIR")
         .map(PathBuf::from)
@@ -145,8 +118,7 @@ pub fn ui_dev() -> Result {
             path_str(&out)?,
             path_str(&root().join("target/wasm32-unknown-unknown/debug/rapport_ui.wasm"))?,
         ],
-    ))?;
-    append_prompts(&out.join("rapport_ui.js"))
+    ))
 }
 
 /// wasm-bindgen (web target) and wasm-opt -Oz: `<name>.js` and `<name>_bg.wasm` in `out`.
@@ -211,28 +183,6 @@ fn replace_glue(out: &Path) -> Result {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-/// Appends `ui/src/prompts.js`, with `ui/src/style.css` in place of `STYLE`, to the UI
-/// stage's glue: one script for the stage, whose code calls the module's exports directly.
-fn append_prompts(glue: &Path) -> Result {
-    let read = |p: &str| {
-        std::fs::read_to_string(root().join(p)).map_err(|e| format!("cannot read {p}: {e}"))
-    };
-    let css = read("ui/src/style.css")?;
-    let prompts = read("ui/src/prompts.js")? + "\n" + &read("ui/src/panels.js")?;
-    let css = serde_json::to_string(css.trim()).map_err(|e| e.to_string())?;
-    if !prompts.contains("STYLE + ") {
-        return Err("ui/src/prompts.js no longer uses STYLE".into());
-    }
-    let mut text = read_path(glue)?;
-    text.push('\n');
-    text.push_str(&prompts.replace("STYLE + ", &format!("{css} + ")));
-    std::fs::write(glue, text).map_err(|e| format!("cannot write {}: {e}", glue.display()))
-}
-
-fn read_path(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
 }
 
 /// The number of entries in a wasm module's import section (0 without one).

@@ -25,8 +25,7 @@ commands:
   dist    build dist/embed/ and print file sizes and SRI hashes
   ui-dev  build the UI stage (debug) into $TRUNK_STAGING_DIR; trunk's post-build hook
   bench   run the benchmarks: collector ingest, and Rapport beside its peers (bench/RESULTS.md)
-  install install the toolchain pieces that are missing
-  dist-leptos  dist/embed, and dist/embed-leptos with the leptos UI stage (not shipped yet)";
+  install install the toolchain pieces that are missing";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,10 +36,6 @@ fn main() -> ExitCode {
             .and_then(|()| install::ensure_trunk())
             .and_then(|()| dist::run())
             .and_then(|_| dist::dashboard()),
-        Some("dist-leptos") => install::ensure_build_tools()
-            .and_then(|()| dist::run())
-            .and_then(|embed| dist::leptos(&embed))
-            .and_then(|dir| size::report_leptos(&dir)),
         Some("install") => install::ensure_all(),
         Some("ui-dev") => dist::ui_dev(),
         Some("bench") => bench::run(&args[1..]),
