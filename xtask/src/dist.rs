@@ -32,25 +32,50 @@ pub fn embed_dir() -> PathBuf {
     root().join("dist/embed")
 }
 
+/// Which compiler builds the embed: the pinned nightly with its size levers (the default), or
+/// stable (`cargo xtask dist --stable`) for comparison or where the nightly cannot be had.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Toolchain {
+    Stable,
+    Nightly,
+}
+
+impl Toolchain {
+    pub fn from_args(args: &[String]) -> Toolchain {
+        if args.iter().any(|a| a == "--stable") {
+            Toolchain::Stable
+        } else {
+            Toolchain::Nightly
+        }
+    }
+}
+
 /// Builds `dist/embed/` and prints each file's sizes and SRI hash.
 pub fn run() -> Result<PathBuf> {
+    run_with(Toolchain::Nightly)
+}
+
+pub fn run_with(toolchain: Toolchain) -> Result<PathBuf> {
     let root = root();
     let out = embed_dir();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
-    step("building the tracker stage (release wasm, no std)");
-    release_wasm(&["-p", "rapport_widget", "--lib", "--no-default-features"])?;
-    let built = root.join("target/wasm32-unknown-unknown/release/rapport_widget.wasm");
-    bindgen(&built, "rapport_widget", &out)?;
+    step(&format!(
+        "building the tracker stage (release wasm, no std, {toolchain:?})"
+    ));
+    let built = release_wasm(
+        &["-p", "rapport_widget", "--lib", "--no-default-features"],
+        toolchain,
+        "core,alloc",
+    )?;
+    bindgen(&built.join("rapport_widget.wasm"), "rapport_widget", &out)?;
     replace_glue(&out)?;
 
-    step("building the UI stage (leptos, release wasm)");
-    release_wasm(&["-p", "rapport-ui", "--lib"])?;
-    bindgen(
-        &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
-        "rapport_ui",
-        &out,
-    )?;
+    step(&format!(
+        "building the UI stage (leptos, release wasm, {toolchain:?})"
+    ));
+    let built = release_wasm(&["-p", "rapport-ui", "--lib"], toolchain, "std,panic_abort")?;
+    bindgen(&built.join("rapport_ui.wasm"), "rapport_ui", &out)?;
 
     step("minifying JavaScript with terser");
     let glue = out.join("rapport_widget.js");
@@ -76,17 +101,49 @@ pub fn dashboard() -> Result {
     exec(&mut c)
 }
 
+/// The nightly the embed builds use, pinned: `cargo xtask install` adds it with `rust-src`
+/// and the wasm32 target. Native code, the collector and the tests stay on stable.
+pub const NIGHTLY: &str = "nightly-2026-05-20";
+
 /// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
-/// messages shortened.
-fn release_wasm(args: &[&str]) -> Result {
-    let mut build_args = vec!["build", "--release", "--target", "wasm32-unknown-unknown"];
+/// messages shortened; returns the directory holding the built `.wasm`.
+///
+/// On the nightly, the standard library is rebuilt for size (`build_std`: `core,alloc` for the
+/// no-std tracker, `std,panic_abort` for the UI stage), panics abort at once with no message
+/// or location, and `Debug` formatting is compiled out. Its output goes to
+/// `target/nightly` so the stable builds' artifacts stay as they are.
+fn release_wasm(args: &[&str], toolchain: Toolchain, build_std: &str) -> Result<PathBuf> {
+    let target_dir = match toolchain {
+        Toolchain::Stable => root().join("target"),
+        Toolchain::Nightly => root().join("target/nightly"),
+    };
+    let std_flag = format!("-Zbuild-std={build_std}");
+    let mut build_args = Vec::new();
+    let plus = format!("+{NIGHTLY}");
+    if toolchain == Toolchain::Nightly {
+        build_args.push(plus.as_str());
+    }
+    build_args.extend_from_slice(&["build", "--release", "--target", "wasm32-unknown-unknown"]);
+    let mut flags = remap_flags();
+    if toolchain == Toolchain::Nightly {
+        build_args
+            .extend_from_slice(&[std_flag.as_str(), "-Zbuild-std-features=optimize_for_size"]);
+        flags.push_str(
+            " -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none",
+        );
+    }
     build_args.extend_from_slice(args);
     let mut build = cmd("cargo", &build_args);
-    build.env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        remap_flags(),
-    );
-    exec(&mut build)
+    build
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags)
+        // rustup picks the toolchain from `+…`; a toolchain named by the parent cargo must not
+        // override it.
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC");
+    exec(&mut build)?;
+    Ok(target_dir.join("wasm32-unknown-unknown/release"))
 }
 
 /// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue, into
