@@ -4,8 +4,8 @@
 //! driver), `rapport_widget_bg.wasm` (the engine, processed by wasm-bindgen, whose glue is
 //! not needed).
 //!
-//! UI stage (fetched in idle time on pages whose site has prompts): `rapport_ui.js`
-//! (wasm-bindgen's glue with `ui/src/prompts.js` appended) and `rapport_ui_bg.wasm`.
+//! UI stage (fetched in idle time on pages whose site has something to show): the leptos
+//! crate `ui/` as `rapport_ui.js` (wasm-bindgen's glue, minified) and `rapport_ui_bg.wasm`.
 
 use std::path::{Path, PathBuf};
 
@@ -32,31 +32,55 @@ pub fn embed_dir() -> PathBuf {
     root().join("dist/embed")
 }
 
+/// Which compiler builds the embed: the pinned nightly with its size levers (the default), or
+/// stable (`cargo xtask dist --stable`) for comparison or where the nightly cannot be had.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Toolchain {
+    Stable,
+    Nightly,
+}
+
+impl Toolchain {
+    pub fn from_args(args: &[String]) -> Toolchain {
+        if args.iter().any(|a| a == "--stable") {
+            Toolchain::Stable
+        } else {
+            Toolchain::Nightly
+        }
+    }
+}
+
 /// Builds `dist/embed/` and prints each file's sizes and SRI hash.
 pub fn run() -> Result<PathBuf> {
+    run_with(Toolchain::Nightly)
+}
+
+pub fn run_with(toolchain: Toolchain) -> Result<PathBuf> {
     let root = root();
     let out = embed_dir();
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
-    step("building the tracker stage (release wasm, no std)");
-    release_wasm(&["-p", "rapport_widget", "--lib", "--no-default-features"])?;
-    let built = root.join("target/wasm32-unknown-unknown/release/rapport_widget.wasm");
-    bindgen(&built, "rapport_widget", &out)?;
+    step(&format!(
+        "building the tracker stage (release wasm, no std, {toolchain:?})"
+    ));
+    let built = release_wasm(
+        &["-p", "rapport_widget", "--lib", "--no-default-features"],
+        toolchain,
+        "core,alloc",
+    )?;
+    bindgen(&built.join("rapport_widget.wasm"), "rapport_widget", &out)?;
     replace_glue(&out)?;
 
-    step("building the UI stage (release wasm)");
-    release_wasm(&["-p", "rapport-ui", "--lib"])?;
-    bindgen(
-        &root.join("target/wasm32-unknown-unknown/release/rapport_ui.wasm"),
-        "rapport_ui",
-        &out,
-    )?;
+    step(&format!(
+        "building the UI stage (leptos, release wasm, {toolchain:?})"
+    ));
+    let built = release_wasm(&["-p", "rapport-ui", "--lib"], toolchain, "std,panic_abort")?;
+    bindgen(&built.join("rapport_ui.wasm"), "rapport_ui", &out)?;
 
     step("minifying JavaScript with terser");
     let glue = out.join("rapport_widget.js");
     minify(&glue, &glue, true)?;
     let ui_glue = out.join("rapport_ui.js");
-    append_prompts(&ui_glue)?;
     minify(&ui_glue, &ui_glue, true)?;
     minify(&root.join("www/rapport.js"), &out.join("rapport.js"), false)?;
     // The embed API's TypeScript declarations, for sites that write TypeScript.
@@ -77,47 +101,53 @@ pub fn dashboard() -> Result {
     exec(&mut c)
 }
 
-/// The leptos UI stage (`ui-leptos/`), not shipped yet: `dist/embed-leptos/` holds the
-/// tracker stage of `embed` with it in place of the shipped UI stage, so the same pages and
-/// tests can run on it.
-pub fn leptos(embed: &Path) -> Result<PathBuf> {
-    let out = root().join("dist/embed-leptos");
-    if out.exists() {
-        std::fs::remove_dir_all(&out)
-            .map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    for f in TRACKER_FILES {
-        std::fs::copy(embed.join(f), out.join(f)).map_err(|e| format!("cannot copy {f}: {e}"))?;
-    }
-    step("building the leptos UI stage (release wasm)");
-    release_wasm(&["-p", "rapport-ui-leptos", "--lib"])?;
-    bindgen(
-        &root().join("target/wasm32-unknown-unknown/release/rapport_ui_leptos.wasm"),
-        "rapport_ui",
-        &out,
-    )?;
-    let glue = out.join("rapport_ui.js");
-    minify(&glue, &glue, true)?;
-    print_manifest(&out)?;
-    Ok(out)
-}
+/// The nightly the embed builds use, pinned: `cargo xtask install` adds it with `rust-src`
+/// and the wasm32 target. Native code, the collector and the tests stay on stable.
+pub const NIGHTLY: &str = "nightly-2026-05-20";
 
 /// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
-/// messages shortened.
-fn release_wasm(args: &[&str]) -> Result {
-    let mut build_args = vec!["build", "--release", "--target", "wasm32-unknown-unknown"];
+/// messages shortened; returns the directory holding the built `.wasm`.
+///
+/// On the nightly, the standard library is rebuilt for size (`build_std`: `core,alloc` for the
+/// no-std tracker, `std,panic_abort` for the UI stage), panics abort at once with no message
+/// or location, and `Debug` formatting is compiled out. Its output goes to
+/// `target/nightly` so the stable builds' artifacts stay as they are.
+fn release_wasm(args: &[&str], toolchain: Toolchain, build_std: &str) -> Result<PathBuf> {
+    let target_dir = match toolchain {
+        Toolchain::Stable => root().join("target"),
+        Toolchain::Nightly => root().join("target/nightly"),
+    };
+    let std_flag = format!("-Zbuild-std={build_std}");
+    let mut build_args = Vec::new();
+    let plus = format!("+{NIGHTLY}");
+    if toolchain == Toolchain::Nightly {
+        build_args.push(plus.as_str());
+    }
+    build_args.extend_from_slice(&["build", "--release", "--target", "wasm32-unknown-unknown"]);
+    let mut flags = remap_flags();
+    if toolchain == Toolchain::Nightly {
+        build_args
+            .extend_from_slice(&[std_flag.as_str(), "-Zbuild-std-features=optimize_for_size"]);
+        flags.push_str(
+            " -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none",
+        );
+    }
     build_args.extend_from_slice(args);
     let mut build = cmd("cargo", &build_args);
-    build.env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        remap_flags(),
-    );
-    exec(&mut build)
+    build
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags)
+        // rustup picks the toolchain from `+…`; a toolchain named by the parent cargo must not
+        // override it.
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC");
+    exec(&mut build)?;
+    Ok(target_dir.join("wasm32-unknown-unknown/release"))
 }
 
-/// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue and
-/// `prompts.js`, into trunk's staging directory, next to the tracker trunk built.
+/// The UI stage for trunk's development page: a debug build with wasm-bindgen's glue, into
+/// trunk's staging directory, next to the tracker trunk built.
 pub fn ui_dev() -> Result {
     let out = std::env::var("TRUNK_STAGING_DIR")
         .map(PathBuf::from)
@@ -145,8 +175,7 @@ pub fn ui_dev() -> Result {
             path_str(&out)?,
             path_str(&root().join("target/wasm32-unknown-unknown/debug/rapport_ui.wasm"))?,
         ],
-    ))?;
-    append_prompts(&out.join("rapport_ui.js"))
+    ))
 }
 
 /// wasm-bindgen (web target) and wasm-opt -Oz: `<name>.js` and `<name>_bg.wasm` in `out`.
@@ -211,28 +240,6 @@ fn replace_glue(out: &Path) -> Result {
         std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-/// Appends `ui/src/prompts.js`, with `ui/src/style.css` in place of `STYLE`, to the UI
-/// stage's glue: one script for the stage, whose code calls the module's exports directly.
-fn append_prompts(glue: &Path) -> Result {
-    let read = |p: &str| {
-        std::fs::read_to_string(root().join(p)).map_err(|e| format!("cannot read {p}: {e}"))
-    };
-    let css = read("ui/src/style.css")?;
-    let prompts = read("ui/src/prompts.js")? + "\n" + &read("ui/src/panels.js")?;
-    let css = serde_json::to_string(css.trim()).map_err(|e| e.to_string())?;
-    if !prompts.contains("STYLE + ") {
-        return Err("ui/src/prompts.js no longer uses STYLE".into());
-    }
-    let mut text = read_path(glue)?;
-    text.push('\n');
-    text.push_str(&prompts.replace("STYLE + ", &format!("{css} + ")));
-    std::fs::write(glue, text).map_err(|e| format!("cannot write {}: {e}", glue.display()))
-}
-
-fn read_path(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
 }
 
 /// The number of entries in a wasm module's import section (0 without one).

@@ -18,6 +18,7 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// What building the widget needs.
 pub fn ensure_build_tools() -> Result {
     ensure_wasm_target()?;
+    ensure_nightly()?;
     ensure_wasm_bindgen()?;
     ensure_debian(&[("wasm-opt", "binaryen")])?;
     ensure_npm()
@@ -97,6 +98,38 @@ fn ensure_wasm_target() -> Result {
     }
     step("wasm32 target: installing with rustup");
     exec(&mut cmd("rustup", &["target", "add", WASM_TARGET]))
+}
+
+/// The pinned nightly the embed builds use, with `rust-src` (for `-Zbuild-std`) and the wasm32
+/// target; rustup fetches it from its own distribution server.
+fn ensure_nightly() -> Result {
+    let nightly = crate::dist::NIGHTLY;
+    let components = output_line_all(
+        "rustup",
+        &["component", "list", "--installed", "--toolchain", nightly],
+    );
+    let has = |c: &str| components.lines().any(|l| l.trim().starts_with(c));
+    if has("rust-src") && has("rust-std-wasm32-unknown-unknown") {
+        step(&format!("{nightly} with rust-src and wasm32: present"));
+        return Ok(());
+    }
+    step(&format!(
+        "{nightly}: installing with rustup (rust-src, wasm32 target)"
+    ));
+    exec(&mut cmd(
+        "rustup",
+        &[
+            "toolchain",
+            "install",
+            nightly,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+            "--target",
+            WASM_TARGET,
+        ],
+    ))
 }
 
 fn output_line_all(program: &str, args: &[&str]) -> String {

@@ -109,11 +109,6 @@ pub fn run() -> Result {
             &["--all-targets"][..],
         ),
         (
-            "clippy (wasm32, leptos UI stage)",
-            "rapport-ui-leptos",
-            &["--all-targets"][..],
-        ),
-        (
             "clippy (wasm32, dashboard)",
             "rapport-dashboard",
             &["--all-targets"][..],
@@ -160,20 +155,12 @@ pub fn run() -> Result {
     let embed = dist::run();
     step("dist/dashboard");
     tally.check("dashboard build (trunk)", dist::dashboard());
-    let mut leptos = None;
     match &embed {
         Ok(dir) => {
             step("size budget");
             tally.check("size budget", size::check(dir));
             step("the embed API's TypeScript declarations (tsc --noEmit)");
             tally.check("rapport.d.ts", crate::types::check(dir));
-            match dist::leptos(dir) {
-                Ok(l) => {
-                    tally.check("leptos UI stage size (reported)", size::report_leptos(&l));
-                    leptos = Some(l);
-                }
-                Err(e) => tally.check("leptos UI stage build", Err(e)),
-            }
         }
         Err(e) => tally.check("dist", Err(e.clone())),
     }
@@ -186,7 +173,7 @@ pub fn run() -> Result {
             "-p",
             "rapport_widget",
             "-p",
-            "rapport-ui-leptos",
+            "rapport-ui",
             "--target",
             "wasm32-unknown-unknown",
         ],
@@ -220,33 +207,6 @@ pub fn run() -> Result {
         let (ok, _) = run_capture(&mut c);
         let (p, f) = playwright_counts(&results);
         tally.tests("Playwright", ok, p, f);
-        if let Some(leptos) = leptos {
-            // The leptos UI stage under the shipped stage's own end-to-end tests, unchanged.
-            step("Playwright: the prompts, panels, surfaces and destroy() tests on the leptos UI stage");
-            let results = root().join("target/playwright-leptos-results.json");
-            let _ = std::fs::remove_file(&results);
-            let mut c = cmd(
-                "npx",
-                &[
-                    "playwright",
-                    "test",
-                    "-c",
-                    "tests/e2e",
-                    "--output",
-                    "target/playwright-leptos",
-                    "prompts.spec.js",
-                    "loyalty.spec.js",
-                    "lifecycle.spec.js",
-                    "surfaces.spec.js",
-                ],
-            );
-            c.env("RAPPORT_COLLECTOR_BIN", &collector)
-                .env("RAPPORT_EMBED_DIR", &leptos)
-                .env("PLAYWRIGHT_JSON_OUTPUT_FILE", &results);
-            let (ok, _) = run_capture(&mut c);
-            let (p, f) = playwright_counts(&results);
-            tally.tests("Playwright (leptos UI stage)", ok, p, f);
-        }
     }
     finish(tally, started)
 }

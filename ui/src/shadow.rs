@@ -16,8 +16,8 @@ use web_sys::{CssStyleSheet, Element, HtmlElement, ShadowRoot, ShadowRootInit, S
 
 use crate::host::Host;
 
-/// The stylesheet, shared with the shipped stage (`ui/`).
-const STYLE: &str = include_str!("../../ui/src/style.css");
+/// The widget's stylesheet.
+const STYLE: &str = include_str!("style.css");
 
 /// The stage's stylesheet: the widget's CSS and the site's theme (custom properties on
 /// `.w`). `None` where constructable stylesheets are missing.
