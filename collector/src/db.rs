@@ -30,6 +30,13 @@ pub enum Backend {
 pub struct Db {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// The reports' reads: their own connections (on SQLite read-only, beside the writer
+    /// thanks to WAL), so that no number of reads can hold every connection ingest needs.
+    reads: AnyPool,
+    /// Reads of the reports in progress at once, in whichever database the events are.
+    read_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Longest one read may take, waiting for its turn included.
+    read_timeout: std::time::Duration,
     /// Where the events live when not in `pool`.
     events: Option<std::sync::Arc<ClickHouse>>,
 }
@@ -323,6 +330,39 @@ fn props_column(row: &sqlx::any::AnyRow, index: usize) -> Result<serde_json::Val
     Ok(serde_json::from_str(&text).unwrap_or_default())
 }
 
+/// What the reports' reads may use: how many run at once (by default 2 on SQLite, whose
+/// writer keeps its own 4 connections, and 8 on PostgreSQL, beside 16 for the rest), and how
+/// long each may take before it is given up and answered with 503.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadBudget {
+    pub concurrency: Option<usize>,
+    pub timeout: std::time::Duration,
+}
+
+impl Default for ReadBudget {
+    fn default() -> ReadBudget {
+        ReadBudget {
+            concurrency: None,
+            timeout: std::time::Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a read of the reports was given up: it took longer than the read budget.
+#[derive(Debug, thiserror::Error)]
+#[error("the read took longer than {} s", .0.as_secs_f64())]
+pub struct ReadTimeout(pub std::time::Duration);
+
+/// Whether `error` is a read given up for its budget: ours ([`ReadTimeout`]) or PostgreSQL's
+/// `statement_timeout` (SQLSTATE 57014).
+pub fn is_read_timeout(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(e) => e.get_ref().is_some_and(|inner| inner.is::<ReadTimeout>()),
+        sqlx::Error::Database(e) => e.code().as_deref() == Some("57014"),
+        _ => false,
+    }
+}
+
 pub(crate) fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -330,6 +370,11 @@ pub(crate) fn as_i64(v: u64) -> i64 {
 impl Db {
     /// Connects and runs migrations. A `sqlite:` file is created, with its folder, if missing.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, ReadBudget::default()).await
+    }
+
+    /// [`connect`](Db::connect) with this budget for the reports' reads.
+    pub async fn connect_with(url: &str, budget: ReadBudget) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let mut url = url.to_owned();
         let sqlite = is_sqlite(&url);
@@ -373,9 +418,38 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let slots = budget
+            .concurrency
+            .unwrap_or(if sqlite { 2 } else { 8 })
+            .max(1);
+        // Whole milliseconds, at least one: PostgreSQL reads 0 as no limit.
+        let timeout_ms = budget.timeout.as_millis().clamp(1, i32::MAX as u128);
+        let reads = AnyPoolOptions::new()
+            .max_connections(u32::try_from(slots).unwrap_or(u32::MAX))
+            .min_connections(0)
+            .acquire_timeout(budget.timeout)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // A read connection never writes; it waits for no lock to read.
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    } else {
+                        // The server ends a read over its budget itself, freeing its work.
+                        conn.execute(&*format!("SET statement_timeout = {timeout_ms}"))
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(AnyConnectOptions::from_str(&url)?)
+            .await?;
         let db = Db {
             pool,
             backend,
+            reads,
+            read_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
+            read_timeout: budget.timeout,
             events: None,
         };
         db.measure_old_rows().await?;
@@ -398,8 +472,37 @@ impl Db {
         }
     }
 
-    /// Runs a read of the events (`$n` placeholders) where they are.
+    /// Runs `read` within the read budget: after the reads ahead of it leave it a slot, and
+    /// for at most the read timeout from now, waiting included; else a [`ReadTimeout`].
+    async fn budgeted<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        let within = async {
+            let _slot = self
+                .read_slots
+                .acquire()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            read.await
+        };
+        tokio::time::timeout(self.read_timeout, within)
+            .await
+            .unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    ReadTimeout(self.read_timeout),
+                )))
+            })
+    }
+
+    /// Runs a read of the events (`$n` placeholders) where they are, within the read budget
+    /// ([`ReadBudget`]).
     pub async fn read(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, sqlx::Error> {
+        self.budgeted(self.read_unbudgeted(sql, params)).await
+    }
+
+    async fn read_unbudgeted(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, sqlx::Error> {
         if let Some(ch) = &self.events {
             return ch.query(&clickhouse::inline(sql, params)).await;
         }
@@ -411,7 +514,7 @@ impl Db {
             };
         }
         Ok(query
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?
             .iter()
             .map(|row| Row((0..row.len()).map(|i| any_cell(row, i)).collect()))
@@ -466,6 +569,7 @@ impl Db {
         if let Some(ch) = &self.events {
             ch.close();
         }
+        self.reads.close().await;
         self.pool.close().await;
     }
 

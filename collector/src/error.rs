@@ -60,7 +60,8 @@ pub enum AppError {
     /// The body is over the 1 MB limit.
     #[error("body: larger than 1 MB")]
     PayloadTooLarge,
-    /// Storage is down or busy; the client should retry later.
+    /// Storage is down or busy, or a report's read took longer than the read budget
+    /// ([`crate::db::ReadBudget`]); the client should retry later.
     #[error("storage unavailable")]
     Unavailable(#[source] sqlx::Error),
 }
@@ -100,6 +101,13 @@ impl IntoResponse for AppError {
                 error: message,
                 rejected
             }),
+            AppError::Unavailable(source) if crate::db::is_read_timeout(&source) => {
+                tracing::warn!(error = %source, "a report read was over its budget");
+                json!({
+                    "error": "busy: the report took longer than the collector allows a read, \
+                              retry later or ask for a shorter range"
+                })
+            }
             AppError::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");
                 json!({ "error": "storage is unavailable, retry later" })

@@ -75,6 +75,15 @@ struct Args {
     /// Requests in progress at once, health checks aside; beyond it the answer is 503.
     #[arg(long, env = "RAPPORT_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     max_concurrent_requests: usize,
+    /// Reads of the reports (stats, breakdowns, prompts, experiments, live) that may run at
+    /// once, on their own connections; the others wait their turn. By default 2 on SQLite
+    /// and 8 on PostgreSQL, so that ingest always has connections of its own.
+    #[arg(long, env = "RAPPORT_READ_CONCURRENCY")]
+    read_concurrency: Option<usize>,
+    /// Seconds one read of a report may take, its wait for a turn included, before the
+    /// answer is 503 with Retry-After.
+    #[arg(long, env = "RAPPORT_READ_TIMEOUT_SECONDS", default_value_t = 20)]
+    read_timeout_seconds: u64,
 }
 
 #[tokio::main]
@@ -157,7 +166,17 @@ async fn main() -> std::process::ExitCode {
         std::time::Duration::from_secs(args.body_timeout_seconds),
         args.max_concurrent_requests,
     );
-    let db = match Db::connect(&args.database_url).await {
+    if args.read_concurrency == Some(0) || args.read_timeout_seconds == 0 {
+        eprintln!(
+            "rapport-collector: --read-concurrency and --read-timeout-seconds must be above 0"
+        );
+        return std::process::ExitCode::FAILURE;
+    }
+    let budget = rapport_collector::db::ReadBudget {
+        concurrency: args.read_concurrency,
+        timeout: std::time::Duration::from_secs(args.read_timeout_seconds),
+    };
+    let db = match Db::connect_with(&args.database_url, budget).await {
         Ok(db) => db,
         Err(e) => {
             eprintln!(
