@@ -5,10 +5,15 @@
 //! query parameters, so values are written into the SQL as literals by [`literal`], the one
 //! place that quotes them.
 //!
-//! The table is a `ReplacingMergeTree` sorted by (site, the event's own day, event id) and
-//! partitioned by the event's own month, so every copy of an event meets the others in
-//! one part once merged. Until then reads use `FINAL`, which collapses copies as it reads:
-//! no metric counts an event twice, merged or not.
+//! The table is a `ReplacingMergeTree` sorted by (site, day, event id) and partitioned by
+//! the month of `day`, the day of the stored, clock-corrected time (`ts`): whatever a
+//! client's clock says, a batch lands in the months the collector received it in, so no
+//! client can spread one insert over more partitions than the server takes in one block
+//! (before schema version 4 the day was the client's own, and a group of batches with
+//! clocks set months apart could fail every batch of the group). A batch's ids are looked
+//! up by (site, id), whatever their day, so a retried batch stores nothing twice even when
+//! its corrected times differ from the first try's. Reads use `FINAL`, which collapses
+//! copies of an event with the same day that raced in through two collectors.
 //!
 //! With `?cluster=NAME` the collector creates `events_local` on the server it talks to and
 //! `events` as a `Distributed` table over the cluster's shards, sharded by visitor
@@ -132,9 +137,9 @@ pub fn inline(sql: &str, params: &[Param]) -> String {
     out
 }
 
-/// The event's own day (its client timestamp), as ClickHouse's `Date` text.
-fn event_day(client_ts: u64) -> String {
-    let day = (as_i64(client_ts) / 86_400_000).clamp(FIRST_DAY, LAST_DAY);
+/// The day of a stored (clock-corrected) time, as ClickHouse's `Date` text.
+fn event_day(ts: u64) -> String {
+    let day = (as_i64(ts) / 86_400_000).clamp(FIRST_DAY, LAST_DAY);
     (time::Date::from_julian_day(UNIX_EPOCH_JULIAN_DAY).expect("1970-01-01")
         + time::Duration::days(day))
     .to_string()
@@ -143,8 +148,8 @@ fn event_day(client_ts: u64) -> String {
 /// 1970-01-01 as a Julian day number.
 const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
-/// The columns of the events table, in ClickHouse's types. `day` is the event's own day,
-/// from its client timestamp: every copy of an event has the same one.
+/// The columns of the events table, in ClickHouse's types. `day` is the day of the stored,
+/// clock-corrected time `ts` (since schema version 4; the client's own day before).
 const COLUMNS: &str = "site String, day Date, id String, name String, ts Int64, \
     client_ts Int64, received_at Int64, visitor_id String, session_id String, \
     pageview_id String, is_returning Int64, url String, referrer Nullable(String), \
@@ -283,12 +288,25 @@ impl ClickHouse {
             .map(|row| row.int(0))
             .max()
             .unwrap_or(0);
-        for (i, statement) in self.migrations().iter().enumerate() {
+        let mut steps: Vec<Option<String>> = self.migrations().into_iter().map(Some).collect();
+        // Version 4: the day (and so the partition) of the stored time, not the client's.
+        steps.push(None);
+        for (i, statement) in steps.iter().enumerate() {
             let version = i as i64 + 1;
             if version <= done {
                 continue;
             }
-            self.execute(statement).await?;
+            match statement {
+                Some(statement) => self.execute(statement).await?,
+                None => {
+                    let table = if self.cluster.is_some() {
+                        "events_local"
+                    } else {
+                        "events"
+                    };
+                    self.redate(table).await?;
+                }
+            }
             self.execute(&format!(
                 "INSERT INTO rapport_migrations (version, name) VALUES ({version}, '{layout}')"
             ))
@@ -299,6 +317,61 @@ impl ClickHouse {
 
     async fn execute(&self, sql: &str) -> Result<(), sqlx::Error> {
         self.http.execute(sql).await
+    }
+
+    /// Rebuilds `table` with each row's `day` taken from its stored time `ts`: a copy is
+    /// filled month by month (so no insert spans more than one partition), then takes the
+    /// table's place. Safe to run again if stopped half-way: each step starts from what the
+    /// one before left.
+    async fn redate(&self, table: &str) -> Result<(), sqlx::Error> {
+        let (copy, old) = (format!("{table}_v4"), format!("{table}_v3"));
+        let columns: Vec<&str> = COLUMNS
+            .split(", ")
+            .map(|c| c.split_whitespace().next().unwrap_or_default())
+            .chain([
+                "device",
+                "referrer_host",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "prompt_id",
+            ])
+            .collect();
+        // `ts` in ms as a Date, within what a Date holds (as [`event_day`] clamps).
+        let day = format!(
+            "toDate(toDateTime(toUInt32(intDiv(greatest(least(ts, {}), 0), 1000))))",
+            (LAST_DAY + 1) * 86_400_000 - 1
+        );
+        let selected: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                if *c == "day" {
+                    format!("{day} AS day")
+                } else {
+                    (*c).to_owned()
+                }
+            })
+            .collect();
+        self.execute(&format!("DROP TABLE IF EXISTS {copy}"))
+            .await?;
+        self.execute(&format!("CREATE TABLE {copy} AS {table}"))
+            .await?;
+        let months = self
+            .query(&format!("SELECT DISTINCT toYYYYMM({day}) FROM {table}"))
+            .await?;
+        for month in months {
+            self.execute(&format!(
+                "INSERT INTO {copy} ({}) SELECT {} FROM {table} WHERE toYYYYMM({day}) = {}",
+                columns.join(", "),
+                selected.join(", "),
+                month.int(0)
+            ))
+            .await?;
+        }
+        self.execute(&format!("DROP TABLE IF EXISTS {old}")).await?;
+        self.execute(&format!("RENAME TABLE {table} TO {old}, {copy} TO {table}"))
+            .await?;
+        self.execute(&format!("DROP TABLE {old}")).await
     }
 
     /// The rows of a `SELECT`, each cell as a [`Cell`].
@@ -334,7 +407,7 @@ impl ClickHouse {
                 let m = Measures::of(&e.name, &e.url, e.referrer.as_deref(), &e.props, device);
                 let line = Line {
                     site,
-                    day: event_day(e.ts),
+                    day: event_day(new.ts),
                     id: e.id.to_string(),
                     name: &e.name,
                     ts: as_i64(new.ts),
@@ -563,8 +636,9 @@ async fn write_group(http: &Http, group: &[Job]) -> Result<Vec<Vec<String>>, sql
             .collect::<Vec<_>>()
             .join(", ")
     };
-    // The ids each site has already, asked in slices that keep each statement far under
-    // the server's 256 KiB query limit; the sort key (site, day, id) finds them.
+    // The ids each site has already, whatever their day (a retry's corrected times may
+    // differ from the first try's), asked in slices that keep each statement far under the
+    // server's 256 KiB query limit.
     let mut by_site: std::collections::BTreeMap<&str, Vec<&(String, String, String)>> =
         std::collections::BTreeMap::new();
     for job in group {
@@ -576,14 +650,10 @@ async fn write_group(http: &Http, group: &[Job]) -> Result<Vec<Vec<String>>, sql
     let mut stored = std::collections::HashSet::new();
     for (site, rows) in by_site {
         for slice in rows.chunks(LOOKUP_IDS) {
-            let mut days: Vec<&String> = slice.iter().map(|(_, day, _)| day).collect();
-            days.sort();
-            days.dedup();
             let found = http
                 .query(&format!(
-                    "SELECT id FROM events WHERE site = {} AND day IN ({}) AND id IN ({})",
+                    "SELECT id FROM events WHERE site = {} AND id IN ({})",
                     literal(&Param::Text(site.to_owned())),
-                    quoted(&mut days.into_iter()),
                     quoted(&mut slice.iter().map(|(id, _, _)| id)),
                 ))
                 .await?;
