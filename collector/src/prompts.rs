@@ -199,6 +199,7 @@ pub async fn results(
         (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
         (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
         (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
+        (status = 503, description = "Storage unavailable, or the report took longer than the read budget (--read-timeout-seconds); see Retry-After", body = crate::error::ErrorBody),
     )
 )]
 pub async fn site_prompts(
