@@ -286,6 +286,7 @@ pub struct Event {
     )]
     pub name: String,
     /// Client wall-clock time of the event, ms since the Unix epoch.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::json::whole_u64"))]
     pub ts: u64,
     pub visitor_id: Uuid,
     pub session_id: Uuid,

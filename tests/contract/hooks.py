@@ -24,6 +24,7 @@ invalid `idempotency-key` meets a valid identity and the 400 it deserves).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -33,6 +34,7 @@ import time
 import tomllib
 import uuid
 
+import requests
 import schemathesis
 from schemathesis.core import NotSet
 from schemathesis.core.parameters import ParameterLocation
@@ -53,6 +55,8 @@ SHOPPERS = [f"contract-shopper-{n}" for n in range(4)]
 SITE_ID = re.compile(r"^[a-z0-9_.-]{1,64}$")
 IDENTITY_HEADERS = {"x-rapport-user", "x-rapport-user-hash"}
 SIGNATURE_HEADER = "x-rapport-signature"
+SHOPPER_ROUTES = ("/v1/sites/{site}/loyalty", "/v1/sites/{site}/loyalty/redeem", "/v1/sites/{site}/referral")
+PROGRAM_ROUTES = (*SHOPPER_ROUTES, "/v1/sites/{site}/orders", "/v1/sites/{site}/coupons/{code}/consume")
 
 # What the collector issued during the run, for later requests to name.
 PAID_ORDERS: list[str] = []
@@ -128,11 +132,19 @@ def _body_bytes(case) -> bytes | None:
 # POST /v1/batch
 
 
-def _batch(case) -> None:
+def _batch(case, kwargs: dict) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
     negative = _negative(case, ParameterLocation.BODY)
+    _pin_batch(body, negative)
+    # `?encoding=gzip` says the body is gzip-compressed, as a beacon sends it: so it is.
+    query = case.query or {}
+    if query.get("encoding") == "gzip" and not negative and not _negative(case, ParameterLocation.QUERY):
+        kwargs["data"] = gzip.compress(json.dumps(body).encode(), mtime=0)
+
+
+def _pin_batch(body: dict, negative: bool) -> None:
     if isinstance(body.get("site"), str) and (not negative or SITE_ID.match(body["site"])):
         body["site"] = SITE
     now = _now_ms()
@@ -228,12 +240,58 @@ def _sign(case, kwargs: dict, message) -> None:
         kwargs["data"] = body
 
 
+_SEEDED = False
+
+
+def _seed(case) -> None:
+    """Once, before the first request to the programs' routes, what a site's customers have
+    done before: each shopper paid an order (points to redeem), a few redeemed coupons (to
+    consume) and opened the referral panel (codes for referred orders)."""
+    global _SEEDED
+    if _SEEDED:
+        return
+    _SEEDED = True
+    base = case.operation.schema.get_base_url().rstrip("/") + f"/v1/sites/{SITE}"
+    with requests.Session() as session:
+        for n, shopper in enumerate(SHOPPERS):
+            order = {
+                "type": "order.paid",
+                "order_id": f"contract-seed-{n}",
+                "customer_id": shopper,
+                "email": f"{shopper}@example.com",
+                "amount_cents": 1_000_000,
+            }
+            body = json.dumps(order).encode()
+            t = int(time.time())
+            signature = f"t={t},sha256={_hmac(WEBHOOK_KEY, f'rapport-webhook.{t}.'.encode() + body)}"
+            answer = session.post(
+                f"{base}/orders", data=body, headers={SIGNATURE_HEADER: signature, "content-type": "application/json"}
+            )
+            if answer.ok:
+                _remember(PAID_ORDERS, order["order_id"])
+            identity = {"x-rapport-user": shopper, "x-rapport-user-hash": _hmac(IDENTITY_KEY, shopper.encode())}
+            for reward in REWARDS:
+                for k in range(2):
+                    answer = session.post(
+                        f"{base}/loyalty/redeem",
+                        json={"reward": reward},
+                        headers={**identity, "idempotency-key": f"contract-seed-{reward}-{k}"},
+                    )
+                    if answer.ok:
+                        _remember(COUPONS, answer.json().get("coupon"))
+            answer = session.get(f"{base}/referral", headers=identity)
+            if answer.ok:
+                _remember(REFERRAL_CODES, answer.json().get("code"))
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     path = case.path
     if path == "/v1/batch":
-        _batch(case)
-    elif path in ("/v1/sites/{site}/loyalty", "/v1/sites/{site}/loyalty/redeem", "/v1/sites/{site}/referral"):
+        _batch(case, kwargs)
+    elif path in PROGRAM_ROUTES:
+        _seed(case)
+    if path in SHOPPER_ROUTES:
         _shopper(case)
     elif path == "/v1/sites/{site}/orders":
         _order(case)
@@ -269,3 +327,24 @@ def _remember(into: list[str], value: object) -> None:
     if isinstance(value, str) and value not in into:
         into.append(value)
         del into[:-64]
+
+
+# With RAPPORT_CONTRACT_LOG=<file>, every answer is logged (one JSON line: operation,
+# generation mode per component, phase, status, error), for counting what was accepted.
+_LOG = os.environ.get("RAPPORT_CONTRACT_LOG")
+
+
+@schemathesis.hook("after_call")
+def log_answer(context, case, response):
+    if not _LOG:
+        return
+    meta = case._meta
+    record = {
+        "op": f"{case.method} {case.path}",
+        "status": response.status_code,
+        "phase": meta.phase.name.value if meta else None,
+        "modes": {loc.value: info.mode.value for loc, info in meta.components.items()} if meta else {},
+        "answer": response.content[:300].decode(errors="replace") if response.status_code >= 400 else None,
+    }
+    with open(_LOG, "a") as out:
+        out.write(json.dumps(record) + "\n")
