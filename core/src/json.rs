@@ -217,7 +217,7 @@ pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error
             // 2^63 itself is out of range; below it, a float is whole when it survives the
             // round trip through u64.
             let n = v as u64;
-            if v >= 0.0 && v < 9_223_372_036_854_775_808.0 && n as f64 == v {
+            if (0.0..9_223_372_036_854_775_808.0).contains(&v) && n as f64 == v {
                 Ok(n)
             } else {
                 Err(E::invalid_value(Unexpected::Float(v), &self))
