@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
         title = "Rapport collector",
         description = "Ingest of Rapport event batches, stored events, metrics, site config, and the loyalty and referral authority."
     ),
-    modifiers(&BearerToken),
+    modifiers(&BearerToken, &ClosedOrderEvents),
     paths(
         crate::ingest::post_batch,
         crate::access::readable_sites,
@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         crate::access::AccessLevel,
         crate::loyalty::RedeemRequest,
         crate::loyalty::ConsumeRequest,
+        crate::loyalty::OrderEvent,
         crate::ingest::Envelope,
         crate::ingest::Encoding,
         rapport_core::Event,
@@ -99,5 +100,27 @@ impl Modify for BearerToken {
                     .build(),
             ),
         );
+    }
+}
+
+/// The order webhook refuses unknown fields (`deny_unknown_fields`), which utoipa does not
+/// state for an enum's variants: each variant is closed here.
+struct ClosedOrderEvents;
+
+impl Modify for ClosedOrderEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AdditionalProperties, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut("OrderEvent") {
+            for variant in &mut one_of.items {
+                if let RefOr::T(Schema::Object(object)) = variant {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
     }
 }

@@ -47,13 +47,14 @@ pub struct Envelope {
     site: String,
     /// Client wall-clock time when the batch was sent, ms since the Unix epoch; the
     /// collector corrects clock skew with it.
+    #[serde(deserialize_with = "rapport_core::json::whole_u64")]
     sent_at: u64,
     /// 1 to 1000 events; each is checked on its own.
     #[schema(value_type = Vec<rapport_core::Event>, min_items = 1, max_items = 1000)]
     events: Vec<Box<RawValue>>,
     /// Events the widget had to drop (queue over budget, or refused earlier) since its last
     /// batch.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rapport_core::json::whole_u64")]
     dropped: u64,
 }
 

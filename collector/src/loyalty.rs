@@ -477,14 +477,26 @@ async fn prompt_was_shown(
 // The signed order webhook
 
 /// A webhook from the site's server. Amounts are in minor units (cents).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum OrderEvent {
+    /// An order was paid: its points go to the customer, and a referral code starts the
+    /// referral's fraud checks.
     #[serde(rename = "order.paid")]
     Paid {
+        /// 1-256 characters; a repeat of a recorded order is answered as a duplicate.
+        #[schema(min_length = 1, max_length = 256)]
         order_id: String,
+        /// The site's customer id (the one `identify()` signs): 1-256 characters.
+        #[schema(min_length = 1, max_length = 256)]
         customer_id: String,
+        /// The buyer's mailbox, compared normalised for the self-referral and new-customer
+        /// rules.
+        #[schema(example = "shopper@example.com")]
         email: String,
+        /// The amount paid, in minor units: at most 10^12.
+        #[schema(maximum = 1_000_000_000_000_u64)]
+        #[serde(deserialize_with = "rapport_core::json::whole_u64")]
         amount_cents: u64,
         /// The referral code the shopper arrived with, if any.
         #[serde(default)]
@@ -493,8 +505,12 @@ pub enum OrderEvent {
         #[serde(default)]
         visitor_id: Option<String>,
     },
+    /// An order was refunded: what it earned is taken back. 404 for an order never paid.
     #[serde(rename = "order.refunded")]
-    Refunded { order_id: String },
+    Refunded {
+        #[schema(min_length = 1, max_length = 256)]
+        order_id: String,
+    },
 }
 
 fn check_id(field: &str, value: &str) -> Result<(), AppError> {
@@ -512,9 +528,9 @@ fn check_id(field: &str, value: &str) -> Result<(), AppError> {
     path = "/v1/sites/{site}/orders",
     params(
         crate::state::SitePath,
-        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the webhook key derived from the site secret (docs/loyalty-referral.md)>"),
+        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-webhook.<t>.<body>\" under the webhook key derived from the site secret (docs/loyalty-referral.md)>", pattern = r"^t=[0-9]{1,20},sha256=[0-9a-fA-F]{64}$"),
     ),
-    request_body(content = String, description = "{\"type\": \"order.paid\" | \"order.refunded\", ...} (docs/loyalty-referral.md)", content_type = "application/json"),
+    request_body(content = OrderEvent, description = "An order paid or refunded (docs/loyalty-referral.md); the signature covers these exact bytes", content_type = "application/json"),
     responses(
         (status = 200, description = "Recorded (or a repeat of a recorded order)"),
         (status = 400, description = "Malformed body; the message names the field", body = crate::error::ErrorBody),
@@ -1010,8 +1026,8 @@ pub async fn totals(
     path = "/v1/sites/{site}/loyalty",
     params(
         crate::state::SitePath,
-        ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
+        ("x-rapport-user" = String, Header, description = "the customer id: 1-256 characters", min_length = 1, max_length = 256),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)", pattern = r"^[0-9a-fA-F]{64}$", min_length = 64, max_length = 64),
     ),
     responses(
         (status = 200, description = "Balance, tier, rewards and activity (docs/loyalty-referral.md)"),
@@ -1106,9 +1122,9 @@ pub struct RedeemRequest {
     path = "/v1/sites/{site}/loyalty/redeem",
     params(
         crate::state::SitePath,
-        ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
-        ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer"),
+        ("x-rapport-user" = String, Header, description = "the customer id: 1-256 characters", min_length = 1, max_length = 256),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)", pattern = r"^[0-9a-fA-F]{64}$", min_length = 64, max_length = 64),
+        ("idempotency-key" = String, Header, description = "1-128 characters; a repeat returns the first answer", min_length = 1, max_length = 128),
     ),
     request_body = RedeemRequest,
     responses(
@@ -1228,9 +1244,9 @@ pub async fn redeem(
     path = "/v1/sites/{site}/referral",
     params(
         crate::state::SitePath,
-        ("x-rapport-user" = String, Header, description = "the customer id"),
-        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)"),
-        ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id, for the self-referral rule"),
+        ("x-rapport-user" = String, Header, description = "the customer id: 1-256 characters", min_length = 1, max_length = 256),
+        ("x-rapport-user-hash" = String, Header, description = "hex HMAC-SHA256 of the customer id under the identity key derived from the site secret (docs/loyalty-referral.md)", pattern = r"^[0-9a-fA-F]{64}$", min_length = 64, max_length = 64),
+        ("x-rapport-visitor" = Option<String>, Header, description = "the widget's visitor id (a UUID), for the self-referral rule; any other value is ignored"),
     ),
     responses(
         (status = 200, description = "{code, offer, stats} (docs/loyalty-referral.md)"),
@@ -1385,6 +1401,7 @@ pub struct ConsumeRequest {
     /// The order the coupon pays for (1-256 characters). Consuming the same coupon again
     /// for the same order answers as the first time.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 256)]
     pub order_id: Option<String>,
 }
 
@@ -1394,8 +1411,8 @@ pub struct ConsumeRequest {
     path = "/v1/sites/{site}/coupons/{code}/consume",
     params(
         crate::state::SitePath,
-        ("code" = String, Path, description = "the coupon, as a redemption issued it (RAP-XXXX-XXXX)"),
-        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>"),
+        ("code" = String, Path, description = "the coupon, as a redemption issued it (RAP-XXXX-XXXX); any other code is no coupon of the site (404)", pattern = r"^RAP-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"),
+        ("x-rapport-signature" = String, Header, description = "t=<unix seconds>,sha256=<hex HMAC-SHA256 of \"rapport-coupon.<t>.<code>.<body>\" under the webhook key>", pattern = r"^t=[0-9]{1,20},sha256=[0-9a-fA-F]{64}$"),
     ),
     request_body = ConsumeRequest,
     responses(

@@ -62,6 +62,17 @@ struct Args {
     /// Ingest requests per second one client address may sustain.
     #[arg(long, env = "RAPPORT_RATE_LIMIT_PER_SECOND", default_value_t = 20)]
     rate_limit_per_second: u32,
+    /// Shopper requests (loyalty, redeem, referral) one client address may send at once, per
+    /// site.
+    #[arg(long, env = "RAPPORT_SHOPPER_RATE_LIMIT_BURST", default_value_t = 30)]
+    shopper_rate_limit_burst: u32,
+    /// Shopper requests per second one client address may sustain, per site.
+    #[arg(
+        long,
+        env = "RAPPORT_SHOPPER_RATE_LIMIT_PER_SECOND",
+        default_value_t = 1
+    )]
+    shopper_rate_limit_per_second: u32,
     /// Load balancers in front of the collector, as `CIDR,CIDR,…`: a request from one of
     /// them is attributed to the client its `X-Forwarded-For` names.
     #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", default_value = "")]
@@ -153,6 +164,11 @@ async fn main() -> std::process::ExitCode {
         eprintln!("rapport-collector: --rate-limit-burst must be above 0");
         return std::process::ExitCode::FAILURE;
     };
+    let refill = std::time::Duration::from_secs(1) / args.shopper_rate_limit_per_second.max(1);
+    let Some(shopper_rate_limit) = RateLimit::new(args.shopper_rate_limit_burst, refill) else {
+        eprintln!("rapport-collector: --shopper-rate-limit-burst must be above 0");
+        return std::process::ExitCode::FAILURE;
+    };
     if args.header_timeout_seconds == 0 || args.body_timeout_seconds == 0 {
         eprintln!("rapport-collector: --header-timeout-seconds and --body-timeout-seconds must be above 0");
         return std::process::ExitCode::FAILURE;
@@ -211,7 +227,6 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
-    let shopper_rate_limit = RateLimit::shopper();
     let limiters = [rate_limit.clone(), shopper_rate_limit.clone()];
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));

@@ -37,6 +37,7 @@ on_every_database!(
     a_batch_without_a_user_agent_is_dropped_as_a_bot,
     ipv6_addresses_of_one_64_share_a_bucket,
     forwarded_hops_with_ports_keep_a_bucket_per_client,
+    whole_times_written_as_floats_are_taken,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -71,6 +72,41 @@ async fn batch_is_stored_once_when_posted_twice(h: Harness) {
         h.stored("locked").await.is_empty(),
         "events belong to their own site"
     );
+}
+
+/// Found by the contract fuzzing: `1700000000000.0` is an integer to JSON Schema (the
+/// contract says `integer`), and some encoders write whole floats so; the batch was a 400.
+/// A fraction or a negative time is still refused.
+async fn whole_times_written_as_floats_are_taken(h: Harness) {
+    let now = now_ms();
+    let body = format!(
+        r#"{{"site":"demo","sent_at":{now}.0,"dropped":2e0,"events":[{}]}}"#,
+        event(1, now)
+            .to_string()
+            .replace(&format!("\"ts\":{now}"), &format!("\"ts\":{now}.0"))
+    );
+    let (status, res) = h.post("application/json", body).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["accepted"], 1, "{res}");
+    assert_eq!(h.stored("demo").await.len(), 1);
+    // Nor is a count beyond the contract's int64 (2^63), which the fuzzing sent and got a
+    // 200 for.
+    for (sent_at, dropped) in [
+        (format!("{now}.5"), "0"),
+        (format!("-{now}"), "0"),
+        (now.to_string(), "9223372036854775808"),
+    ] {
+        let body = format!(
+            r#"{{"site":"demo","sent_at":{sent_at},"dropped":{dropped},"events":[{}]}}"#,
+            event(2, now)
+        );
+        let (status, res) = h.post("application/json", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    }
+    let mut late = event(3, now);
+    late["ts"] = json!(now as f64 + 0.5);
+    let (status, res) = h.post("application/json", batch(vec![late], now)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
 }
 
 async fn text_plain_body_is_accepted_like_json(h: Harness) {

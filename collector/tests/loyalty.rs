@@ -856,6 +856,22 @@ async fn order_amounts_beyond_the_maximum_are_refused(h: Harness) {
     );
 }
 
+/// Found by the contract fuzzing: an amount of `54543.0` cents, an integer to JSON Schema
+/// (and what a server holding amounts as floats sends), was a 400. A fraction of a cent is
+/// still refused.
+async fn whole_amounts_written_as_floats_are_taken(h: Harness) {
+    let mut body = paid("o-float", "f", "f@example.com", 0, None);
+    body["amount_cents"] = json!(54_500.0);
+    let (code, answer) = order(&h, "club", body.clone()).await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    assert_eq!(answer["points"], 545);
+    body["order_id"] = json!("o-fraction");
+    body["amount_cents"] = json!(54_500.5);
+    let (code, answer) = order(&h, "club", body).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(status(&h, "club", "f").await["balance"], 545);
+}
+
 /// Attack: a friend's order with the referrer's mailbox spelled as Google also delivers it
 /// (`googlemail.com`, a trailing dot on the domain).
 async fn self_referral_through_other_spellings_of_a_gmail_address_is_refused(h: Harness) {
@@ -1387,6 +1403,7 @@ on_every_database!(
     the_site_stats_show_the_referral_funnel_and_points,
     colliding_idempotency_keys_never_give_a_free_coupon,
     order_amounts_beyond_the_maximum_are_refused,
+    whole_amounts_written_as_floats_are_taken,
     self_referral_through_other_spellings_of_a_gmail_address_is_refused,
     the_demo_routes_name_the_content_type_they_take,
     redeem_then_refund_leaves_a_debt_that_later_orders_pay_back,

@@ -286,6 +286,7 @@ pub struct Event {
     )]
     pub name: String,
     /// Client wall-clock time of the event, ms since the Unix epoch.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "crate::json::whole_u64"))]
     pub ts: u64,
     pub visitor_id: Uuid,
     pub session_id: Uuid,
@@ -306,8 +307,38 @@ pub struct Event {
     /// A flat object: string, number, boolean or null values; at most 256 keys of 1–64
     /// characters; at most 8 KB serialized.
     #[cfg_attr(feature = "serde", serde(default))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = props_schema))]
     pub props: Props,
+}
+
+/// `props` as the contract states it: a flat object of scalars, at most 256 keys of 1-64
+/// characters. (The 8 KB bound on the serialized object, and the byte lengths, are beyond a
+/// schema: the collector names them in its 400.)
+#[cfg(feature = "openapi")]
+fn props_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::SchemaType;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let scalar = ObjectBuilder::new().schema_type(SchemaType::from_iter([
+        Type::String,
+        Type::Number,
+        Type::Boolean,
+        Type::Null,
+    ]));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "A flat object: string, number, boolean or null values; at most 256 keys of 1-64 \
+             characters; at most 8 KB serialized.",
+        ))
+        .additional_properties(Some(scalar))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(validate::MAX_PROP_KEY_LEN)),
+        ))
+        .max_properties(Some(validate::MAX_PROPS_KEYS))
+        .build()
 }
 
 impl Event {

@@ -2,6 +2,13 @@
 //! from `/openapi.json` and checks every answer against it (`--checks all`), with the
 //! settings in `tests/contract/schemathesis.toml`, against a collector serving the site of
 //! `tests/contract/rapport.toml`. Fixed seed, so a finding reproduces.
+//!
+//! `tests/contract/hooks.py` (schemathesis hooks) gives the generated requests what no schema
+//! can: the contract site in batches and times near now, shopper identities and webhook
+//! signatures computed with the site's secret, and ids the collector issued earlier. So
+//! batches are stored and the programs' routes run their real logic, while negative data
+//! stays negative. `RAPPORT_CONTRACT_LOG=<file>` logs every answer (operation, generation
+//! mode, status) as JSON lines, for counting what was accepted.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,7 +33,10 @@ pub fn run() -> Result {
     let mut collector = Command::new(root().join("target/debug/rapport-collector"))
         .arg("--config")
         .arg(contract.join("rapport.toml"))
+        // Limits far above the run's request count: a 429 would stand in for the answer
+        // under test.
         .args(["--listen", "127.0.0.1:0", "--rate-limit-burst", "100000"])
+        .args(["--shopper-rate-limit-burst", "100000"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/contract.db", dir.display()))
         .stdout(Stdio::piped())
@@ -62,6 +72,8 @@ pub fn run() -> Result {
             );
             // Its cache goes to the run's temporary folder, not into the source tree.
             c.current_dir(&dir);
+            c.env("SCHEMATHESIS_HOOKS", contract.join("hooks.py"));
+            c.env("RAPPORT_CONTRACT_CONFIG", contract.join("rapport.toml"));
             let (ok, _) = run_capture(&mut c);
             if ok {
                 Ok(())
@@ -79,4 +91,10 @@ pub fn run() -> Result {
         return Err(format!("the collector panicked during the run:\n{log}"));
     }
     result
+}
+
+/// `cargo xtask contract`: the collector's debug build, which [`run`] starts.
+pub fn build_collector() -> Result {
+    crate::util::step("cargo build -p rapport-collector");
+    crate::util::exec(&mut cmd("cargo", &["build", "-p", "rapport-collector"]))
 }

@@ -22,6 +22,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   demo    build the widget, start the collector and serve the demo on http://127.0.0.1:8080
   test    run every check: fmt, clippy, native, wasm-bindgen-test, Playwright, size budget
+  contract  build the collector (debug) and fuzz its contract with schemathesis only
   dist    build dist/embed/ and print file sizes and SRI hashes (--stable: without the
           pinned nightly's size levers; --embed: only dist/embed/ and its size budget)
   ui-dev  build the UI stage (debug) into $TRUNK_STAGING_DIR; trunk's post-build hook
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
         Some("test") => test::run(),
+        Some("contract") => install::ensure_schemathesis()
+            .and_then(|()| contract::build_collector())
+            .and_then(|()| contract::run()),
         Some("dist") if args.iter().any(|a| a == "--embed") => install::ensure_build_tools()
             .and_then(|()| dist::run_with(dist::Toolchain::from_args(&args[1..])))
             .and_then(|dir| size::check(&dir)),
