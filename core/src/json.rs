@@ -146,6 +146,44 @@ fn push_string(out: &mut String, value: &str) {
     out.push('"');
 }
 
+/// Deserializes a `u64` from a JSON number whose value is a whole number from 0 to 2^63-1:
+/// the contract's `integer` of format `int64` (and what the database's BIGINT holds). `5.0`
+/// and `5e3` are integers to JSON Schema too, and some JSON encoders write whole floats so:
+/// they are taken. A fraction, a negative number or anything from 2^63 up is refused.
+#[cfg(feature = "serde")]
+pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::de::{Error, Unexpected};
+    const MAX: u64 = i64::MAX as u64;
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+            f.write_str("a whole number from 0 to 2^63-1")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
+            if v <= MAX {
+                Ok(v)
+            } else {
+                Err(E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
+            // 2^63 itself is out of range; below it, a float is whole when it survives the
+            // round trip through u64.
+            let n = v as u64;
+            if (0.0..9_223_372_036_854_775_808.0).contains(&v) && n as f64 == v {
+                Ok(n)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(Whole)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,42 +225,4 @@ mod tests {
         assert_eq!(v["b"], false);
         assert!(v["z"].is_null());
     }
-}
-
-/// Deserializes a `u64` from a JSON number whose value is a whole number from 0 to 2^63-1:
-/// the contract's `integer` of format `int64` (and what the database's BIGINT holds). `5.0`
-/// and `5e3` are integers to JSON Schema too, and some JSON encoders write whole floats so:
-/// they are taken. A fraction, a negative number or anything from 2^63 up is refused.
-#[cfg(feature = "serde")]
-pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    use serde::de::{Error, Unexpected};
-    const MAX: u64 = i64::MAX as u64;
-    struct Whole;
-    impl serde::de::Visitor<'_> for Whole {
-        type Value = u64;
-        fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-            f.write_str("a whole number from 0 to 2^63-1")
-        }
-        fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
-            if v <= MAX {
-                Ok(v)
-            } else {
-                Err(E::invalid_value(Unexpected::Unsigned(v), &self))
-            }
-        }
-        fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-        }
-        fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
-            // 2^63 itself is out of range; below it, a float is whole when it survives the
-            // round trip through u64.
-            let n = v as u64;
-            if (0.0..9_223_372_036_854_775_808.0).contains(&v) && n as f64 == v {
-                Ok(n)
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-    }
-    d.deserialize_any(Whole)
 }
