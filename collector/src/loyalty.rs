@@ -496,7 +496,7 @@ pub enum OrderEvent {
         email: String,
         /// The amount paid, in minor units: at most 10^12.
         #[schema(maximum = 1_000_000_000_000_u64)]
-        #[serde(deserialize_with = "rapport_core::json::whole_u64")]
+        #[serde(deserialize_with = "rapport_core::json::whole_u64_unbounded")]
         amount_cents: u64,
         /// The referral code the shopper arrived with, if any.
         #[serde(default)]

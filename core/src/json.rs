@@ -152,36 +152,54 @@ fn push_string(out: &mut String, value: &str) {
 /// they are taken. A fraction, a negative number or anything from 2^63 up is refused.
 #[cfg(feature = "serde")]
 pub fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    whole_up_to(d, i64::MAX as u64)
+}
+
+/// Like [`whole_u64`], up to `u64::MAX`: for a field whose own, lower limit is checked after
+/// decoding, so that the answer names the field (`amount_cents: must be at most …`).
+#[cfg(feature = "serde")]
+pub fn whole_u64_unbounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    whole_up_to(d, u64::MAX)
+}
+
+#[cfg(feature = "serde")]
+fn whole_up_to<'de, D: serde::Deserializer<'de>>(d: D, max: u64) -> Result<u64, D::Error> {
     use serde::de::{Error, Unexpected};
-    const MAX: u64 = i64::MAX as u64;
-    struct Whole;
+    struct Whole(u64);
     impl serde::de::Visitor<'_> for Whole {
         type Value = u64;
         fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-            f.write_str("a whole number from 0 to 2^63-1")
+            if self.0 == u64::MAX {
+                f.write_str("a whole number from 0 to 2^64-1")
+            } else {
+                f.write_str("a whole number from 0 to 2^63-1")
+            }
         }
         fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
-            if v <= MAX {
+            if v <= self.0 {
                 Ok(v)
             } else {
                 Err(E::invalid_value(Unexpected::Unsigned(v), &self))
             }
         }
         fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+            match u64::try_from(v) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+            }
         }
         fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
-            // 2^63 itself is out of range; below it, a float is whole when it survives the
-            // round trip through u64.
+            // The limit plus one as a float (2^63 or 2^64) is out of range; below it, a float
+            // is whole when it survives the round trip through u64.
             let n = v as u64;
-            if (0.0..9_223_372_036_854_775_808.0).contains(&v) && n as f64 == v {
+            if (0.0..self.0 as f64).contains(&v) && n as f64 == v {
                 Ok(n)
             } else {
                 Err(E::invalid_value(Unexpected::Float(v), &self))
             }
         }
     }
-    d.deserialize_any(Whole)
+    d.deserialize_any(Whole(max))
 }
 
 #[cfg(test)]
@@ -224,5 +242,31 @@ mod tests {
         assert_eq!(v["a"], serde_json::json!([0, 7, 10, {}]));
         assert_eq!(v["b"], false);
         assert!(v["z"].is_null());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn whole_numbers_within_their_limit() {
+        #[derive(serde::Deserialize)]
+        struct Both {
+            #[serde(deserialize_with = "super::whole_u64")]
+            signed: u64,
+            #[serde(deserialize_with = "super::whole_u64_unbounded")]
+            any: u64,
+        }
+        let read = |signed: &str, any: &str| {
+            serde_json::from_str::<Both>(&format!(r#"{{"signed":{signed},"any":{any}}}"#))
+                .map(|b| (b.signed, b.any))
+        };
+        assert_eq!(read("5.0", "5e3").unwrap(), (5, 5000));
+        assert_eq!(
+            read("9223372036854775807", "18446744073709551615").unwrap(),
+            (i64::MAX as u64, u64::MAX)
+        );
+        assert!(read("9223372036854775808", "1").is_err());
+        assert!(read("9.223372036854775808e18", "1").is_err());
+        assert!(read("1", "1.5").is_err());
+        assert!(read("1", "-1").is_err());
+        assert!(read("1", "1.8446744073709551616e19").is_err());
     }
 }

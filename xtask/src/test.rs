@@ -131,7 +131,14 @@ pub fn run() -> Result {
         (Ok(pg), Ok(ch)) => {
             let mut c = cmd(
                 "cargo",
-                &["test", "--workspace", "--exclude", "rapport_widget"],
+                // Every test binary runs, so one failure does not hide the others.
+                &[
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "rapport_widget",
+                    "--no-fail-fast",
+                ],
             );
             c.env("RAPPORT_TEST_POSTGRES_URL", &pg.url);
             c.env("RAPPORT_TEST_CLICKHOUSE_URL", &ch.first.url);
