@@ -442,8 +442,9 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect_with(AnyConnectOptions::from_str(&url)?)
-            .await?;
+            // Lazily: a read connection opens within the read's own budget when a read needs
+            // it, so a tight budget never fails the start-up.
+            .connect_lazy_with(AnyConnectOptions::from_str(&url)?);
         let db = Db {
             pool,
             backend,

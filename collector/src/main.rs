@@ -227,6 +227,7 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_default();
     // Tests and xtask read this line to find the port.
     println!("rapport-collector listening on http://{addr}");
+    tracing::info!(%addr, "listening");
     let limiters = [rate_limit.clone(), shopper_rate_limit.clone()];
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
