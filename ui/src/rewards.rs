@@ -911,15 +911,17 @@ impl Rewards {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let clipboard = window.navigator().clipboard();
+        let written = window.navigator().clipboard().write_text(&text);
         let weak = self.weak();
-        wasm_bindgen_futures::spawn_local(async move {
-            let written = JsFuture::from(clipboard.write_text(&text)).await.is_ok();
-            // Without the Clipboard API (or refused), a selected off-screen field and
-            // execCommand.
-            let ok = written || Self::fallback_copy(&weak, &text);
-            done(ok, text);
-        });
+        settle(
+            written,
+            Box::new(move |written| {
+                // Without the Clipboard API (or refused), a selected off-screen field and
+                // execCommand.
+                let ok = written.is_ok() || Self::fallback_copy(&weak, &text);
+                done(ok, text);
+            }),
+        );
     }
 
     fn fallback_copy(weak: &Weak<Inner>, text: &str) -> bool {
@@ -968,11 +970,14 @@ impl Rewards {
         data.set_url(&self.link(&code));
         let promise = window.navigator().share_with_data(&data);
         let weak = self.weak();
-        wasm_bindgen_futures::spawn_local(async move {
-            if JsFuture::from(promise).await.is_ok() {
-                Rewards::with(&weak, |r| r.shared("web_share"));
-            }
-        });
+        settle(
+            promise,
+            Box::new(move |shared| {
+                if shared.is_ok() {
+                    Rewards::with(&weak, |r| r.shared("web_share"));
+                }
+            }),
+        );
     }
 
     fn headers(&self, u: &User, extra: &[(&str, &str)]) -> Option<web_sys::Headers> {
@@ -992,46 +997,18 @@ impl Rewards {
         Some(h)
     }
 
-    /// Fetches `url`: the response, or `None` when the request failed.
-    async fn fetch(url: String, init: RequestInit) -> Option<Response> {
-        let request = Request::new_with_str_and_init(&url, &init).ok()?;
-        let window = web_sys::window()?;
-        JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .ok()?
-            .dyn_into::<Response>()
-            .ok()
-    }
-
-    async fn json(res: &Response) -> Option<JsValue> {
-        JsFuture::from(res.json().ok()?)
-            .await
-            .ok()
-            .filter(JsValue::is_object)
-    }
-
-    /// A read: `Ok(None)` for 401 (the identity is not, or no longer, valid), `Err` for a
-    /// failure.
-    async fn read<T: for<'de> Deserialize<'de>>(
-        url: String,
-        init: RequestInit,
-    ) -> Result<Option<T>, ()> {
-        let res = Self::fetch(url, init).await.ok_or(())?;
-        if res.status() == 401 {
-            return Ok(None);
+    /// A read's outcome: `Ok(None)` for 401 (the identity is not, or no longer, valid), `Err`
+    /// for a failure.
+    fn body<T: for<'de> Deserialize<'de>>(answer: Answer) -> Result<Option<T>, ()> {
+        match answer {
+            Some((401, _)) => Ok(None),
+            Some((_, Some(body))) => serde_wasm_bindgen::from_value(body)
+                .map(Some)
+                .map_err(|_| ()),
+            _ => Err(()),
         }
-        if !res.ok() {
-            return Err(());
-        }
-        let body = Self::json(&res).await.ok_or(())?;
-        serde_wasm_bindgen::from_value(body)
-            .map(Some)
-            .map_err(|_| ())
     }
 
-    /// Reads what is missing: on start, on opening, after events that may earn points, when
-    /// the page comes back, and when the shopper signs in or out. The referral is read only
-    /// for the open panel; the launcher needs just the balance.
     pub fn refresh(&self) {
         let u = User::load();
         let id = u.as_ref().map(|u| u.id.clone()).unwrap_or_default();
@@ -1088,10 +1065,14 @@ impl Rewards {
                 init.set_headers(&h);
             }
             let (url, weak, id) = (self.0.loyalty_url.clone(), self.weak(), id.clone());
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = Self::read::<LoyaltyBody>(url, init).await;
-                Rewards::with(&weak, |r| r.loyalty_read(&id, l_seq, answer));
-            });
+            request(
+                &url,
+                &init,
+                Box::new(move |answer| {
+                    let answer = Self::body::<LoyaltyBody>(answer);
+                    Rewards::with(&weak, |r| r.loyalty_read(&id, l_seq, answer));
+                }),
+            );
         }
         if want_r {
             let init = RequestInit::new();
@@ -1099,29 +1080,33 @@ impl Rewards {
                 init.set_headers(&h);
             }
             let (url, weak, id) = (self.0.referral_url.clone(), self.weak(), id);
-            wasm_bindgen_futures::spawn_local(async move {
-                let answer = Self::read::<ReferralBody>(url, init).await;
-                Rewards::with(&weak, |r| {
-                    if let Ok(mut st) = r.0.st.try_borrow_mut() {
-                        if st.who != id || r_seq <= st.r_applied {
-                            return; // another shopper, or a newer answer is in
-                        }
-                        match answer {
-                            Ok(body) => {
-                                st.r_applied = r_seq;
-                                st.r = body;
-                                st.r_state = Load::Ready;
+            request(
+                &url,
+                &init,
+                Box::new(move |answer| {
+                    let answer = Self::body::<ReferralBody>(answer);
+                    Rewards::with(&weak, |r| {
+                        if let Ok(mut st) = r.0.st.try_borrow_mut() {
+                            if st.who != id || r_seq <= st.r_applied {
+                                return; // another shopper, or a newer answer is in
                             }
-                            // The latest read failed, with nothing to show.
-                            Err(()) if r_seq == st.r_seq && st.r.is_none() => {
-                                st.r_state = Load::Failed
+                            match answer {
+                                Ok(body) => {
+                                    st.r_applied = r_seq;
+                                    st.r = body;
+                                    st.r_state = Load::Ready;
+                                }
+                                // The latest read failed, with nothing to show.
+                                Err(()) if r_seq == st.r_seq && st.r.is_none() => {
+                                    st.r_state = Load::Failed
+                                }
+                                Err(()) => {}
                             }
-                            Err(()) => {}
                         }
-                    }
-                    r.show();
-                });
-            });
+                        r.show();
+                    });
+                }),
+            );
         }
     }
 
@@ -1229,55 +1214,94 @@ impl Rewards {
             init.set_body(&text);
         }
         let (url, weak, mine) = (self.0.redeem_url.clone(), self.weak(), u.id.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let res = Self::fetch(url, init).await;
-            let mut redeemed = None;
-            if let Some(res) = &res {
-                if res.status() < 500 {
-                    if let Some(inner) = weak.upgrade() {
-                        if let Ok(mut st) = inner.st.try_borrow_mut() {
-                            if st.who == mine {
-                                st.keys.remove(&reward);
+        request(
+            &url,
+            &init,
+            Box::new(move |answer| {
+                let mut redeemed = None;
+                if let Some((status, body)) = answer {
+                    // The backend has decided on this key: a new attempt gets a new one.
+                    if status < 500 {
+                        if let Some(inner) = weak.upgrade() {
+                            if let Ok(mut st) = inner.st.try_borrow_mut() {
+                                if st.who == mine {
+                                    st.keys.remove(&reward);
+                                }
                             }
                         }
                     }
+                    redeemed =
+                        body.and_then(|b| serde_wasm_bindgen::from_value::<Redeemed>(b).ok());
                 }
-                if res.ok() {
-                    redeemed = Self::json(res)
-                        .await
-                        .and_then(|b| serde_wasm_bindgen::from_value::<Redeemed>(b).ok());
-                }
-            }
-            Rewards::with(&weak, |r| {
-                let same = r.0.st.try_borrow().is_ok_and(|st| st.who == mine);
-                if !same {
-                    return; // signed out or in as someone else meanwhile
-                }
-                match redeemed {
-                    Some(done) => {
-                        #[derive(Serialize)]
-                        struct Redemption<'a> {
-                            reward: &'a str,
-                        }
-                        r.0.host
-                            .track("reward_redeemed", &Redemption { reward: &reward });
-                        store::save(
-                            "points",
-                            &Kept {
-                                c: mine.clone(),
-                                b: Some(done.balance),
-                            },
-                        );
-                        if let Ok(mut st) = r.0.st.try_borrow_mut() {
-                            st.coupon = Some((name.clone(), done.coupon.clone()));
-                            st.focus_next = Some("code");
-                        }
-                        r.say(done.coupon);
+                Rewards::with(&weak, |r| {
+                    let same = r.0.st.try_borrow().is_ok_and(|st| st.who == mine);
+                    if !same {
+                        return; // signed out or in as someone else meanwhile
                     }
-                    None => r.say(r.0.p.not_redeemed.to_string()),
-                }
-                r.refresh();
-            });
-        });
+                    match redeemed {
+                        Some(done) => {
+                            #[derive(Serialize)]
+                            struct Redemption<'a> {
+                                reward: &'a str,
+                            }
+                            r.0.host
+                                .track("reward_redeemed", &Redemption { reward: &reward });
+                            store::save(
+                                "points",
+                                &Kept {
+                                    c: mine.clone(),
+                                    b: Some(done.balance),
+                                },
+                            );
+                            if let Ok(mut st) = r.0.st.try_borrow_mut() {
+                                st.coupon = Some((name.clone(), done.coupon.clone()));
+                                st.focus_next = Some("code");
+                            }
+                            r.say(done.coupon);
+                        }
+                        None => r.say(r.0.p.not_redeemed.to_string()),
+                    }
+                    r.refresh();
+                });
+            }),
+        );
     }
+}
+
+/// What a request got: `None` without a response; else its status, and its body when it
+/// succeeded (2xx) with a JSON object.
+type Answer = Option<(u16, Option<JsValue>)>;
+
+/// Waits for `promise` and hands its outcome to `then`. Every wait of the panels goes through
+/// here, so they share one future (and one `spawn_local`) instead of an async state machine
+/// each.
+fn settle(promise: js_sys::Promise, then: Box<dyn FnOnce(Result<JsValue, JsValue>)>) {
+    wasm_bindgen_futures::spawn_local(async move { then(JsFuture::from(promise).await) });
+}
+
+/// Fetches `url` (and its JSON body when it succeeded) and hands the [`Answer`] to `then`.
+fn request(url: &str, init: &RequestInit, then: Box<dyn FnOnce(Answer)>) {
+    // A request that cannot be made fails as a fetch would: later, not inside the caller.
+    let fetched = web_sys::window()
+        .zip(Request::new_with_str_and_init(url, init).ok())
+        .map(|(w, req)| w.fetch_with_request(&req))
+        .unwrap_or_else(|| js_sys::Promise::reject(&JsValue::NULL));
+    settle(
+        fetched,
+        Box::new(move |res| {
+            let Some(res) = res.ok().and_then(|r| r.dyn_into::<Response>().ok()) else {
+                return then(None);
+            };
+            let status = res.status();
+            match res.json() {
+                Ok(body) if res.ok() => settle(
+                    body,
+                    Box::new(move |body| {
+                        then(Some((status, body.ok().filter(JsValue::is_object))))
+                    }),
+                ),
+                _ => then(Some((status, None))),
+            }
+        }),
+    );
 }

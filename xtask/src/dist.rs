@@ -125,6 +125,10 @@ fn release_wasm(args: &[&str], toolchain: Toolchain, build_std: &str) -> Result<
     }
     build_args.extend_from_slice(&["build", "--release", "--target", "wasm32-unknown-unknown"]);
     let mut flags = remap_flags();
+    // leptos' views with their types erased (`AnyView` children, shared reactive closures):
+    // fewer monomorphized copies of tachys' render code in the UI stage. The tracker does not
+    // use leptos; both builds get the same flags so that they share their dependencies.
+    flags.push_str(" --cfg erase_components");
     if toolchain == Toolchain::Nightly {
         build_args
             .extend_from_slice(&[std_flag.as_str(), "-Zbuild-std-features=optimize_for_size"]);
