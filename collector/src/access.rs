@@ -1,11 +1,12 @@
 //! Who reads the site data: the admin token (every site), an owner's token (the sites whose
 //! `[[site]] owners` list its hash), a shared link's token (one site's stats, never its
-//! events or feedback), or, with no token configured, a client on loopback that names a
+//! events or feedback: a hash in `[[site]] shared`, or a link an owner made, in the
+//! `shared_links` table until revoked), or, with no token configured, a client on loopback that names a
 //! loopback host (or anyone, with `--public-reads`).
 //!
 //! A site the caller may not read answers the 404 of a site that does not exist, byte for
 //! byte, so a token cannot probe which ids exist. Depends on `state`, `config`, `secret` and
-//! `error`.
+//! `error`, and on `db` for the links owners made.
 
 use std::net::SocketAddr;
 
@@ -150,17 +151,23 @@ impl FromRequestParts<AppState> for Reader {
                 return Ok(Reader::Admin);
             }
         }
-        match state.config.token_sites(&secret::token_hash(given)) {
+        let hash = secret::token_hash(given);
+        match state.config.token_sites(&hash) {
             TokenSites::Owner(sites) => Ok(Reader::Owner(sites)),
             TokenSites::Shared(site) => Ok(Reader::Shared(site)),
-            TokenSites::Unknown => Err(unauthorized(WRONG_TOKEN)),
+            // Not a configured hash: perhaps a link an owner made, unless it was revoked.
+            TokenSites::Unknown => match state.db.shared_link_site(&hash).await {
+                Ok(Some(site)) => Ok(Reader::Shared(site)),
+                Ok(None) => Err(unauthorized(WRONG_TOKEN)),
+                Err(e) => Err(AppError::Unavailable(e).into_response()),
+            },
         }
     }
 }
 
 /// What the caller may read of `site`: a bad id is a 400 whoever asks; a site it does not
 /// see is the 404 of an unknown site; a shared link reaching for private data is a 403.
-fn check(reader: &Reader, site: &str, private: bool) -> Result<(), AppError> {
+pub(crate) fn check(reader: &Reader, site: &str, private: bool) -> Result<(), AppError> {
     rapport_core::validate::site(site).map_err(|e| AppError::bad_request(e.to_string()))?;
     if !reader.sees(site) {
         return Err(not_configured(site));
@@ -231,6 +238,7 @@ pub struct SiteList {
         (status = 200, description = "The sites this token reads", body = SiteList),
         (status = 401, description = "Read tokens are configured and none (or an unknown one) was sent", body = ErrorBody),
         (status = 403, description = "No read token is configured and the request is not local", body = ErrorBody),
+        (status = 503, description = "Storage unavailable (a token that is no configured one is looked up among the shared links owners made); see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn readable_sites(State(state): State<AppState>, reader: Reader) -> Json<SiteList> {

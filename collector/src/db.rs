@@ -708,3 +708,106 @@ impl Db {
             .collect()
     }
 }
+
+/// A shared link an owner made (`shared_links`), as its site's list shows it: never its
+/// token, which only its hash stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredLink {
+    pub id: String,
+    pub label: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+}
+
+/// How `shared_links.token_hash` keeps a token's SHA-256: 64 lowercase hex digits.
+fn link_hash(hash: &[u8; 32]) -> String {
+    hex::encode(hash)
+}
+
+impl Db {
+    /// The site of the shared link whose token has this SHA-256, if one was made and is not
+    /// revoked. The hash is of a 32-byte random token, so looking it up by value tells a
+    /// guesser nothing.
+    pub async fn shared_link_site(&self, hash: &[u8; 32]) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query("SELECT site FROM shared_links WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(link_hash(hash))
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()
+    }
+
+    /// Stores a new shared link of `site`, unless the site has `max` links not revoked
+    /// already: then `false`, and nothing is stored.
+    pub async fn insert_shared_link(
+        &self,
+        site: &str,
+        link: &StoredLink,
+        hash: &[u8; 32],
+        max: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let active: i64 =
+            sqlx::query("SELECT COUNT(*) FROM shared_links WHERE site = $1 AND revoked_at IS NULL")
+                .bind(site)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+        if active >= max {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO shared_links (id, site, token_hash, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&link.id)
+        .bind(site)
+        .bind(link_hash(hash))
+        .bind(&link.label)
+        .bind(link.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The shared links of `site` that are not revoked, newest first.
+    pub async fn shared_links(&self, site: &str) -> Result<Vec<StoredLink>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, label, created_at FROM shared_links \
+             WHERE site = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+        )
+        .bind(site)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredLink {
+                    id: row.try_get(0)?,
+                    label: row.try_get(1)?,
+                    created_at: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the shared link `id` of `site` from `now` on (ms); `false` when the site has
+    /// no such link, or it was revoked already.
+    pub async fn revoke_shared_link(
+        &self,
+        site: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE shared_links SET revoked_at = $3 \
+             WHERE site = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(site)
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

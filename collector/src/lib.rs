@@ -4,7 +4,8 @@
 //! `tower::ServiceExt::oneshot` and no socket.
 //!
 //! Modules depend one way (ARCHITECTURE.md): this file's routes and the OpenAPI description
-//! (`api`) on the handlers (`ingest`, `sites`, `experiments`, `loyalty`, `demo`, `health`)
+//! (`api`) on the handlers (`ingest`, `sites`, `experiments`, `loyalty`, `links`, `demo`,
+//! `health`)
 //! and on `access`, which decides who reads the site data; the handlers and `access` on `state`; `state` on storage (`db`, `stats`), `config` and `limit`; and
 //! everything on the leaves `error`, `secret` and `programs`.
 
@@ -21,6 +22,7 @@ pub mod filter;
 pub mod health;
 pub mod ingest;
 pub mod limit;
+pub mod links;
 pub mod loyalty;
 pub mod programs;
 pub mod prompts;
@@ -33,7 +35,7 @@ pub mod stats;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::response::{Html, IntoResponse};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
@@ -127,6 +129,12 @@ pub fn app(state: AppState) -> Router {
                     access::private_access,
                 )),
         )
+        // The site's shared links, which its owners (and the admin) make and revoke.
+        .route(
+            "/v1/sites/{site}/shared-links",
+            get(links::list).post(links::create),
+        )
+        .route("/v1/sites/{site}/shared-links/{id}", delete(links::revoke))
         // Server to server, signed with the site secret.
         .route("/v1/sites/{site}/orders", post(loyalty::order_webhook))
         .route(

@@ -129,6 +129,7 @@ pub struct RecentQuery {
         (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
         (status = 403, description = "No read token is configured and the request is not local, or the token is a shared link's, which reads the stats only", body = ErrorBody),
         (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
+        (status = 503, description = "Storage unavailable; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn recent_events(
@@ -213,6 +214,7 @@ pub async fn site_live(
         (status = 401, description = "Read tokens are configured and none, or an unknown one, was sent", body = ErrorBody),
         (status = 403, description = "No read token is configured and the request is not local, or the token is a shared link's, which reads the stats only", body = ErrorBody),
         (status = 404, description = "Site not configured, or not one this token reads (the same answer)", body = ErrorBody),
+        (status = 503, description = "Storage unavailable; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn feedback_answers(

@@ -408,3 +408,305 @@ async fn openapi_states_the_bearer_scheme_and_the_refusals_of_every_read() {
     // The widget's own reads need no token.
     assert!(doc["paths"]["/v1/sites/{site}/config"]["get"]["security"].is_null());
 }
+
+/// A local request with a bearer token and, for a POST, a JSON body.
+fn call(method: &str, path: &str, token: &str, body: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", bearer(token));
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let mut request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .unwrap();
+    common::local(&mut request);
+    request
+}
+
+/// The seeded collector of [`harness`] on the database of `h`.
+async fn links_harness(mut h: Harness) -> Harness {
+    h.state.config = Arc::new(config(true, true));
+    h.state.admin_token = Some(ADMIN.into());
+    let now = now_ms();
+    let batch = json!({ "site": "shop-b", "sent_at": now, "events": [{
+        "id": "00000001-0000-4000-8000-000000000001", "name": "page_view", "ts": now - 1_000,
+        "visitor_id": "11111111-1111-4111-8111-111111111111",
+        "session_id": "22222222-2222-4222-8222-222222222222",
+        "pageview_id": "33333333-3333-4333-8333-333333333333", "returning": false,
+        "url": "https://shop-b.example/", "props": {}
+    }, {
+        "id": "00000002-0000-4000-8000-000000000001", "name": "feedback_submitted",
+        "ts": now - 1_000, "visitor_id": "11111111-1111-4111-8111-111111111111",
+        "session_id": "22222222-2222-4222-8222-222222222222",
+        "pageview_id": "33333333-3333-4333-8333-333333333333", "returning": false,
+        "url": "https://shop-b.example/",
+        "props": {"prompt_id": "p", "type": "text", "text": SECRET_TEXT}
+    }]})
+    .to_string();
+    let (status, body) = h.post("text/plain", batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    h
+}
+
+/// An owner makes a link, which reads the stats but not the events or feedback, shows in
+/// the list without its token, and reads nothing once revoked; no restart in between.
+async fn an_owner_makes_lists_and_revokes_a_shared_link(h: Harness) {
+    let h = links_harness(h).await;
+    let links = "/v1/sites/shop-b/shared-links";
+    let (status, made, headers) = h
+        .send(call(
+            "POST",
+            links,
+            OWNER_B,
+            Some(r#"{"label": "board — לוח"}"#),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let token = made["token"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("rpt_") && token.len() == 47, "{made}");
+    assert_eq!(id.len(), 16, "{made}");
+    assert_eq!(made["label"], "board — לוח");
+    assert!(made["created_at"].as_u64().unwrap() > 0);
+    // Without a body, no label.
+    let (status, plain, _) = h.send(call("POST", links, ADMIN, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{plain}");
+    assert_eq!(plain["label"], "");
+
+    // The link reads shop-b's aggregates, never its events or feedback, nor another site.
+    for route in READ_ROUTES {
+        let path = format!("/v1/sites/shop-b/{route}");
+        let (status, body, _) = h.send(get(&path, Some(&bearer(&token)))).await;
+        if PRIVATE.iter().any(|p| route.starts_with(p)) {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        }
+        assert!(!body.to_string().contains(SECRET_TEXT), "{path}: {body}");
+        for site in ["shop-a", "shop-z"] {
+            let other = format!("/v1/sites/{site}/{route}");
+            let (status, body, _) = h.send(get(&other, Some(&bearer(&token)))).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{other}: {body}");
+            assert_eq!(
+                body,
+                json!({"error": format!("site: \"{site}\" is not configured")})
+            );
+        }
+    }
+    let (_, stats, _) = h
+        .send(get("/v1/sites/shop-b/stats", Some(&bearer(&token))))
+        .await;
+    assert_eq!(stats["total"]["pageviews"], 1, "{stats}");
+    let (_, sites, _) = h.send(get("/v1/sites", Some(&bearer(&token)))).await;
+    assert_eq!(
+        sites,
+        json!({"sites": [{"id": "shop-b", "access": "stats"}]})
+    );
+
+    // The list shows both, newest first or at the same millisecond by id, never a token.
+    let (status, list, _) = h.send(call("GET", links, OWNER_B, None)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let listed = list["links"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{list}");
+    let mine = listed.iter().find(|l| l["id"] == id.as_str()).unwrap();
+    assert_eq!(
+        mine,
+        &json!({"id": id, "label": "board — לוח", "created_at": made["created_at"]})
+    );
+    assert!(!list.to_string().contains(&token), "{list}");
+    assert!(!list.to_string().contains("rpt_"), "{list}");
+    let (_, by_admin, _) = h.send(call("GET", links, ADMIN, None)).await;
+    assert_eq!(by_admin, list);
+
+    // Revoked: the next read is refused as an unknown token's, and the list drops it.
+    let one = format!("{links}/{id}");
+    let (status, body, _) = h.send(call("DELETE", &one, OWNER_B, None)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for path in ["/v1/sites/shop-b/stats", "/v1/sites"] {
+        let (status, body, headers) = h.send(get(path, Some(&bearer(&token)))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!(headers["www-authenticate"], "Bearer");
+    }
+    let (_, list, _) = h.send(call("GET", links, OWNER_B, None)).await;
+    assert_eq!(list["links"].as_array().unwrap().len(), 1, "{list}");
+    assert_ne!(list["links"][0]["id"], id.as_str());
+    // Revoking it again, or an id the site never had: 404.
+    for path in [one.clone(), format!("{links}/0123456789abcdef")] {
+        let (status, body, _) = h.send(call("DELETE", &path, OWNER_B, None)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().starts_with("id: "),
+            "{body}"
+        );
+    }
+    // The link of the other call still reads.
+    let other = plain["token"].as_str().unwrap();
+    let (status, _, _) = h
+        .send(get("/v1/sites/shop-b/stats", Some(&bearer(other))))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Only the site's owners and the admin manage its links: a shared link (configured or
+/// made) gets 403, another site's owner the 404 of a site that does not exist.
+async fn only_owners_and_the_admin_manage_shared_links(h: Harness) {
+    let h = links_harness(h).await;
+    let links = "/v1/sites/shop-b/shared-links";
+    let (_, made, _) = h.send(call("POST", links, OWNER_B, None)).await;
+    let token = made["token"].as_str().unwrap().to_owned();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let one = format!("{links}/{id}");
+    let attempts = |token: &str| {
+        [
+            call("POST", links, token, Some("{}")),
+            call("GET", links, token, None),
+            call("DELETE", &one, token, None),
+        ]
+    };
+    for shared in [SHARED_B, token.as_str()] {
+        for request in attempts(shared) {
+            let what = format!("{} {}", request.method(), request.uri());
+            let (status, body, _) = h.send(request).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("shared link"),
+                "{body}"
+            );
+        }
+    }
+    // Owner A: shop-b is as absent as a site that does not exist, byte for byte.
+    let mut without = h.state.clone();
+    without.config = Arc::new(config(false, false));
+    let absent = [
+        call("POST", links, OWNER_A, Some("{}")),
+        call("GET", links, OWNER_A, None),
+        call("DELETE", &one, OWNER_A, None),
+    ];
+    for (request, same) in attempts(OWNER_A).into_iter().zip(absent) {
+        let what = format!("{} {}", request.method(), request.uri());
+        let answer = raw(&h.state, request).await;
+        assert_eq!(answer.0, StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(
+            String::from_utf8(answer.2.clone()).unwrap(),
+            "{\"error\":\"site: \\\"shop-b\\\" is not configured\"}"
+        );
+        assert_eq!(answer, raw(&without, same).await, "{what}");
+    }
+    // No token, or an unknown one: 401.
+    for request in attempts("rpt_not-a-token-0123456789abcdef0123456789ab") {
+        let (status, _, _) = h.send(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let mut request = Request::get(links).body(Body::empty()).unwrap();
+    common::local(&mut request);
+    assert_eq!(h.send(request).await.0, StatusCode::UNAUTHORIZED);
+    // The admin, on a site nobody owns, and on one that does not exist.
+    let (status, _, _) = h
+        .send(call("POST", "/v1/sites/shop-c/shared-links", ADMIN, None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = h
+        .send(call("GET", "/v1/sites/shop-z/shared-links", ADMIN, None))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The link made survived all of that.
+    let (status, _, _) = h
+        .send(get("/v1/sites/shop-b/stats", Some(&bearer(&token))))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A label is bounded and has no control characters; the 400 names it.
+async fn a_bad_label_gets_a_precise_400(h: Harness) {
+    let h = links_harness(h).await;
+    let links = "/v1/sites/shop-b/shared-links";
+    let long = format!("{{\"label\": \"{}\"}}", "a".repeat(101));
+    for (body, error) in [
+        (long.as_str(), "label: must be at most 100 characters"),
+        (
+            r#"{"label": "a\u0007b"}"#,
+            "label: must not contain control characters (U+0000-U+001F, U+007F-U+009F), found U+0007",
+        ),
+    ] {
+        let (status, answer, _) = h.send(call("POST", links, OWNER_B, Some(body))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer, json!({ "error": error }));
+    }
+    for body in [r#"{"label": 7}"#, r#"{"name": "x"}"#, "not json"] {
+        let (status, answer, _) = h.send(call("POST", links, OWNER_B, Some(body))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(answer["error"].as_str().unwrap().starts_with("body: "));
+    }
+    let (_, list, _) = h.send(call("GET", links, OWNER_B, None)).await;
+    assert_eq!(list, json!({"links": []}));
+}
+
+mod sqlite {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_owner_makes_lists_and_revokes_a_shared_link() {
+        super::an_owner_makes_lists_and_revokes_a_shared_link(Harness::sqlite().await).await
+    }
+
+    #[tokio::test]
+    async fn only_owners_and_the_admin_manage_shared_links() {
+        super::only_owners_and_the_admin_manage_shared_links(Harness::sqlite().await).await
+    }
+
+    #[tokio::test]
+    async fn a_bad_label_gets_a_precise_400() {
+        super::a_bad_label_gets_a_precise_400(Harness::sqlite().await).await
+    }
+}
+
+mod postgres {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_owner_makes_lists_and_revokes_a_shared_link() {
+        super::an_owner_makes_lists_and_revokes_a_shared_link(Harness::postgres().await).await
+    }
+
+    #[tokio::test]
+    async fn only_owners_and_the_admin_manage_shared_links() {
+        super::only_owners_and_the_admin_manage_shared_links(Harness::postgres().await).await
+    }
+
+    #[tokio::test]
+    async fn a_bad_label_gets_a_precise_400() {
+        super::a_bad_label_gets_a_precise_400(Harness::postgres().await).await
+    }
+}
+
+#[tokio::test]
+async fn openapi_states_the_shared_link_routes() {
+    let h = Harness::sqlite().await;
+    let (_, doc, _) = h
+        .send(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await;
+    let links = &doc["paths"]["/v1/sites/{site}/shared-links"];
+    let one = &doc["paths"]["/v1/sites/{site}/shared-links/{id}"];
+    for (operation, codes) in [
+        (&links["post"], &["201", "400", "401", "403", "404"][..]),
+        (&links["get"], &["200", "400", "401", "403", "404"][..]),
+        (&one["delete"], &["204", "400", "401", "403", "404"][..]),
+    ] {
+        assert_eq!(
+            operation["security"],
+            json!([{"bearer": []}]),
+            "{operation}"
+        );
+        for code in codes {
+            assert!(
+                operation["responses"][code].is_object(),
+                "{operation} lacks {code}"
+            );
+        }
+    }
+    // The body is optional: a POST without one makes a link without a label.
+    assert_ne!(links["post"]["requestBody"]["required"], json!(true));
+}

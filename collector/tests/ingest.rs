@@ -707,6 +707,9 @@ async fn openapi_describes_every_route_and_the_wire_types() {
         ("/v1/sites/{site}/referral", "get"),
         ("/v1/sites/{site}/coupons/{code}/consume", "post"),
         ("/v1/sites/{site}/experiments", "get"),
+        ("/v1/sites/{site}/shared-links", "post"),
+        ("/v1/sites/{site}/shared-links", "get"),
+        ("/v1/sites/{site}/shared-links/{id}", "delete"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {

@@ -1,4 +1,4 @@
-//! Reads from the collector: one GET with the owner's (or a shared link's) token when there
+//! Reads from the collector, and the owner's few writes (shared links): one request with the owner's (or a shared link's) token when there
 //! is one, decoded into the collector's own response types; an error carries the
 //! collector's JSON error message.
 
@@ -35,22 +35,86 @@ struct ErrorBody {
     error: String,
 }
 
-pub async fn get<T: DeserializeOwned>(url: &str, token: &str) -> Result<T, ApiError> {
-    let mut request = gloo_net::http::Request::get(url);
-    if !token.is_empty() {
-        request = request.header("authorization", &format!("Bearer {token}"));
-    }
-    let response = request.send().await.map_err(|e| ApiError {
+/// A shared link of the site, as its list shows it (`GET …/shared-links`): no token.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct SharedLink {
+    pub id: String,
+    pub label: String,
+    /// Milliseconds since the epoch.
+    pub created_at: u64,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SharedLinks {
+    pub links: Vec<SharedLink>,
+}
+
+/// A link just made (`POST …/shared-links`): its token, shown this once.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct CreatedLink {
+    pub id: String,
+    pub token: String,
+}
+
+fn unreachable(e: gloo_net::Error) -> ApiError {
+    ApiError {
         status: 0,
         message: e.to_string(),
-    })?;
+    }
+}
+
+fn authorized(
+    request: gloo_net::http::RequestBuilder,
+    token: &str,
+) -> gloo_net::http::RequestBuilder {
+    if token.is_empty() {
+        request
+    } else {
+        request.header("authorization", &format!("Bearer {token}"))
+    }
+}
+
+pub async fn get<T: DeserializeOwned>(url: &str, token: &str) -> Result<T, ApiError> {
+    let request = authorized(gloo_net::http::Request::get(url), token);
+    let response = request.send().await.map_err(unreachable)?;
+    answer(response).await
+}
+
+/// POSTs `body` (JSON) and decodes the answer.
+pub async fn post<T: DeserializeOwned>(url: &str, token: &str, body: &str) -> Result<T, ApiError> {
+    let request = authorized(gloo_net::http::Request::post(url), token)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .map_err(unreachable)?;
+    let response = request.send().await.map_err(unreachable)?;
+    answer(response).await
+}
+
+/// DELETEs `url`; the collector answers 204 with no body.
+pub async fn delete(url: &str, token: &str) -> Result<(), ApiError> {
+    let request = authorized(gloo_net::http::Request::delete(url), token);
+    let response = request.send().await.map_err(unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
+}
+
+async fn refusal(response: gloo_net::http::Response) -> ApiError {
+    let message = match response.json::<ErrorBody>().await {
+        Ok(body) => body.error,
+        Err(_) => response.status_text(),
+    };
+    ApiError {
+        status: response.status(),
+        message,
+    }
+}
+
+async fn answer<T: DeserializeOwned>(response: gloo_net::http::Response) -> Result<T, ApiError> {
     let status = response.status();
     if !response.ok() {
-        let message = match response.json::<ErrorBody>().await {
-            Ok(body) => body.error,
-            Err(_) => response.status_text(),
-        };
-        return Err(ApiError { status, message });
+        return Err(refusal(response).await);
     }
     response.json::<T>().await.map_err(|e| ApiError {
         status,

@@ -270,6 +270,7 @@ pub fn App() -> impl IntoView {
             <crate::experiments::ExperimentTables data lang />
             <crate::pages::TopPages data lang />
             <crate::events::RecentEvents data lang />
+            <crate::shared_links::SharedLinksSection sites query token lang />
             <p id="status" role="status">{move || status.get()}</p>
         </main>
     }

@@ -173,6 +173,17 @@ pub struct Texts {
     pub points_over_time: &'static str,
     /// issued, redeemed, taken back
     pub points_series: [&'static str; 3],
+    pub shared_links: &'static str,
+    pub shared_links_intro: &'static str,
+    pub link_label: &'static str,
+    pub make_link: &'static str,
+    /// Beside a new link's address: it is shown this once.
+    pub link_once: &'static str,
+    pub copy: &'static str,
+    pub copied: &'static str,
+    pub revoke: &'static str,
+    pub no_links: &'static str,
+    pub no_label: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -277,6 +288,16 @@ pub static EN: Texts = Texts {
     yes_no: ["Yes", "No"],
     points_over_time: "Points over time",
     points_series: ["issued", "redeemed", "taken back"],
+    shared_links: "Shared links",
+    shared_links_intro: "A shared link reads this site's stats, never its events, answers or customer ids. Revoke it to end it at once.",
+    link_label: "Label (optional)",
+    make_link: "Make a link",
+    link_once: "Copy this address now: it is shown only once.",
+    copy: "Copy",
+    copied: "Copied",
+    revoke: "Revoke",
+    no_links: "No shared links yet.",
+    no_label: "(no label)",
 };
 
 pub static AR: Texts = Texts {
@@ -381,6 +402,16 @@ pub static AR: Texts = Texts {
     yes_no: ["نعم", "لا"],
     points_over_time: "النقاط عبر الزمن",
     points_series: ["الممنوحة", "المستبدلة", "المستردة"],
+    shared_links: "الروابط المشتركة",
+    shared_links_intro: "يقرأ الرابط المشترك إحصاءات هذا الموقع فقط، ولا يقرأ أحداثه ولا إجاباته ولا معرّفات العملاء. ألغِه لإيقافه فورًا.",
+    link_label: "التسمية (اختيارية)",
+    make_link: "إنشاء رابط",
+    link_once: "انسخ هذا العنوان الآن: لن يظهر إلا مرة واحدة.",
+    copy: "نسخ",
+    copied: "تم النسخ",
+    revoke: "إلغاء",
+    no_links: "لا توجد روابط مشتركة بعد.",
+    no_label: "(بلا تسمية)",
 };
 
 pub static HE: Texts = Texts {
@@ -485,6 +516,16 @@ pub static HE: Texts = Texts {
     yes_no: ["כן", "לא"],
     points_over_time: "נקודות לאורך זמן",
     points_series: ["הוענקו", "מומשו", "נלקחו בחזרה"],
+    shared_links: "קישורים משותפים",
+    shared_links_intro: "קישור משותף קורא את הסטטיסטיקה של האתר בלבד, לעולם לא את האירועים, התשובות או מזהי הלקוחות. בטלו אותו כדי לסיים אותו מיד.",
+    link_label: "תווית (רשות)",
+    make_link: "יצירת קישור",
+    link_once: "העתיקו את הכתובת עכשיו: היא מוצגת פעם אחת בלבד.",
+    copy: "העתקה",
+    copied: "הועתק",
+    revoke: "ביטול",
+    no_links: "אין עדיין קישורים משותפים.",
+    no_label: "(ללא תווית)",
 };
 
 pub static TH: Texts = Texts {
@@ -589,4 +630,14 @@ pub static TH: Texts = Texts {
     yes_no: ["ใช่", "ไม่ใช่"],
     points_over_time: "คะแนนตามช่วงเวลา",
     points_series: ["ที่ให้", "ที่แลก", "ที่เรียกคืน"],
+    shared_links: "ลิงก์ที่แชร์",
+    shared_links_intro: "ลิงก์ที่แชร์อ่านได้เฉพาะสถิติของเว็บไซต์นี้ ไม่เคยอ่านเหตุการณ์ คำตอบ หรือรหัสลูกค้า เพิกถอนเพื่อยุติได้ทันที",
+    link_label: "ป้ายกำกับ (ไม่บังคับ)",
+    make_link: "สร้างลิงก์",
+    link_once: "คัดลอกที่อยู่นี้ตอนนี้ เพราะจะแสดงเพียงครั้งเดียว",
+    copy: "คัดลอก",
+    copied: "คัดลอกแล้ว",
+    revoke: "เพิกถอน",
+    no_links: "ยังไม่มีลิงก์ที่แชร์",
+    no_label: "(ไม่มีป้ายกำกับ)",
 };

@@ -21,6 +21,7 @@ mod prompt_results;
 mod query;
 mod range_form;
 mod rates;
+mod shared_links;
 mod token_form;
 mod trend;
 mod versus;

@@ -170,5 +170,31 @@ test.describe('with owner tokens and a shared link', () => {
     const link = { headers: { authorization: `Bearer ${LINK}` } };
     expect((await fetch(`${collector.url}/v1/sites/demo/feedback`, link)).status).toBe(403);
     expect((await fetch(`${collector.url}/v1/sites/second/stats`, link)).status).toBe(404);
+    // A link's view manages no links.
+    await expect(page.locator('#shared-links')).toBeHidden();
+  });
+
+  test('an owner makes a shared link, which reads the stats until revoked', async ({ page, collector }) => {
+    await page.goto(`${collector.url}/?site=demo`);
+    await page.fill('#token', OWNER);
+    await page.locator('#token-form').getByRole('button', { name: 'Sign in' }).click();
+    const section = page.locator('#shared-links');
+    await expect(section).toBeVisible();
+    await expect(section.locator('li')).toHaveCount(0);
+    await page.fill('#link-label', 'board');
+    await section.getByRole('button', { name: 'Make a link' }).click();
+    // Its address, token included, is shown this once; the list shows its label only.
+    const address = page.locator('#link-address');
+    await expect(address).toHaveValue(/\/\?site=demo&share=rpt_/);
+    const token = new URL(await address.inputValue()).searchParams.get('share');
+    await expect(section.locator('li')).toHaveCount(1);
+    await expect(section.locator('li span')).toHaveText('board');
+    await expect(section).not.toContainText(token);
+    const link = { headers: { authorization: `Bearer ${token}` } };
+    expect((await fetch(`${collector.url}/v1/sites/demo/stats`, link)).status).toBe(200);
+    expect((await fetch(`${collector.url}/v1/sites/demo/events`, link)).status).toBe(403);
+    await section.getByRole('button', { name: 'Revoke' }).click();
+    await expect(section.locator('li')).toHaveCount(0);
+    expect((await fetch(`${collector.url}/v1/sites/demo/stats`, link)).status).toBe(401);
   });
 });
