@@ -5,6 +5,11 @@
 //!
 //! The load generator runs in this process and posts to the collector over loopback HTTP
 //! with keep-alive connections, `CONCURRENCY` requests at a time, batches of 50 events.
+//!
+//! Then the cost per event by batch size ([`sweep`]): batches of 50 to 1000 realistic events,
+//! one at a time, to `app(state)` on a SQLite file that already holds a week of traffic
+//! (100k events; `RAPPORT_BENCH_SWEEP_STORED`). A batch of 1000 should cost no more per
+//! event than one of 50. `RAPPORT_BENCH_SWEEP_ONLY=1` runs only this part.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -194,6 +199,10 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000);
     let dir = tempfile::tempdir().unwrap();
+    let by_size = sweep(dir.path()).await;
+    if std::env::var("RAPPORT_BENCH_SWEEP_ONLY").is_ok_and(|v| v == "1") {
+        return;
+    }
     let sqlite = |name: &str| format!("sqlite://{}/{name}.db", dir.path().display());
     let mut backends = vec![(
         "SQLite",
@@ -257,6 +266,196 @@ async fn main() {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out).unwrap();
     let file = out.join("collector.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&json!({ "batches": count, "events_per_batch": EVENTS_PER_BATCH, "concurrency": CONCURRENCY, "results": results })).unwrap()).unwrap();
+    std::fs::write(&file, serde_json::to_string_pretty(&json!({ "batches": count, "events_per_batch": EVENTS_PER_BATCH, "concurrency": CONCURRENCY, "results": results, "by_batch_size": by_size })).unwrap()).unwrap();
     println!("written: {}", file.display());
+}
+
+/// The batch sizes [`sweep`] compares.
+const SWEEP_SIZES: [usize; 4] = [50, 100, 500, 1000];
+
+const SWEEP_SECRET: &str = "sk_bench_0123456789abcdef0123456789abcdef";
+
+/// A site with a secret, a prompt and a loyalty program, so that signed feedback answers
+/// go through the award as well.
+fn sweep_config() -> Config {
+    Config::parse(&format!(
+        r#"
+[[site]]
+id = "demo"
+origins = ["*"]
+secret = "{SWEEP_SECRET}"
+
+[[site.prompt]]
+id = "nps-bench"
+type = "nps"
+question = {{ en = "How likely are you to recommend us?" }}
+trigger = {{ engaged_seconds = 20 }}
+
+[site.loyalty]
+points_per_currency_unit = 1
+referral_points = 500
+feedback_points = 50
+
+[[site.loyalty.tiers]]
+id = "bronze"
+name = {{ en = "Bronze" }}
+threshold = 0
+"#
+    ))
+    .unwrap()
+}
+
+/// The `n`th event of realistic traffic, `ago_ms` before `now`: sessions of 20 events (page
+/// views, scroll milestones, engagement), 3000 visitors coming back, now and then a
+/// referral code or a campaign on the landing page, and in one session in seven a prompt
+/// shown and answered by a signed-in shopper.
+fn realistic(n: usize, now: u64, ago_ms: u64) -> serde_json::Value {
+    let uuid = |kind: u32, n: usize| format!("{kind:08x}-0000-4000-8000-{n:012x}");
+    let (session, e) = (n / 20, n % 20);
+    let visitor = session % 3000;
+    let page = e / 5;
+    let prompted = session % 7 == 0;
+    let user = format!("shopper-{visitor}");
+    let (name, props) = match (e % 5, e) {
+        (0, 0) if session % 10 == 0 => (
+            "page_view",
+            json!({ "referral_code": format!("FRIEND{}", visitor % 50) }),
+        ),
+        (0, _) => ("page_view", json!({})),
+        (1, _) => ("scroll_milestone", json!({ "depth": 25 * (session % 4 + 1) })),
+        (_, 2) if prompted => (
+            "prompt_shown",
+            json!({ "prompt_id": "nps-bench", "variant": "default" }),
+        ),
+        (_, 7) if prompted => (
+            "feedback_submitted",
+            json!({
+                "type": "nps", "score": session % 11, "prompt_id": "nps-bench",
+                "user_id": user,
+                "user_hash": rapport_collector::loyalty::identity_hash(SWEEP_SECRET, &user),
+            }),
+        ),
+        _ => (
+            "page_engagement",
+            json!({ "engaged_ms": (n * 700) % 40_000, "scroll_max": (n * 13) % 101 }),
+        ),
+    };
+    let campaign = if session % 4 == 0 {
+        "?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+    } else {
+        ""
+    };
+    let mut event = json!({
+        "id": uuid(1, n),
+        "name": name,
+        "ts": now - ago_ms - 1_000 * (20 - e as u64),
+        "visitor_id": uuid(2, visitor),
+        "session_id": uuid(3, session),
+        "pageview_id": uuid(4, session * 4 + page),
+        "returning": session >= 3000,
+        "url": format!("https://shop.example/products/{}{campaign}", (session + page) % 40),
+        "props": props,
+    });
+    if name == "page_view" && session % 3 == 0 {
+        event["referrer"] = "https://search.example/?q=mugs".into();
+    }
+    event
+}
+
+/// Milliseconds per event by batch size, on SQLite with a week of traffic stored: every
+/// round posts 1000 events in batches of each size, the sizes interleaved so that the
+/// growing table weighs on each alike.
+async fn sweep(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    use tower::ServiceExt;
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let stored = var("RAPPORT_BENCH_SWEEP_STORED", 100_000);
+    let rounds = var("RAPPORT_BENCH_SWEEP_ROUNDS", 10);
+    let db = Db::connect(&format!("sqlite://{}/sweep.db", dir.display()))
+        .await
+        .unwrap();
+    let now = now_ms();
+    let week_ms = 7 * 86_400_000;
+    let started = Instant::now();
+    let mut n = 0;
+    while n < stored {
+        let events: Vec<rapport_core::Event> = (n..(n + 100).min(stored))
+            .map(|i| {
+                let ago = (i / 20) as u64 * 7919 % (week_ms / 1000) * 1000;
+                serde_json::from_value(realistic(i, now, ago)).unwrap()
+            })
+            .collect();
+        let rows: Vec<NewEvent> = events
+            .iter()
+            .map(|event| NewEvent {
+                event,
+                ts: event.ts,
+            })
+            .collect();
+        db.insert_events("demo", now, &rows).await.unwrap();
+        n += events.len();
+    }
+    println!(
+        "by batch size: {stored} events stored first ({:.1} s), {rounds} rounds of 1000 events per size, one batch at a time",
+        started.elapsed().as_secs_f64()
+    );
+    let mut state = AppState::new(db, sweep_config());
+    state.rate_limit = RateLimit::new(u32::MAX, Duration::from_millis(1)).unwrap();
+    let router = app(state);
+    let mut latencies: Vec<Vec<Duration>> = vec![Vec::new(); SWEEP_SIZES.len()];
+    for _ in 0..rounds {
+        for (s, &size) in SWEEP_SIZES.iter().enumerate() {
+            for _ in 0..1000 / size {
+                let now = now_ms();
+                let events: Vec<_> = (n..n + size).map(|i| realistic(i, now, 0)).collect();
+                n += size;
+                let body = json!({ "site": "demo", "sent_at": now, "events": events });
+                let request = axum::http::Request::post("/v1/batch")
+                    .header("content-type", "text/plain")
+                    .header(
+                        "user-agent",
+                        "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+                    )
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                let t = Instant::now();
+                let response = router.clone().oneshot(request).await.unwrap();
+                let status = response.status();
+                let answer = http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                latencies[s].push(t.elapsed());
+                assert_eq!(status, 200);
+                let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+                assert_eq!(answer["accepted"], size);
+            }
+        }
+    }
+    println!("| events per batch | batches | median ms per batch | ms per event | vs 50 |");
+    println!("|---|---|---|---|---|");
+    let per_event = |s: usize| {
+        let total: Duration = latencies[s].iter().sum();
+        total.as_secs_f64() * 1000.0 / (latencies[s].len() * SWEEP_SIZES[s]) as f64
+    };
+    SWEEP_SIZES
+        .iter()
+        .enumerate()
+        .map(|(s, &size)| {
+            let mut sorted = latencies[s].clone();
+            sorted.sort();
+            let median = sorted[sorted.len() / 2].as_secs_f64() * 1000.0;
+            println!(
+                "| {size} | {} | {median:.2} | {:.4} | {:.2}× |",
+                sorted.len(),
+                per_event(s),
+                per_event(s) / per_event(0)
+            );
+            json!({ "events_per_batch": size, "batches": sorted.len(), "median_ms": median, "ms_per_event": per_event(s) })
+        })
+        .collect()
 }
