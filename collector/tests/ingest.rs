@@ -38,6 +38,7 @@ on_every_database!(
     ipv6_addresses_of_one_64_share_a_bucket,
     forwarded_hops_with_ports_keep_a_bucket_per_client,
     whole_times_written_as_floats_are_taken,
+    a_full_batch_is_stored_value_by_value_across_its_statements,
 );
 
 fn event(n: u32, ts: u64) -> Value {
@@ -980,4 +981,45 @@ async fn forwarded_hops_with_ports_keep_a_bucket_per_client(mut h: Harness) {
         statuses.push(status.as_u16());
     }
     assert_eq!(statuses, [200, 200, 200, 429]);
+}
+
+/// The largest batch goes in as more than one multi-row statement: every event's values
+/// land in its own row and columns, and a repeat of an id from the first statement in the
+/// second is a duplicate that changes nothing.
+async fn a_full_batch_is_stored_value_by_value_across_its_statements(h: Harness) {
+    let now = now_ms();
+    let events: Vec<Value> = (0..1000_u32)
+        .map(|i| {
+            let mut e = event(if i == 900 { 100 } else { i }, now - u64::from(i));
+            e["name"] = "page_engagement".into();
+            e["url"] = format!("https://shop.example/p/{i}").into();
+            e["props"] = json!({ "engaged_ms": i * 10, "scroll_max": i % 101 });
+            e
+        })
+        .collect();
+    let (status, res) = h.post("application/json", batch(events, now)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["accepted"], 1000);
+    assert_eq!(res["duplicates"], json!([900]));
+    let db = &h.state.db;
+    let rows = db
+        .read(
+            &format!(
+                "SELECT id, client_ts, path, engaged_ms, scroll_depth FROM {} WHERE site = $1",
+                db.dialect().events()
+            ),
+            &[rapport_collector::db::Param::Text("demo".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 999);
+    let by_id: std::collections::HashMap<String, _> =
+        rows.into_iter().map(|row| (row.text(0), row)).collect();
+    for i in (0..1000_u32).filter(|&i| i != 900) {
+        let row = &by_id[&format!("00000000-0000-4000-8000-{i:012}")];
+        assert_eq!(row.int(1), (now - u64::from(i)) as i64, "event {i}");
+        assert_eq!(row.text(2), format!("/p/{i}"), "event {i}");
+        assert_eq!(row.int(3), i64::from(i * 10), "event {i}");
+        assert_eq!(row.int(4), i64::from(i % 101), "event {i}");
+    }
 }
