@@ -322,7 +322,10 @@ fn realistic(n: usize, now: u64, ago_ms: u64) -> serde_json::Value {
             json!({ "referral_code": format!("FRIEND{}", visitor % 50) }),
         ),
         (0, _) => ("page_view", json!({})),
-        (1, _) => ("scroll_milestone", json!({ "depth": 25 * (session % 4 + 1) })),
+        (1, _) => (
+            "scroll_milestone",
+            json!({ "depth": 25 * (session % 4 + 1) }),
+        ),
         (_, 2) if prompted => (
             "prompt_shown",
             json!({ "prompt_id": "nps-bench", "variant": "default" }),
