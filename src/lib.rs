@@ -1,433 +1,365 @@
 //! Rapport's tracker stage: the WebAssembly half of the widget that every page loads.
 //!
-//! The module holds one [`Engine`] (the rules of `rapport-core`) and exports it to the
-//! browser driver (`src/driver.js`) through numbers only: inputs go in with the wall clock
-//! and the page clock passed in, and the driver drains the resulting commands with [`next`]
-//! and [`arg`]. No strings cross, so the module needs no string marshalling, and the hot
-//! paths (scroll, input) allocate nothing on either side. The driver owns ids, URLs,
-//! properties, storage, the wire encoding and the network.
+//! The loader (`www/rapport.js`, the widget's only hand-written JavaScript) keeps the calls
+//! made while loading, then calls [`start`]. From there everything is Rust: the [`Engine`]
+//! (the rules of `rapport-core`) decides sessions, pageviews, engaged time, scroll
+//! milestones and when to wake; [`Delivery`] decides when to send and what a response means;
+//! this crate carries out their commands through web-sys and js-sys: ids, events, storage,
+//! the wire and the network.
 //!
-//! Without the default `std` feature (the embeddable build) the crate is `no_std` with a
-//! panic handler that traps (the driver catches the trap), so no formatting code is linked.
+//! Nothing here may throw into the host page. Every call into the page's JavaScript that
+//! can throw goes through a `catch` binding and its error is handled; nothing panics (a
+//! panic would trap). The driver's state lives in one `RefCell`; every entry point (each API
+//! call, each listener, the timer, each promise callback) runs through [`run`], which queues
+//! a call that arrives while another runs (a page hook calling back in) and runs it next, so
+//! no borrow is ever contended. Objects built from the page's input have no prototype, so
+//! no property name can reach a frozen or polluted built-in one.
+//!
+//! Listeners and the one timer are owned (`gloo-events`, `gloo-timers`): [`Driver::teardown`]
+//! drops them, which detaches everything.
 
-#![cfg_attr(not(feature = "std"), no_std)]
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 
-use rapport_core::{
-    Command, Delivery, DeliveryConfig, Engine, EngineConfig, Millis, Outcome, Verdict, Visit,
-};
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use js_sys::{Array, Function, Object, Reflect};
+use rapport_core::{Delivery, Engine};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, Performance, Storage, Window};
 
-// Nothing here allocates; the core's wire types (collector only) need `alloc` to link.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod calls;
+mod config;
+mod page;
+mod queue;
+mod send;
+mod ui;
+mod visit;
+
+use config::Settings;
+
+// A small allocator: dlmalloc would be a sizeable part of the module.
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOC: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
-/// A panic is a bug: trap, and the driver stops the widget.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
+/// The browser functions the driver calls that may throw, bound with `catch` so that an
+/// exception (a host page's replacement, a proxy's trap) comes back as an error.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = console, js_name = warn)]
+    fn console_warn(message: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(catch, js_namespace = console, js_name = error)]
+    fn console_error(message: &str) -> Result<(), JsValue>;
+    /// `String(value)`, for messages that name an error.
+    #[wasm_bindgen(catch, js_name = String)]
+    fn js_string(value: &JsValue) -> Result<String, JsValue>;
+    /// `fetch(url, init)`: a host page may have replaced it with one that throws.
+    #[wasm_bindgen(catch)]
+    fn fetch(url: &str, init: &JsValue) -> Result<JsValue, JsValue>;
+    /// Anything with a `then`: the promises of fetch, import() and the UI stage.
+    type Thenable;
+    #[wasm_bindgen(catch, method, js_name = then)]
+    fn then2(this: &Thenable, ok: &JsValue, failed: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = navigator, js_name = sendBeacon)]
+    fn send_beacon(url: &str, data: &str) -> Result<bool, JsValue>;
+    /// `AbortSignal.timeout(ms)`, where the browser has it.
+    #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_after(ms: u32) -> Result<web_sys::AbortSignal, JsValue>;
+    /// `Object.keys(value)`: a proxy's `ownKeys` trap may throw.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 }
 
-/// Command codes for [`next`], in the order of [`Command`].
-pub const CMD_NONE: u8 = 0;
-pub const CMD_NEW_VISITOR: u8 = 1;
-pub const CMD_NEW_SESSION: u8 = 2;
-pub const CMD_NEW_PAGEVIEW: u8 = 3;
-pub const CMD_PAGE_VIEW: u8 = 4;
-/// Args: engaged ms, scroll max, bounce, session engaged ms, session pageviews, key event.
-pub const CMD_ENGAGEMENT: u8 = 5;
-/// Arg: depth.
-pub const CMD_MILESTONE: u8 = 6;
-pub const CMD_PERSIST: u8 = 7;
+/// The callbacks' one shape: a value in, a value out (for promise chains).
+pub(crate) type Then = Box<dyn FnOnce(JsValue) -> JsValue>;
 
-/// Page signals for [`signal`].
-pub const SIGNAL_INPUT: u8 = 1;
-pub const SIGNAL_VISIBLE: u8 = 2;
-pub const SIGNAL_HIDDEN: u8 = 3;
-pub const SIGNAL_FOCUS: u8 = 4;
-pub const SIGNAL_BLUR: u8 = 5;
-pub const SIGNAL_SCROLL: u8 = 6;
-pub const SIGNAL_HEIGHT: u8 = 7;
-pub const SIGNAL_LEAVE: u8 = 8;
-
-struct State {
-    engine: Engine,
-    delivery: Delivery,
-    /// The arguments of the command [`next`] returned last.
-    args: [f64; 6],
+/// `p.then(ok, failed)`; the promise it makes, or undefined when `p` has no `then`.
+pub(crate) fn then(p: &JsValue, ok: Then, failed: Then) -> JsValue {
+    let ok = Closure::once_into_js(ok);
+    let failed = Closure::once_into_js(failed);
+    p.unchecked_ref::<Thenable>()
+        .then2(&ok, &failed)
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
-static STATE: spin::Mutex<Option<State>> = spin::Mutex::new(None);
-
-/// Runs `f` on the engine. A failed `try_lock` means re-entry (a host hook calling back in
-/// while the engine runs); that call is dropped rather than waited for.
-fn with<R>(default: R, f: impl FnOnce(&mut State) -> R) -> R {
-    match STATE.try_lock() {
-        Some(mut guard) => guard.as_mut().map_or(default, f),
-        None => default,
-    }
+/// A callback that ignores what it gets.
+pub(crate) fn ignore() -> Then {
+    Box::new(|_| JsValue::UNDEFINED)
 }
 
-/// A whole number in `[min, max]`; NaN (the attribute is absent) gives `default`.
-fn option(value: f64, min: f64, max: f64, default: u64) -> Option<u64> {
-    if value.is_nan() {
-        Some(default)
-    } else if value >= min && value <= max && value == (value as u64) as f64 {
-        Some(value as u64)
+/// `String(value)`, or a placeholder when even that throws.
+pub(crate) fn text_of(value: &JsValue) -> String {
+    js_string(value).unwrap_or_else(|_| "an error".into())
+}
+
+/// One console line prefixed `rapport: `; `error` for a failure, else a warning.
+pub(crate) fn log(message: &str, error: bool) {
+    let mut line = String::from("rapport: ");
+    line.push_str(message);
+    let _ = if error {
+        console_error(&line)
     } else {
-        None
+        console_warn(&line)
+    };
+}
+
+/// `target[key]`, undefined when it is not an object or reading throws.
+pub(crate) fn get(target: &JsValue, key: &str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `target[key] = value` on an object of ours.
+pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// An object without a prototype.
+pub(crate) fn bare() -> Object {
+    Object::create(JsValue::NULL.unchecked_ref())
+}
+
+/// A whole number of milliseconds as the engine takes it.
+pub(crate) fn ms(t: f64) -> rapport_core::Millis {
+    rapport_core::Millis::from_js(t)
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_num(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[at..] {
+        out.push(char::from(*d));
     }
 }
 
-/// Starts the engine with the script tag's optional settings (NaN when absent):
-/// `data-session-timeout` (minutes, 1–240, default 30), `data-session-max` (hours, 1–72,
-/// default 24), `data-idle-timeout` (seconds, 5–600, default 30) and `data-attribution-days`
-/// (0–365, default 30). Returns 0, or the 1-based position of the first bad setting.
-#[wasm_bindgen]
-pub fn init(
-    session_timeout: f64,
-    session_max: f64,
-    idle_timeout: f64,
-    attribution_days: f64,
-) -> u8 {
-    let mut config = EngineConfig::default();
-    let Some(minutes) = option(session_timeout, 1.0, 240.0, 30) else {
-        return 1;
-    };
-    let Some(hours) = option(session_max, 1.0, 72.0, 24) else {
-        return 2;
-    };
-    let Some(idle) = option(idle_timeout, 5.0, 600.0, 30) else {
-        return 3;
-    };
-    let Some(days) = option(attribution_days, 0.0, 365.0, 30) else {
-        return 4;
-    };
-    config.session.idle_timeout = Millis::from_mins(minutes);
-    config.session.max_duration = Millis::from_hours(hours);
-    config.engage.idle = Millis::from_secs(idle);
-    config.attribution_window = Millis::from_hours(24 * days);
-    if let Some(mut slot) = STATE.try_lock() {
-        *slot = Some(State {
-            engine: Engine::new(config, None),
-            delivery: Delivery::new(DeliveryConfig::default()),
-            args: [0.0; 6],
-        });
+/// A call into the driver, run on its state.
+type Job = Box<dyn FnOnce(&mut Driver)>;
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+    static JOBS: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `job` on the driver, unless it was stopped. A call that arrives while another runs
+/// (a page hook or the UI stage calling back in) runs right after it, in order. After each
+/// job, the UI stage hears the events it emitted, with the driver's state released so that
+/// the stage may read the facts or track in turn.
+pub(crate) fn run(job: Job) {
+    JOBS.with(|jobs| jobs.borrow_mut().push_back(job));
+    if RUNNING.with(|r| r.replace(true)) {
+        return;
     }
-    0
-}
-
-/// The visit found in storage (or written by another tab); the engine keeps it when it is
-/// newer than its own, and the answer says whether it did (then the driver takes the stored
-/// ids too). `same_session`: its session id is the one this page uses.
-#[wasm_bindgen]
-#[allow(clippy::too_many_arguments)]
-pub fn restore(
-    first_seen: f64,
-    visit_count: f64,
-    session_started: f64,
-    last_activity: f64,
-    pageviews: f64,
-    engaged_ms: f64,
-    key_event: bool,
-    same_session: bool,
-) -> bool {
-    let visit = Visit {
-        first_seen: Millis::from_js(first_seen),
-        visit_count: Millis::from_js(visit_count).0.min(u32::MAX.into()) as u32,
-        session_started: Millis::from_js(session_started),
-        last_activity: Millis::from_js(last_activity),
-        pageviews: Millis::from_js(pageviews).0.min(u32::MAX.into()) as u32,
-        engaged_ms: Millis::from_js(engaged_ms).0,
-        key_event,
-    };
-    with(false, |s| s.engine.adopt(visit, same_session))
-}
-
-/// A page view (`new_campaign`: the URL's campaign differs from the session's).
-#[wasm_bindgen]
-pub fn page(now: f64, perf: f64, new_campaign: bool) {
-    with((), |s| {
-        s.engine
-            .on_page_view(Millis::from_js(now), Millis::from_js(perf), new_campaign)
-    });
-}
-
-/// A custom event; `key` when its name is a key event.
-#[wasm_bindgen]
-pub fn event(now: f64, key: bool) {
-    with((), |s| s.engine.on_event(Millis::from_js(now), key));
-}
-
-/// A page signal (`SIGNAL_*`) at wall time `now` and page time `perf` (`performance.now()`). Scroll passes
-/// `scrollY + innerHeight` and `innerHeight` as `a` and `b`; height passes the document
-/// height, `scrollY + innerHeight` and `innerHeight`.
-#[wasm_bindgen]
-pub fn signal(kind: u8, now: f64, perf: f64, a: f64, b: f64, c: f64) {
-    with((), |s| {
-        let (e, now, perf) = (&mut s.engine, Millis::from_js(now), Millis::from_js(perf));
-        match kind {
-            SIGNAL_INPUT => e.on_input(perf),
-            SIGNAL_VISIBLE => e.on_visibility(now, perf, true),
-            SIGNAL_HIDDEN => e.on_visibility(now, perf, false),
-            SIGNAL_FOCUS => e.on_focus(perf, true),
-            SIGNAL_BLUR => e.on_focus(perf, false),
-            SIGNAL_SCROLL => e.on_scroll(now, perf, a, b),
-            SIGNAL_HEIGHT => e.on_height(now, a, b, c),
-            SIGNAL_LEAVE => e.on_leave(now, perf),
-            _ => {}
-        }
-    });
-}
-
-/// Runs what is due (the heartbeat) and returns the milliseconds until the driver should
-/// call again, or -1 for never (hidden, blurred or idle: input restarts the timer).
-#[wasm_bindgen]
-pub fn timer(now: f64, perf: f64) -> i32 {
-    with(-1, |s| {
-        match s
-            .engine
-            .on_timer(Millis::from_js(now), Millis::from_js(perf))
-        {
-            Some(wait) => wait.0.min(i32::MAX as u64) as i32,
-            None => -1,
-        }
-    })
-}
-
-/// The current pageview's engaged ms at `perf` (`i` = 0) or deepest scroll in percent (1):
-/// facts for the prompts' triggers.
-#[wasm_bindgen]
-pub fn fact(i: u8, perf: f64) -> f64 {
-    with(0.0, |s| {
-        let (engaged, scroll) = s.engine.page_facts(Millis::from_js(perf));
-        if i == 0 {
-            engaged.0 as f64
-        } else {
-            scroll.into()
-        }
-    })
-}
-
-/// The next command (`CMD_*`), `CMD_NONE` when there is none; its numbers via [`arg`].
-#[wasm_bindgen]
-pub fn next() -> u8 {
-    with(CMD_NONE, |s| {
-        let (code, args) = match s.engine.poll() {
-            None => return CMD_NONE,
-            Some(Command::NewVisitor) => (CMD_NEW_VISITOR, [0.0; 6]),
-            Some(Command::NewSession) => (CMD_NEW_SESSION, [0.0; 6]),
-            Some(Command::NewPageview) => (CMD_NEW_PAGEVIEW, [0.0; 6]),
-            Some(Command::PageView) => (CMD_PAGE_VIEW, [0.0; 6]),
-            Some(Command::Engagement {
-                engaged_ms,
-                scroll_max,
-                bounce,
-                session_engaged_ms,
-                session_pageviews,
-                key_event,
-            }) => (
-                CMD_ENGAGEMENT,
-                [
-                    engaged_ms as f64,
-                    scroll_max.into(),
-                    f64::from(u8::from(bounce)),
-                    session_engaged_ms as f64,
-                    session_pageviews.into(),
-                    f64::from(u8::from(key_event)),
-                ],
-            ),
-            Some(Command::Milestone(depth)) => {
-                (CMD_MILESTONE, [depth.into(), 0.0, 0.0, 0.0, 0.0, 0.0])
+    while let Some(job) = JOBS.with(|jobs| jobs.borrow_mut().pop_front()) {
+        let heard = DRIVER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let d = slot.as_mut()?;
+            if d.dead {
+                return None;
             }
-            Some(Command::Persist) => (CMD_PERSIST, [0.0; 6]),
-        };
-        s.args = args;
-        code
+            job(d);
+            let names = std::mem::take(&mut d.notify);
+            Some((d.heard.clone()?, names))
+        });
+        if let Some((heard, names)) = heard {
+            for name in names {
+                // A prompt failed: tracking goes on.
+                let _ = heard.call1(&JsValue::UNDEFINED, &JsValue::from_str(&name));
+            }
+        }
+    }
+    RUNNING.with(|r| r.set(false));
+}
+
+/// Reads the driver's state outside a job (the UI stage's `facts()`); `None` while a job
+/// runs or once tracking stopped.
+pub(crate) fn peek<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
+    DRIVER.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        slot.as_mut().filter(|d| !d.dead).map(f)
     })
 }
 
-/// Argument `i` of the command [`next`] returned last.
-#[wasm_bindgen]
-pub fn arg(i: u8) -> f64 {
-    with(0.0, |s| s.args.get(usize::from(i)).copied().unwrap_or(0.0))
+/// Everything the tracker holds for this page.
+pub(crate) struct Driver {
+    pub w: Window,
+    pub doc: Document,
+    pub perf: Performance,
+    /// `localStorage`, unless the page cannot have it.
+    pub storage: Option<Storage>,
+    /// The loader's `window.rapport`.
+    pub api: Object,
+    pub script: Element,
+    /// `JSON.parse` and `JSON.stringify` as the loader found them, before page scripts could
+    /// replace them.
+    pub parse: Function,
+    pub stringify: Function,
+    /// The loader's `import()`, for the UI stage.
+    pub import: Function,
+    pub cfg: Settings,
+    pub engine: Engine,
+    pub delivery: Delivery,
+    pub v: visit::VisitState,
+    pub q: queue::Queue,
+    /// The UI stage's listener, event names from before it came, and names it has yet to hear.
+    pub heard: Option<Function>,
+    pub missed: Vec<String>,
+    pub notify: Vec<String>,
+    /// Warnings given once: bits of [`Warned`].
+    pub warned: u8,
+    pub dead: bool,
+    /// The one timer: the engine's next wake or the next send.
+    pub timer: Option<Timeout>,
+    pub fresh: bool,
+    pub page: page::PageState,
+    pub listeners: Vec<EventListener>,
+    pub ui_stop: Option<Function>,
 }
 
-/// Visit number `i` for persisting: first seen, visit count, session start, last activity,
-/// pageviews, engaged ms, key event (0/1).
-#[wasm_bindgen]
-pub fn visit(i: u8) -> f64 {
-    with(0.0, |s| {
-        let Some(v) = s.engine.visit() else {
-            return 0.0;
-        };
-        match i {
-            0 => v.first_seen.0 as f64,
-            1 => v.visit_count.into(),
-            2 => v.session_started.0 as f64,
-            3 => v.last_activity.0 as f64,
-            4 => v.pageviews.into(),
-            5 => v.engaged_ms as f64,
-            6 => f64::from(u8::from(v.key_event)),
-            _ => 0.0,
+/// Warnings given at most once per page.
+pub(crate) mod warned {
+    pub const STORAGE: u8 = 1;
+    pub const CORRUPT: u8 = 2;
+    pub const BEFORE_SEND: u8 = 4;
+    pub const LARGE: u8 = 8;
+    pub const REFUSED: u8 = 16;
+}
+
+impl Driver {
+    /// `String(JSON.stringify(value))` with the loader's function.
+    pub fn to_json(&self, value: &JsValue) -> Result<String, JsValue> {
+        self.stringify
+            .call1(&JsValue::UNDEFINED, value)?
+            .as_string()
+            .ok_or(JsValue::UNDEFINED)
+    }
+
+    /// `JSON.parse(text)` with the loader's function; undefined when it is not JSON.
+    pub fn parse_json(&self, text: &str) -> JsValue {
+        self.parse
+            .call1(&JsValue::UNDEFINED, &JsValue::from_str(text))
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
+    pub fn now(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    pub fn perf_now(&self) -> f64 {
+        self.perf.now()
+    }
+
+    pub fn warn_once(&mut self, which: u8, message: &str) {
+        if self.warned & which == 0 {
+            self.warned |= which;
+            log(message, false);
         }
-    })
-}
+    }
 
-/// Whether the visitor had an earlier session.
-#[wasm_bindgen]
-pub fn returning() -> bool {
-    with(false, |s| s.engine.returning())
-}
-
-/// Whether attribution captured at `captured` (wall ms) is still attached at `now`.
-#[wasm_bindgen]
-pub fn attribution_valid(now: f64, captured: f64) -> bool {
-    with(false, |s| {
-        s.engine
-            .attribution_valid(Millis::from_js(now), Millis::from_js(captured))
-    })
-}
-
-/// Delivery settings from the script tag (NaN when absent), clamped to sane ranges:
-/// events and bytes per batch, the longest wait of an unsent event (ms), the queue's budget
-/// (bytes), and the first and the largest retry backoff (ms).
-#[wasm_bindgen]
-pub fn delivery_init(
-    max_events: f64,
-    max_bytes: f64,
-    max_wait: f64,
-    budget: f64,
-    backoff_base: f64,
-    backoff_cap: f64,
-) {
-    let d = DeliveryConfig::default();
-    let or = |v: f64, default: u64| {
-        if v.is_nan() {
-            default
-        } else {
-            Millis::from_js(v).0
-        }
-    };
-    let config = DeliveryConfig {
-        max_events: or(max_events, d.max_events.into()).min(u32::MAX.into()) as u32,
-        max_bytes: or(max_bytes, d.max_bytes.into()).min(u32::MAX.into()) as u32,
-        max_wait: Millis(or(max_wait, d.max_wait.0)),
-        budget_bytes: or(budget, d.budget_bytes.into()).min(u32::MAX.into()) as u32,
-        backoff_base: Millis(or(backoff_base, d.backoff_base.0)),
-        backoff_cap: Millis(or(backoff_cap, d.backoff_cap.0)),
-        retry_after_cap: d.retry_after_cap,
-    };
-    with((), |s| s.delivery = Delivery::new(config));
-}
-
-/// When to send the waiting events (`events` of `bytes` in all, the oldest queued at page
-/// time `oldest`; `hiding`: the page is being hidden or left): 0 now, a wait in ms, or -1
-/// for not now (nothing waiting, or offline).
-#[wasm_bindgen]
-pub fn due(perf: f64, events: u32, bytes: u32, oldest: f64, hiding: bool) -> i32 {
-    with(-1, |s| {
-        match s.delivery.due(
-            Millis::from_js(perf),
-            events,
-            bytes,
-            Millis::from_js(oldest),
-            hiding,
-        ) {
-            Some(wait) => wait.0.min(i32::MAX as u64) as i32,
-            None => -1,
-        }
-    })
-}
-
-/// Verdicts of [`outcome`].
-pub const SENT_DELIVERED: u8 = 1;
-pub const SENT_RETRY: u8 = 2;
-pub const SENT_SPLIT: u8 = 3;
-pub const SENT_DROP: u8 = 4;
-
-/// How a send ended at page time `perf`: `status` 0 for a network error or timeout,
-/// `retry_after` in seconds or NaN, `jitter` uniform in [0, 1]. Returns a `SENT_*` verdict;
-/// after `SENT_RETRY`, [`due`] says when.
-#[wasm_bindgen]
-pub fn outcome(perf: f64, status: u16, retry_after: f64, jitter: f64) -> u8 {
-    let outcome = if status == 0 {
-        Outcome::Failed
-    } else {
-        Outcome::Status {
-            code: status,
-            retry_after: (retry_after >= 0.0)
-                .then(|| Millis::from_js(retry_after).0.min(u32::MAX.into()) as u32),
-        }
-    };
-    with(SENT_RETRY, |s| {
-        match s
-            .delivery
-            .on_outcome(Millis::from_js(perf), outcome, jitter)
-        {
-            Verdict::Delivered => SENT_DELIVERED,
-            Verdict::Retry(_) => SENT_RETRY,
-            Verdict::Split => SENT_SPLIT,
-            Verdict::Drop => SENT_DROP,
-        }
-    })
-}
-
-/// `online` / `offline`.
-#[wasm_bindgen]
-pub fn online(on: bool) {
-    with((), |s| s.delivery.set_online(on));
-}
-
-/// Whether a queue of `bytes` is over the budget (drop the oldest and count them).
-#[wasm_bindgen]
-pub fn over_budget(bytes: f64) -> bool {
-    with(false, |s| s.delivery.over_budget(Millis::from_js(bytes).0))
-}
-
-/// Events per batch, as configured.
-#[wasm_bindgen]
-pub fn batch_size() -> u32 {
-    with(50, |s| s.delivery.config().max_events)
-}
-
-/// The experiment assignment under way: [`exp_start`], the key's bytes ([`exp_byte`]), the
-/// weights ([`exp_weight`]), then [`exp_pick`]. Bytes go in one call each, so no string
-/// crosses and nothing is allocated.
-static ASSIGN: spin::Mutex<rapport_core::experiment::Assigner> =
-    spin::Mutex::new(rapport_core::experiment::Assigner::new());
-
-/// Starts an assignment.
-#[wasm_bindgen]
-pub fn exp_start() {
-    if let Some(mut a) = ASSIGN.try_lock() {
-        *a = rapport_core::experiment::Assigner::new();
+    /// Reports an exception from the page's JavaScript that cost one call.
+    pub fn failed(&self, what: &str, error: &JsValue) {
+        let mut line = String::from(what);
+        line.push_str(" failed: ");
+        line.push_str(&text_of(error));
+        log(&line, true);
     }
 }
 
-/// One byte of the key: the visitor id's UTF-8, a 0 byte, the experiment id's.
+/// Starts tracking. `api` is the loader's `window.rapport`, `early` the calls made before
+/// now as `[name, [wall time, page time, ...arguments]]`, `script` the script tag, `json`
+/// the JSON methods as the loader found them, `import` the loader's `import()`. Returns
+/// false after one console error naming the field when the config is bad; an error thrown
+/// here (a broken `JSON.stringify`) is the loader's to report.
 #[wasm_bindgen]
-pub fn exp_byte(b: u8) {
-    if let Some(mut a) = ASSIGN.try_lock() {
-        a.byte(b);
+pub fn start(
+    api: Object,
+    early: Array,
+    script: Element,
+    json: JsValue,
+    import: Function,
+) -> Result<bool, JsValue> {
+    let Some(w) = web_sys::window() else {
+        return Ok(false);
+    };
+    let Some(doc) = w.document() else {
+        return Ok(false);
+    };
+    let perf = w.performance().ok_or(JsValue::UNDEFINED)?;
+    let Some((cfg, delivery_config)) = config::read(&script, &w) else {
+        return Ok(false);
+    };
+    let stringify: Function = get(&json, "stringify").dyn_into()?;
+    let parse: Function = get(&json, "parse").dyn_into()?;
+    let storage = w.local_storage().ok().flatten();
+    let engine = Engine::new(cfg.engine, None);
+    let delivery = Delivery::new(delivery_config);
+    let driver = Driver {
+        q: queue::Queue::new(visit::uuid(&w)),
+        v: visit::VisitState::default(),
+        page: page::PageState::default(),
+        w,
+        doc,
+        perf,
+        storage,
+        api,
+        script,
+        parse,
+        stringify,
+        import,
+        cfg,
+        engine,
+        delivery,
+        heard: None,
+        missed: Vec::new(),
+        notify: Vec::new(),
+        warned: 0,
+        dead: false,
+        timer: None,
+        fresh: false,
+        listeners: Vec::new(),
+        ui_stop: None,
+    };
+    DRIVER.with(|cell| *cell.borrow_mut() = Some(driver));
+    // The boot runs as one job; its first event is the first use of JSON.stringify, whose
+    // failure stops the tracker before anything is attached.
+    let booted = std::rc::Rc::new(RefCell::new(Ok(())));
+    let result = booted.clone();
+    run(Box::new(move |d| *result.borrow_mut() = d.boot()));
+    let outcome = booted.replace(Ok(()));
+    if let Err(e) = outcome {
+        DRIVER.with(|cell| *cell.borrow_mut() = None);
+        return Err(e);
     }
+    // Each call made while loading is replayed on its own: a bad one costs only itself.
+    for call in early.iter() {
+        let name = get(&call, "0").as_string().unwrap_or_default();
+        let args: Array = get(&call, "1").dyn_into().unwrap_or_default();
+        run(Box::new(move |d| d.call(&name, &args)));
+    }
+    let alive = peek(|_| ()).is_some();
+    if alive {
+        run(Box::new(|d| d.attach()));
+    }
+    Ok(true)
 }
 
-/// The next variant's weight.
-#[wasm_bindgen]
-pub fn exp_weight(w: f64) {
-    if let Some(mut a) = ASSIGN.try_lock() {
-        a.weight(w);
-    }
-}
-
-/// The visitor's variant (0-based), or -1 when the weights cannot pick one.
-#[wasm_bindgen]
-pub fn exp_pick() -> i32 {
-    ASSIGN
-        .try_lock()
-        .and_then(|a| a.pick())
-        .map_or(-1, |i| i as i32)
+/// `array[array.length] = value`: not `Array.prototype.push`, which a host page may have
+/// replaced.
+pub(crate) fn append(array: &Array, value: &JsValue) {
+    array.set(array.length(), value.clone());
 }

@@ -166,25 +166,16 @@
   if (data.dnt != 'ignore' && (nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl)) off = true;
   if (off) firstVariants();
 
-  // The module's exports, through the native promises of WebAssembly and import() (the
-  // page's own Promise may be replaced). The module imports nothing, so it needs no glue;
-  // it compiles while the driver loads.
+  // The tracker's glue (wasm-bindgen's) and its module, fetched side by side; the glue's
+  // promises are native ones (the page's own Promise may be replaced).
   function instantiate() {
     var wasmUrl = base + 'rapport_widget_bg.wasm';
-    var driver = import(base + 'rapport_widget.js'), wasm;
-    driver.then(null, function () { /* reported through the chain below */ });
+    var glue = import(base + 'rapport_widget.js'), wasm;
     try {
       wasm = fetch(wasmUrl);
       if (!wasm || typeof wasm.then !== 'function') throw 0;
-      wasm = WebAssembly.instantiateStreaming(wasm, {}).then(null, function (e) {
-        // Served without the application/wasm type: compile from the bytes instead.
-        if (!/MIME|Content-Type/i.test(e && e.message)) throw e;
-        return fetch(wasmUrl).then(function (r) { return r.arrayBuffer(); }).then(function (b) {
-          return WebAssembly.instantiate(b, {});
-        });
-      });
     } catch (e) {
-      // The host page broke fetch: XHR bytes compile asynchronously.
+      // The host page broke fetch: the bytes come by XHR.
       wasm = new (w.Promise)(function (resolve, reject) {
         var x = new XMLHttpRequest();
         x.open('GET', wasmUrl);
@@ -192,10 +183,10 @@
         x.onload = function () { x.status == 200 ? resolve(x.response) : reject(new Error('HTTP ' + x.status + ' for ' + wasmUrl)); };
         x.onerror = reject;
         x.send();
-      }).then(function (bytes) { return WebAssembly.instantiate(bytes, {}); });
+      });
     }
-    return wasm.then(function (r) {
-      return driver.then(function (module) { return [r.instance.exports, module]; });
+    return glue.then(function (module) {
+      return module.default({ module_or_path: wasm }).then(function () { return module; });
     });
   }
 
@@ -204,7 +195,7 @@
     if (off || !consented || running) return; // opted out or refused meanwhile
     var pending = queue.splice(0, queue.length);
     try {
-      running = !!loaded[1].start(loaded[0], api, pending, script, json);
+      running = !!loaded.start(api, pending, script, json, function (u) { return import(u); });
       if (!running) off = true; // it said why
     } catch (e) {
       fail('the tracker could not start', e);
@@ -215,12 +206,11 @@
     var started;
     try {
       // On the trunk development page, trunk's own script instantiates the module with its
-      // wasm-bindgen glue (a second instantiation would race it).
+      // glue (a second instantiation would race it).
       started = data.glue == 'trunk'
-        ? import(base + 'driver.js').then(function (driver) {
-          return w.wasmBindings ? [w.wasmBindings, driver] : new (w.Promise)(function (resolve) {
-            w.addEventListener('TrunkApplicationStarted', function () { resolve([w.wasmBindings, driver]); });
-          });
+        ? new (w.Promise)(function (resolve) {
+          if (w.wasmBindings) return resolve(w.wasmBindings);
+          w.addEventListener('TrunkApplicationStarted', function () { resolve(w.wasmBindings); });
         })
         : instantiate();
     } catch (e) {

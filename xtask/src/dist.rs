@@ -1,8 +1,7 @@
 //! `cargo xtask dist`: the embeddable widget in `dist/embed/` with stable file names.
 //!
-//! Tracker stage (every page): `rapport.js` (loader), `rapport_widget.js` (the browser
-//! driver), `rapport_widget_bg.wasm` (the engine, processed by wasm-bindgen, whose glue is
-//! not needed).
+//! Tracker stage (every page): `rapport.js` (loader), `rapport_widget.js` (wasm-bindgen's
+//! glue, minified) and `rapport_widget_bg.wasm` (the engine and its Rust driver).
 //!
 //! UI stage (fetched in idle time on pages whose site has something to show): the leptos
 //! crate `ui/` as `rapport_ui.js` (wasm-bindgen's glue, minified) and `rapport_ui_bg.wasm`.
@@ -61,15 +60,15 @@ pub fn run_with(toolchain: Toolchain) -> Result<PathBuf> {
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
 
     step(&format!(
-        "building the tracker stage (release wasm, no std, {toolchain:?})"
+        "building the tracker stage (release wasm, {toolchain:?})"
     ));
     let built = release_wasm(
-        &["-p", "rapport_widget", "--lib", "--no-default-features"],
+        &["-p", "rapport_widget", "--lib"],
         toolchain,
-        "core,alloc",
+        "std,panic_abort",
     )?;
     bindgen(&built.join("rapport_widget.wasm"), "rapport_widget", &out)?;
-    replace_glue(&out)?;
+    report_imports(&out)?;
 
     step(&format!(
         "building the UI stage (leptos, release wasm, {toolchain:?})"
@@ -108,8 +107,7 @@ pub const NIGHTLY: &str = "nightly-2026-05-20";
 /// `cargo build --release --target wasm32-unknown-unknown` with `args`, source paths in panic
 /// messages shortened; returns the directory holding the built `.wasm`.
 ///
-/// On the nightly, the standard library is rebuilt for size (`build_std`: `core,alloc` for the
-/// no-std tracker, `std,panic_abort` for the UI stage), panics abort at once with no message
+/// On the nightly, the standard library is rebuilt for size (`build_std`: `std,panic_abort`), panics abort at once with no message
 /// or location, and `Debug` formatting is compiled out. Its output goes to
 /// `target/nightly` so the stable builds' artifacts stay as they are.
 fn release_wasm(args: &[&str], toolchain: Toolchain, build_std: &str) -> Result<PathBuf> {
@@ -223,26 +221,55 @@ fn bindgen(built: &Path, name: &str, out: &Path) -> Result {
     ];
     opt_args.extend_from_slice(WASM_OPT_FEATURES);
     opt_args.extend_from_slice(&[path_str(&wasm_out)?, "-o", path_str(&wasm_out)?]);
-    exec(&mut cmd("wasm-opt", &opt_args))
+    exec(&mut cmd("wasm-opt", &opt_args))?;
+
+    let glue_out = out.join(format!("{name}.js"));
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let wasm = read(&wasm_out)?;
+    let glue = String::from_utf8(read(&glue_out)?).map_err(|e| e.to_string())?;
+    let glue = own_heap_writes(&glue).map_err(|e| format!("{name}.js: {e}"))?;
+    let (wasm, glue, renamed) = crate::names::shorten(&wasm, &glue, &format!("./{name}_bg.js"))?;
+    step(&format!("{name}: {renamed} binding names shortened"));
+    std::fs::write(&wasm_out, wasm).map_err(|e| e.to_string())?;
+    std::fs::write(&glue_out, glue).map_err(|e| e.to_string())
 }
 
-/// Replaces wasm-bindgen's glue with the browser driver (`src/driver.js`). The module's
-/// exports take and return numbers only and it imports nothing, so the loader instantiates it
-/// directly and the glue would only add bytes; this checks that it still imports nothing.
-fn replace_glue(out: &Path) -> Result {
+/// wasm-bindgen's glue grows its table of JavaScript objects with `Array.prototype.push`,
+/// which a host page may have replaced (then every call into the module would throw). These
+/// writes become index assignments, which no page script can intercept; the pinned
+/// wasm-bindgen's glue must contain them, or the build stops.
+fn own_heap_writes(glue: &str) -> Result<String> {
+    const WRITES: &[(&str, &str)] = &[
+        (
+            "let heap = new Array(1024).fill(undefined);\nheap.push(undefined, null, true, false);",
+            "let heap = new Array(1028).fill(undefined);\nheap[1025] = null; heap[1026] = true; heap[1027] = false;",
+        ),
+        (
+            "if (heap_next === heap.length) heap.push(heap.length + 1);",
+            "if (heap_next === heap.length) heap[heap.length] = heap.length + 1;",
+        ),
+    ];
+    let mut glue = glue.to_string();
+    for (from, to) in WRITES {
+        if glue.matches(from).count() != 1 {
+            return Err(format!("the glue no longer has `{from}`"));
+        }
+        glue = glue.replace(from, to);
+    }
+    if glue.contains("heap.push(") {
+        return Err("the glue grows its heap with push() in a way this build does not know".into());
+    }
+    Ok(glue)
+}
+
+/// Prints how many functions the tracker module imports from its glue: each is a binding
+/// the glue carries.
+fn report_imports(out: &Path) -> Result {
     let wasm = std::fs::read(out.join("rapport_widget_bg.wasm")).map_err(|e| e.to_string())?;
-    let imports = import_count(&wasm)?;
-    if imports != 0 {
-        return Err(format!(
-            "the tracker module imports {imports} function(s); the loader instantiates it without glue, so it must import nothing"
-        ));
-    }
-    std::fs::copy(root().join("src/driver.js"), out.join("rapport_widget.js"))
-        .map_err(|e| format!("cannot copy src/driver.js: {e}"))?;
-    let snippets = out.join("snippets");
-    if snippets.exists() {
-        std::fs::remove_dir_all(&snippets).map_err(|e| e.to_string())?;
-    }
+    step(&format!(
+        "the tracker module imports {} function(s) from its glue",
+        import_count(&wasm)?
+    ));
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod contract;
 mod demo;
 mod dist;
 mod install;
+mod names;
 mod postgres;
 mod size;
 mod test;

@@ -97,11 +97,6 @@ pub fn run() -> Result {
         ],
     );
     for (name, package, targets) in [
-        (
-            "clippy (wasm32, embeddable no-std build)",
-            "rapport_widget",
-            &["--lib", "--no-default-features"][..],
-        ),
         ("clippy (wasm32)", "rapport_widget", &["--all-targets"][..]),
         (
             "clippy (wasm32, UI stage)",
