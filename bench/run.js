@@ -220,11 +220,26 @@ const READ_THROUGH = (ms) => new Promise((done) => {
   requestAnimationFrame(step);
 });
 
+// Mouse-wheel reading, the way most desktop readers scroll: notches of 120 px, one every
+// 50 ms, down the article and back, for `ms`. The turning points are computed once, before
+// the measurement, so no evaluation in the page adds script time while it runs.
+const WHEEL_MS = 5_000;
+async function wheelThrough(page, ms) {
+  const notches = await page.evaluate(() => Math.ceil((document.documentElement.scrollHeight - innerHeight) / 120));
+  await page.mouse.move(640, 400);
+  const end = Date.now() + ms;
+  for (let i = 0, dir = 1; Date.now() < end; i++) {
+    if (i > 0 && i % Math.max(1, notches) === 0) dir = -dir;
+    await page.mouse.wheel(0, 120 * dir);
+    await page.waitForTimeout(50);
+  }
+}
+
 // ---- 2. Main-thread cost at load, per scroll event, and the UI stage's mount.
 // Each configuration is loaded RUNS times per CPU rate, in alternation; in the last
 // SCROLL_RUNS rounds (the browser warmed up) the loaded page then scrolls for SCROLL_MS.
 async function loadRuns(browser, origin) {
-  const load = {}, scroll = {};
+  const load = {}, scroll = {}, wheel = {};
   const slot = (out, config, rate, keys) =>
     ((out[config] = out[config] || {})[rate] = out[config][rate] || Object.fromEntries(keys.map((k) => [k, []])));
   for (const rate of RATES) {
@@ -246,12 +261,20 @@ async function loadRuns(browser, origin) {
           s.script.push(after.script - m.script);
           s.task.push(after.task - m.task);
           s.events.push((await page.evaluate(() => window.__scrolls)) - scrolls0);
+          const w0 = await metrics(cdp);
+          const wheels0 = await page.evaluate(() => window.__scrolls);
+          await wheelThrough(page, WHEEL_MS);
+          const w1 = await metrics(cdp);
+          const wh = slot(wheel, config, rate, ['script', 'task', 'events']);
+          wh.script.push(w1.script - w0.script);
+          wh.task.push(w1.task - w0.task);
+          wh.events.push((await page.evaluate(() => window.__scrolls)) - wheels0);
         }
         await context.close();
       }
     }
   }
-  return { load, scroll };
+  return { load, scroll, wheel };
 }
 
 async function uiRuns(browser, origin) {
@@ -389,6 +412,27 @@ function report(r) {
   const scroll1 = median(per(r.scroll.rapport[1], 'script')) - median(per(r.scroll.none[1], 'script'));
   add();
   add(`Goal: ≤ 0.05 ms per scroll event (1×, script time): ${scroll1.toFixed(4)} ms, ${goal(scroll1 <= 0.05)}.`);
+  add();
+  add('## Per wheel-driven scroll event');
+  add();
+  add(`After the read-through, ${WHEEL_MS / 1000} s of mouse-wheel input on the same page: notches of 120 px, one every 50 ms, down and back. Each notch is a wheel event and, with the browser\'s smooth scrolling, several scroll events. Script time per scroll event, as above.`);
+  add();
+  add('| configuration | CPU | scroll events | script ms per event | added script ms per event | task ms per event |');
+  add('|---|---|---|---|---|---|');
+  for (const rate of RATES) {
+    const base = median(per(r.wheel.none[rate], 'script'));
+    for (const c of LOAD_CONFIGS) {
+      const x = r.wheel[c][rate];
+      add(`| ${c} | ${rate}× | ${median(x.events)} | ${range(summary(per(x, 'script')), (v) => v.toFixed(4))} | ${(median(per(x, 'script')) - base).toFixed(4)} | ${range(summary(per(x, 'task')), (v) => v.toFixed(3))} |`);
+    }
+  }
+  for (const rate of RATES) {
+    const added = (c) => median(per(r.wheel[c][rate], 'script')) - median(per(r.wheel.none[rate], 'script'));
+    if (r.wheel.plausible) {
+      add();
+      add(`Goal at ${rate}×: no more added script per wheel-driven scroll event than Plausible: Rapport ${added('rapport').toFixed(4)} ms, Plausible ${added('plausible').toFixed(4)} ms, ${goal(added('rapport') <= added('plausible'))}.`);
+    }
+  }
   add();
   add('## Rapport UI stage: fetch, instantiation and mount of a prompt');
   add();
