@@ -150,7 +150,7 @@ async function plainContext(browser, options = {}) {
   return browser.newContext({ userAgent: USER_AGENT, ...options });
 }
 
-test('7. leaving with a batch pending: delivered by beacon', async ({ browser, collector }) => {
+test('7. leaving with a batch pending: delivered on the way out, by keepalive fetch', async ({ browser, collector }) => {
   const context = await plainContext(browser);
   try {
     const page = await context.newPage();
@@ -162,7 +162,9 @@ test('7. leaving with a batch pending: delivered by beacon', async ({ browser, c
     expect(kinds).toEqual([]); // pending: the batch waits up to 5 s
     await page.goto(`${collector.url}/demo/`);
     await expectEachOnce(collector, 3);
-    expect(kinds[0]).toBe('ping'); // sendBeacon
+    // A keepalive fetch, not a beacon: Chromium lost about one beacon in ten sent as a tab
+    // closed (test 16), and no keepalive fetch. Beacons remain for pages that broke fetch.
+    expect(kinds[0]).toBe('fetch');
   } finally {
     await context.close();
   }
