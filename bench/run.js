@@ -277,6 +277,56 @@ async function loadRuns(browser, origin) {
   return { load, scroll, wheel };
 }
 
+// While working on the tracker's hot path: the scroll phases alone, for the baseline, Rapport
+// and Plausible (`BENCH_ONLY=scroll`), printing the added script per scroll event; with
+// `BENCH_PROFILE=1`, also the functions that took Rapport's script time during the wheel
+// phase (CDP's sampling profiler, self time).
+async function scrollOnly(browser, origin) {
+  const configs = ['none', 'rapport', 'plausible'];
+  const per = {};
+  for (const rate of RATES) {
+    for (let run = 0; run < SCROLL_RUNS; run++) {
+      for (const config of configs) {
+        const { context, page, cdp } = await open(browser, origin, config, rate);
+        await page.waitForTimeout(1500);
+        const profile = process.env.BENCH_PROFILE && config === 'rapport' && run === 0;
+        for (const [phase, go] of [['smooth', () => page.evaluate(READ_THROUGH, SCROLL_MS)], ['wheel', () => wheelThrough(page, WHEEL_MS)]]) {
+          if (profile && phase === 'wheel') {
+            await cdp.send('Profiler.enable');
+            await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+            await cdp.send('Profiler.start');
+          }
+          const m0 = await metrics(cdp);
+          const e0 = await page.evaluate(() => window.__scrolls);
+          await go();
+          const m1 = await metrics(cdp);
+          const events = (await page.evaluate(() => window.__scrolls)) - e0;
+          ((per[`${phase} ${rate}x`] = per[`${phase} ${rate}x`] || {})[config] = per[`${phase} ${rate}x`][config] || []).push((m1.script - m0.script) / events);
+          if (profile && phase === 'wheel') {
+            const { profile: p } = await cdp.send('Profiler.stop');
+            const self = {};
+            const dt = {};
+            p.samples.forEach((id, i) => { dt[id] = (dt[id] || 0) + (p.timeDeltas[i] || 0); });
+            for (const n of p.nodes) {
+              const f = n.callFrame;
+              const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber}`;
+              self[key] = (self[key] || 0) + (dt[n.id] || 0);
+            }
+            const top = Object.entries(self).filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30);
+            console.log(`profile of rapport, wheel, ${rate}x (self ms over ${events} scroll events):`);
+            for (const [k, us] of top) console.log(`  ${(us / 1000).toFixed(2).padStart(8)}  ${k}`);
+          }
+        }
+        await context.close();
+      }
+    }
+  }
+  for (const [phase, byConfig] of Object.entries(per)) {
+    const base = median(byConfig.none);
+    console.log(phase, Object.entries(byConfig).map(([c, xs]) => `${c} ${(median(xs) - base).toFixed(4)} ms added (${xs.map((x) => x.toFixed(4)).join(', ')})`).join('; '));
+  }
+}
+
 async function uiRuns(browser, origin) {
   const out = {};
   for (const rate of RATES) {
@@ -496,6 +546,7 @@ function report(r) {
     };
     // One part alone, printed rather than written, while working on the harness.
     if (process.env.BENCH_ONLY == 'ui') return console.log(JSON.stringify(await uiRuns(browser, origin)));
+    if (process.env.BENCH_ONLY == 'scroll') return scrollOnly(browser, origin);
     if (process.env.BENCH_ONLY == 'delivery') return console.log(JSON.stringify(await delivery(browser, origin)));
     step('delivery');
     result.delivery = await delivery(browser, origin);
