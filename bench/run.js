@@ -28,7 +28,7 @@ const PEERS = path.join(__dirname, 'node_modules');
 const RUNS = Number(process.env.BENCH_RUNS || 10);
 const SCROLL_RUNS = Number(process.env.BENCH_SCROLL_RUNS || 3);
 const SCROLL_MS = 10_000;
-const RATES = [1, 4];
+const RATES = (process.env.BENCH_RATES || "1,4").split(",").map(Number);
 // The same browser, presented the same way, as the end-to-end tests.
 const { USER_AGENT } = require('../tests/e2e/browser');
 const version = (name) => require(path.join(PEERS, name, 'package.json')).version;
@@ -185,6 +185,27 @@ const INIT = () => {
   }).observe(document, { childList: true, subtree: true });
 };
 
+// With BENCH_COUNT: how often the page's scripts call the browser APIs that cost on a hot
+// path, read as window.__calls.
+const COUNT = () => {
+  const calls = (window.__calls = {});
+  const wrap = (o, name, label) => {
+    const f = o[name];
+    o[name] = function (...a) { calls[label] = (calls[label] || 0) + 1; return f.apply(this, a); };
+  };
+  wrap(Storage.prototype, 'getItem', 'getItem');
+  wrap(Storage.prototype, 'setItem', 'setItem');
+  wrap(Storage.prototype, 'key', 'storage.key');
+  wrap(window, 'setTimeout', 'setTimeout');
+  wrap(window, 'clearTimeout', 'clearTimeout');
+  wrap(window, 'requestAnimationFrame', 'requestAnimationFrame');
+  wrap(JSON, 'stringify', 'JSON.stringify');
+  wrap(JSON, 'parse', 'JSON.parse');
+  if (navigator.locks) wrap(LockManager.prototype, 'request', 'locks.request');
+  wrap(crypto, 'getRandomValues', 'getRandomValues');
+  wrap(window, 'fetch', 'fetch');
+};
+
 async function open(browser, origin, config, rate) {
   const context = await browser.newContext({ userAgent: USER_AGENT, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -193,6 +214,7 @@ async function open(browser, origin, config, rate) {
   page.on('pageerror', (e) => errors.push(`[${config}, ${rate}×] ${e}`));
   if (process.env.BENCH_DEBUG) page.on('console', (m) => console.log(`[${config}] ${m.type()}: ${m.text()}`));
   await page.addInitScript(INIT);
+  if (process.env.BENCH_COUNT) await page.addInitScript(COUNT);
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   if (rate > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate });
@@ -298,8 +320,13 @@ async function scrollOnly(browser, origin) {
           }
           const m0 = await metrics(cdp);
           const e0 = await page.evaluate(() => window.__scrolls);
+          const c0 = process.env.BENCH_COUNT && await page.evaluate(() => ({ ...window.__calls }));
           await go();
           const m1 = await metrics(cdp);
+          if (c0) {
+            const c1 = await page.evaluate(() => ({ ...window.__calls }));
+            console.log(`${config} ${phase} ${rate}x calls:`, JSON.stringify(Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, v - (c0[k] || 0)]).filter(([, v]) => v))));
+          }
           const events = (await page.evaluate(() => window.__scrolls)) - e0;
           ((per[`${phase} ${rate}x`] = per[`${phase} ${rate}x`] || {})[config] = per[`${phase} ${rate}x`][config] || []).push((m1.script - m0.script) / events);
           if (profile && phase === 'wheel') {
@@ -309,9 +336,23 @@ async function scrollOnly(browser, origin) {
             p.samples.forEach((id, i) => { dt[id] = (dt[id] || 0) + (p.timeDeltas[i] || 0); });
             for (const n of p.nodes) {
               const f = n.callFrame;
-              const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber}`;
+              const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.columnNumber}`;
               self[key] = (self[key] || 0) + (dt[n.id] || 0);
             }
+            // Inclusive time by entry point: the first two frames under the root.
+            const parent = {};
+            for (const n of p.nodes) for (const c of n.children || []) parent[c] = n.id;
+            const byId = Object.fromEntries(p.nodes.map((n) => [n.id, n]));
+            const name = (n) => `${n.callFrame.functionName || '(anonymous)'}@${path.basename(n.callFrame.url)}:${n.callFrame.columnNumber}`;
+            const entry = {};
+            for (const n of p.nodes) {
+              const chain = [];
+              for (let id = n.id; id !== undefined; id = parent[id]) chain.unshift(byId[id]);
+              const key = chain.slice(1, 4).map(name).join(' > ');
+              if (!key.startsWith('(idle)') && !key.startsWith('(program)')) entry[key] = (entry[key] || 0) + (dt[n.id] || 0);
+            }
+            console.log(`entry points (inclusive ms):`);
+            for (const [k, us] of Object.entries(entry).sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(us / 1000).toFixed(2).padStart(8)}  ${k}`);
             const top = Object.entries(self).filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30);
             console.log(`profile of rapport, wheel, ${rate}x (self ms over ${events} scroll events):`);
             for (const [k, us] of top) console.log(`  ${(us / 1000).toFixed(2).padStart(8)}  ${k}`);
@@ -546,7 +587,7 @@ function report(r) {
     };
     // One part alone, printed rather than written, while working on the harness.
     if (process.env.BENCH_ONLY == 'ui') return console.log(JSON.stringify(await uiRuns(browser, origin)));
-    if (process.env.BENCH_ONLY == 'scroll') return scrollOnly(browser, origin);
+    if (process.env.BENCH_ONLY == 'scroll') return await scrollOnly(browser, origin);
     if (process.env.BENCH_ONLY == 'delivery') return console.log(JSON.stringify(await delivery(browser, origin)));
     step('delivery');
     result.delivery = await delivery(browser, origin);

@@ -161,29 +161,56 @@ thread_local! {
 /// job, the UI stage hears the events it emitted, with the driver's state released so that
 /// the stage may read the facts or track in turn.
 pub(crate) fn run(job: Job) {
-    JOBS.with(|jobs| jobs.borrow_mut().push_back(job));
     if RUNNING.with(|r| r.replace(true)) {
+        JOBS.with(|jobs| jobs.borrow_mut().push_back(job));
         return;
     }
+    step(job);
+    drain_jobs();
+}
+
+/// An event for the driver: handled at once, with no job made, unless a job is running
+/// (an event the driver's own call dispatched), when it waits its turn with its own
+/// reference to the event. This is the hot path of input and scroll events.
+pub(crate) fn run_event(f: fn(&mut Driver, &web_sys::Event), e: &web_sys::Event) {
+    if RUNNING.with(|r| r.replace(true)) {
+        let e = e.clone();
+        JOBS.with(|jobs| jobs.borrow_mut().push_back(Box::new(move |d| f(d, &e))));
+        return;
+    }
+    step(|d| f(d, e));
+    drain_jobs();
+}
+
+/// Runs the jobs that arrived while one ran, in order, then lets the next call in.
+fn drain_jobs() {
     while let Some(job) = JOBS.with(|jobs| jobs.borrow_mut().pop_front()) {
-        let heard = DRIVER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let d = slot.as_mut()?;
-            if d.dead {
-                return None;
-            }
-            job(d);
-            let names = std::mem::take(&mut d.notify);
-            Some((d.heard.clone()?, names))
-        });
-        if let Some((heard, names)) = heard {
-            for name in names {
-                // A prompt failed: tracking goes on.
-                let _ = heard.call1(&JsValue::UNDEFINED, &JsValue::from_str(&name));
-            }
-        }
+        step(job);
     }
     RUNNING.with(|r| r.set(false));
+}
+
+/// One job on the driver, then the UI stage hears the events it emitted.
+fn step(job: impl FnOnce(&mut Driver)) {
+    let heard = DRIVER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let d = slot.as_mut()?;
+        if d.dead {
+            return None;
+        }
+        job(d);
+        if d.notify.is_empty() {
+            return None;
+        }
+        let names = std::mem::take(&mut d.notify);
+        Some((d.heard.clone()?, names))
+    });
+    if let Some((heard, names)) = heard {
+        for name in names {
+            // A prompt failed: tracking goes on.
+            let _ = heard.call1(&JsValue::UNDEFINED, &JsValue::from_str(&name));
+        }
+    }
 }
 
 /// Reads the driver's state outside a job (the UI stage's `facts()`); `None` while a job

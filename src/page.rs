@@ -25,10 +25,6 @@ pub struct PageState {
     /// heard a scroll (page time).
     pub deepest: f64,
     last_read: f64,
-    /// A frame is requested for the next scroll read.
-    frame: i32,
-    /// The frame's callback, made once.
-    on_frame: Option<Function>,
     sizes: Option<(ResizeObserver, Function)>,
     /// `history.pushState` and `replaceState` as they were, and our wrappers.
     patched: Vec<(&'static str, JsValue, JsValue)>,
@@ -117,13 +113,10 @@ impl Driver {
         for kind in ["pointerdown", "keydown", "touchstart", "wheel"] {
             self.on(&w, kind, true, |d, _| d.signal(Signal::Input));
         }
-        // The hot path: a scroll event costs a flag test; the frame reads scrollY and
-        // innerHeight once, however many scroll events the frame had.
-        let frame =
-            Closure::<dyn FnMut(JsValue)>::new(|_: JsValue| run(Box::new(|d| d.read_scroll())))
-                .into_js_value();
-        self.page.on_frame = Some(frame.unchecked_into());
-        self.on(&w, "scroll", false, |d, _| d.on_scroll());
+        // The hot path. Browsers fire scroll events once per animation frame at most (in
+        // the frame's scroll steps, where layout is current), so reading scrollY and
+        // innerHeight in the handler is one read per frame, without a frame request.
+        self.on(&w, "scroll", false, |d, _| d.read_scroll());
         self.on(&doc, "visibilitychange", false, |d, _| {
             let hidden = d.doc.visibility_state() == web_sys::VisibilityState::Hidden;
             d.signal(if hidden {
@@ -227,33 +220,14 @@ impl Driver {
             target,
             kind,
             options,
-            move |e: &Event| {
-                let e = e.clone();
-                run(Box::new(move |d| f(d, &e)));
-            },
+            move |e: &Event| crate::run_event(f, e),
         ));
-    }
-
-    fn on_scroll(&mut self) {
-        if self.page.frame != 0 {
-            return;
-        }
-        let requested = self
-            .page
-            .on_frame
-            .as_ref()
-            .and_then(|f| self.w.request_animation_frame(f).ok());
-        match requested {
-            Some(id) => self.page.frame = id.max(1),
-            None => self.read_scroll(), // no frames: read now
-        }
     }
 
     /// One read of `scrollY` and `innerHeight`. The engine hears it when the page is read
     /// deeper than before (depth and milestones), else at most every 250 ms (scrolling is
     /// input that keeps the pageview engaged).
     fn read_scroll(&mut self) {
-        self.page.frame = 0;
         let view = self
             .w
             .inner_height()
@@ -298,11 +272,6 @@ impl Driver {
 
     pub fn signal(&mut self, kind: Signal) {
         let leaving = matches!(kind, Signal::Hidden | Signal::Leave);
-        if leaving && self.page.frame != 0 {
-            // The frame will not come while hidden: the last scroll counts now.
-            self.w.cancel_animation_frame(self.page.frame).ok();
-            self.read_scroll();
-        }
         let (now, t) = (ms(self.now()), ms(self.perf_now()));
         match kind {
             Signal::Input => {
@@ -380,9 +349,6 @@ impl Driver {
     pub fn teardown(&mut self) {
         self.dead = true;
         self.schedule(-1);
-        if self.page.frame != 0 {
-            self.w.cancel_animation_frame(self.page.frame).ok();
-        }
         if let Some(t) = get(&self.api, "_t").as_f64() {
             self.w.clear_timeout_with_handle(t as i32);
         }
