@@ -466,7 +466,9 @@ impl Db {
         let reads = AnyPoolOptions::new()
             .max_connections(u32::try_from(slots).unwrap_or(u32::MAX))
             .min_connections(0)
-            .acquire_timeout(budget.timeout)
+            // The read budget's own timer (`budgeted`) bounds the wait for a connection; the
+            // pool's is later, so a read over its budget always says so, never "unavailable".
+            .acquire_timeout(budget.timeout + std::time::Duration::from_secs(1))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
