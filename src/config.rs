@@ -174,6 +174,16 @@ pub fn read(script: &Element, w: &Window) -> Option<(Settings, DeliveryConfig)> 
             "must be empty or 1-64 characters of a-z, 0-9, '_', '.' and '-'",
         );
     }
+    // The loader falls back to 1000 ms on its own; the message is said here, where the
+    // settings' messages live, so the loader stays small.
+    if let Some(v) = attr("experiment-timeout").map(|t| number(&t)) {
+        if !(0.0..=10_000.0).contains(&v) {
+            log(
+                "config field \"data-experiment-timeout\" must be 0-10000 ms; using 1000",
+                true,
+            );
+        }
+    }
     Some((
         Settings {
             site,

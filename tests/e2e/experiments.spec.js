@@ -109,6 +109,24 @@ test('without a decision in time the first variant shows and no exposure is reco
   expect(consoleLog.pageErrors).toEqual([]);
 });
 
+test('a bad data-experiment-timeout gets one console line naming it, and the wait is 1000 ms', async ({ page, collector, consoleLog }) => {
+  const url = `${collector.url}/demo/exp.html`;
+  await servePage(page, url, page_('data-experiment-timeout="20000"', layouts));
+  // The module arrives after 3 s: with a wait of 20 s nothing would show by then.
+  await page.route('**/embed/rapport_widget_bg.wasm', async (route) => {
+    await new Promise((r) => setTimeout(r, 3000));
+    await route.continue();
+  });
+  await page.goto(url);
+  await expect.poll(() => shown(page), { timeout: 2500 }).toEqual(['a']);
+  await expect.poll(() => consoleLog.rapport().map((m) => m.text)).toEqual([
+    'rapport: config field "data-experiment-timeout" must be 0-10000 ms; using 1000',
+  ]);
+  // Tracking goes on with the other settings.
+  await collector.waitFor((events) => named(events, 'page_view').length === 1);
+  expect(consoleLog.pageErrors).toEqual([]);
+});
+
 test('with Do Not Track the first variant shows at once and nothing is recorded', async ({ browser, collector }) => {
   const context = await browser.newContext({ extraHTTPHeaders: {} });
   const page = await context.newPage();
