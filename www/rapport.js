@@ -11,8 +11,8 @@
   'use strict';
   let d = document, nav = navigator, script = d.currentScript, prev = w.rapport, store;
   if (prev && prev.loaded) return; // the tag was included twice
-  // Captured now: a page script that replaces them later does not reach the tracker.
   try { store = localStorage; } catch { /* blocked: every use below is guarded */ }
+  // Captured now: a page script that replaces them later does not reach the tracker.
   let json = { stringify: JSON.stringify, parse: JSON.parse };
   let queue = [];
   let api = { loaded: true };
@@ -39,7 +39,7 @@
       queue[queue.length] = [name, call];
     } catch (e) { say('warn', name + '() dropped the call: ' + e); }
   };
-  let reset = () => { for (let i = 0; i < 5; i++) api[names[i]] = queued(names[i]); };
+  let reset = () => { for (let i = 0; i < names.length; i++) api[names[i]] = queued(names[i]); };
   reset();
 
   // Page experiments. Every [data-rapport-variant] stays hidden until the tracker marks the
@@ -153,31 +153,34 @@
   // promises are native ones (the page's own Promise may be replaced). Then the tracker
   // starts with what was loaded; a failure there is the tracker's, not loading's.
   let load = () => {
+    // A browser without WebAssembly fails here too: its glue cannot instantiate, and says so.
     let failed = (e) => fail('could not load from ' + base +
       (/wasm-unsafe-eval|Content Security Policy/i.test(String(e && e.message)) ? " (script-src needs 'wasm-unsafe-eval')" : ''), e);
     try {
-      let url = base + 'rapport_widget_bg.wasm';
-      // The module's bytes, fetched beside the glue; by XHR if the host page broke fetch.
-      let wasm = data.glue || (() => {
-        try {
-          let r = fetch(url);
-          if (r && typeof r.then == 'function') return r;
-        } catch { /* the host page broke fetch */ }
-        return new w.Promise((resolve, reject) => {
-          let x = new XMLHttpRequest();
-          x.open('GET', url);
-          x.responseType = 'arraybuffer';
-          x.onload = () => x.status == 200 ? resolve(x.response) : reject(Error('HTTP ' + x.status));
-          x.onerror = reject;
-          x.send();
-        });
-      })();
-      (data.glue
+      let started;
+      if (data.glue) {
         // On the development page (data-glue="trunk", a tag that is not async), trunk's own
         // script instantiates the module with its glue: a second instantiation would race it.
-        ? new w.Promise((resolve) => w.addEventListener('TrunkApplicationStarted', () => resolve(w.wasmBindings)))
-        : import(base + 'rapport_widget.js').then((module) => module.default({ module_or_path: wasm }).then(() => module))
-      ).then((loaded) => {
+        started = new w.Promise((resolve) => w.addEventListener('TrunkApplicationStarted', () => resolve(w.wasmBindings)));
+      } else {
+        // The module's bytes, fetched beside the glue; by XHR if the host page broke fetch.
+        let url = base + 'rapport_widget_bg.wasm', wasm;
+        try {
+          wasm = fetch(url);
+          if (!wasm || typeof wasm.then != 'function') throw 0;
+        } catch {
+          wasm = new w.Promise((resolve, reject) => {
+            let x = new XMLHttpRequest();
+            x.open('GET', url);
+            x.responseType = 'arraybuffer';
+            x.onload = () => x.status == 200 ? resolve(x.response) : reject(Error('HTTP ' + x.status));
+            x.onerror = reject;
+            x.send();
+          });
+        }
+        started = import(base + 'rapport_widget.js').then((module) => module.default({ module_or_path: wasm }).then(() => module));
+      }
+      started.then((loaded) => {
         if (off || !consented || running) return; // opted out or refused meanwhile
         let pending = queue.splice(0, queue.length);
         try {
@@ -190,7 +193,6 @@
     } catch (e) { failed(e); }
   };
 
-  // A browser without WebAssembly fails here too: its glue cannot instantiate, and says so.
   try { base = new URL('.', script.src).href; } catch { return fail('load rapport.js from an http(s) URL with <script src>'); }
   try { if (store.getItem('rapport:opt_out')) off = true; } catch { /* storage blocked */ }
   // Do Not Track and Global Privacy Control mean no tracking, unless the site owner set

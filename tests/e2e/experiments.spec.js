@@ -16,6 +16,12 @@ const layouts = `<div data-rapport-experiment="layout">
   <section id="b" data-rapport-variant="grid" style="display:flex">B</section>
 </div>`;
 
+/** The tracker's module arrives `ms` late, so the loader's own wait decides first. */
+const slowModule = (page, ms) => page.route('**/embed/rapport_widget_bg.wasm', async (route) => {
+  await new Promise((r) => setTimeout(r, ms));
+  await route.continue();
+});
+
 /** Which of the two variants are shown: their computed display. */
 const shown = (page) => page.evaluate(() => ['a', 'b'].filter((id) => getComputedStyle(document.getElementById(id)).display !== 'none'));
 
@@ -95,10 +101,7 @@ test('the declarative form shows no variant before the decision and only the cho
 test('without a decision in time the first variant shows and no exposure is recorded', async ({ page, collector, consoleLog }) => {
   const url = `${collector.url}/demo/exp.html`;
   await servePage(page, url, page_('data-experiment-timeout="300"', layouts));
-  await page.route('**/embed/rapport_widget_bg.wasm', async (route) => {
-    await new Promise((r) => setTimeout(r, 1500));
-    await route.continue();
-  });
+  await slowModule(page, 1500);
   await page.goto(url);
   await expect.poll(() => shown(page)).toEqual(['a']);
   // The tracker starts later and keeps the page as it is.
@@ -113,10 +116,7 @@ test('a bad data-experiment-timeout gets one console line naming it, and the wai
   const url = `${collector.url}/demo/exp.html`;
   await servePage(page, url, page_('data-experiment-timeout="20000"', layouts));
   // The module arrives after 3 s: with a wait of 20 s nothing would show by then.
-  await page.route('**/embed/rapport_widget_bg.wasm', async (route) => {
-    await new Promise((r) => setTimeout(r, 3000));
-    await route.continue();
-  });
+  await slowModule(page, 3000);
   await page.goto(url);
   await expect.poll(() => shown(page), { timeout: 2500 }).toEqual(['a']);
   await expect.poll(() => consoleLog.rapport().map((m) => m.text)).toEqual([

@@ -16,7 +16,7 @@ pub const TRACKER_STRETCH: usize = 12_000;
 pub const UI_CAP: usize = 240_000;
 pub const UI_GOAL: usize = 100_000;
 pub const UI_STRETCH: usize = 60_000;
-/// The brief's goal for the loader is 1,500 B. It measures 1,705 B (ARCHITECTURE.md lists
+/// The brief's goal for the loader is 1,500 B. It measures 1,713 B (ARCHITECTURE.md lists
 /// what each of its duties costs); this cap keeps it from growing back toward the 1,897 B it
 /// was before it was rewritten for size.
 pub const LOADER_CAP: usize = 1_800;
