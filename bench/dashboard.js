@@ -11,12 +11,11 @@
 // For scale it also times that stats request once on its own (from Node, collector idle).
 // Not a test: it reports, it does not judge.
 //
-// The events are seeded over HTTP (POST /v1/batch, 1,000 events a batch, a few at once) into
-// target/bench/dashboard.db. The collector refuses events more than 7 days older than their
-// batch and stamps each one `received − (sent_at − ts)`, so events cannot be backdated
-// further: the seeded sessions spread over the last 7 days, inside the 30-day range asked
-// for. A database left by an earlier run is reused when it already holds at least that many
-// events of site "demo" in the range, which makes reruns fast; the output says which.
+// The events are seeded with `rapport-collector import --site demo -` (one JSON event a line
+// on its standard input) into target/bench/dashboard.db, before the collector starts: the
+// sessions spread over the whole 30-day range asked for. A database left by an earlier run
+// is reused when it already holds at least that many events of site "demo" in the range,
+// which makes reruns fast; the output says which.
 //
 // The collector is target/server/rapport-collector when it is newer than the collector's and
 // core's sources, else target/debug/rapport-collector (said in the output; this script never
@@ -44,12 +43,7 @@ const EVENTS = Number(process.env.RAPPORT_BENCH_DASHBOARD_EVENTS || 1_000_000);
 const RUNS = Number(process.env.RAPPORT_BENCH_DASHBOARD_RUNS || 3);
 const RUN_TIMEOUT_MS = Number(process.env.RAPPORT_BENCH_DASHBOARD_TIMEOUT_S || 1800) * 1000;
 const SITE = 'demo';
-const BATCH_EVENTS = 1000; // the collector's maximum (ingest.rs MAX_BATCH_EVENTS)
-const CONCURRENCY = 4; // batches in flight at once
 const DAY = 86_400_000;
-// Sessions start up to this long before their batch is sent: under the collector's 7-day
-// limit, with room for the session's own 100 s.
-const SPREAD_MS = 7 * DAY - 3_600_000;
 
 const median = (xs) => {
   const s = xs.filter((x) => x != null).sort((a, b) => a - b);
@@ -99,10 +93,6 @@ function startCollector(bin) {
     '--listen', '127.0.0.1:0',
     '--database-url', `sqlite://${DB_FILE}`,
     '--dashboard-dir', DASHBOARD_DIR,
-    // Seeding sends ~1,000 batches from one address as fast as the collector takes them; the
-    // default limiter (120 at once, then 20 a second) would answer 429 to most of them.
-    '--rate-limit-burst', '1000000',
-    '--rate-limit-per-second', '1000000',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stderr = '';
   // Errors it logs (storage unavailable, …): counted, the first few kept for the report.
@@ -186,11 +176,11 @@ function storedEvents(fromMs) {
 
 const uuid = (kind, v) => `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${v.toString(16).padStart(12, '0')}`;
 
-/** Event `n`, sent at `sentAt`: as collector/benches/stats.rs `event()` has it. Sessions of
- * 10 events (2 page views, scroll milestones, engagement, a feedback answer in every 7th
- * session), 3 sessions a visitor, 400 paths; here also a referrer and a utm_source in some
- * sessions, and the sessions spread over the last 7 days rather than 30 (see the header). */
-function event(n, sentAt) {
+/** Event `n`, of a session that ends `spread` ms or less before `now`: as
+ * collector/benches/stats.rs `event()` has it. Sessions of 10 events (2 page views, scroll
+ * milestones, engagement, a feedback answer in every 7th session), 3 sessions a visitor, 400
+ * paths; here also a referrer and a utm_source in some sessions. */
+function event(n, now, spread) {
   const session = Math.floor(n / 10);
   const step = n % 10;
   let name;
@@ -204,13 +194,13 @@ function event(n, sentAt) {
   } else {
     [name, props] = ['page_engagement', { engaged_ms: (n * 137) % 60_000, scroll_max: (n * 7) % 101 }];
   }
-  // A session starts a pseudo-random time before the batch; its events are 10 s apart.
-  const age = (session * 2_654_435_761) % SPREAD_MS;
+  // A session ends a pseudo-random time before now; its events are 10 s apart.
+  const age = (session * 2_654_435_761) % spread;
   const utm = ['?utm_source=mail', '?utm_source=google', '', '', ''][session % 5];
   const e = {
     id: uuid(1, n),
     name,
-    ts: sentAt - age - 100_000 + step * 10_000,
+    ts: now - age - 100_000 + step * 10_000,
     visitor_id: uuid(2, Math.floor(session / 3)),
     session_id: uuid(3, session),
     pageview_id: uuid(4, Math.floor(n / 5)),
@@ -222,65 +212,35 @@ function event(n, sentAt) {
   return e;
 }
 
-/** Sends events 0..total in batches, CONCURRENCY at once; 429 and 503 are retried after
- * their Retry-After, network errors a few times, any other refusal stops the run. */
-async function seed(url, total) {
-  const batches = Math.ceil(total / BATCH_EVENTS);
-  const tally = { batches, accepted: 0, rejected: 0, duplicates: 0, retried_429: 0, retried_503: 0, network_errors: 0, first_rejection: null, first_retry_reason: null };
+/** Stores events 0..total with `rapport-collector import`, spread over the range that starts
+ * at `fromMs`, writing them to its standard input as it takes them. */
+async function seed(bin, total, fromMs) {
+  fs.writeFileSync(CONFIG_FILE, `[[site]]\nid = "${SITE}"\norigins = ["*"]\n`);
   const started = Date.now();
-  let next = 0;
-  let reported = 0;
-
-  async function send(b) {
-    for (let attempt = 1; ; attempt++) {
-      const sentAt = Date.now();
-      const events = [];
-      for (let n = b * BATCH_EVENTS; n < Math.min(total, (b + 1) * BATCH_EVENTS); n++) events.push(event(n, sentAt));
-      let res;
-      try {
-        res = await fetch(`${url}/v1/batch`, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain', 'user-agent': USER_AGENT },
-          body: JSON.stringify({ site: SITE, sent_at: sentAt, events }),
-        });
-      } catch (e) {
-        tally.network_errors += 1;
-        if (attempt >= 5) throw new Error(`batch ${b}: ${e.message} (${attempt} attempts)`);
-        await sleep(1000 * attempt);
-        continue;
-      }
-      const text = await res.text();
-      if (res.status === 429 || res.status === 503) {
-        tally[res.status === 429 ? 'retried_429' : 'retried_503'] += 1;
-        tally.first_retry_reason ??= `HTTP ${res.status} ${text.slice(0, 300)}`;
-        await sleep(1000 * Number(res.headers.get('retry-after') || 1));
-        continue;
-      }
-      if (res.status !== 200) throw new Error(`batch ${b}: HTTP ${res.status} ${text.slice(0, 500)}`);
-      const body = JSON.parse(text);
-      tally.accepted += body.accepted;
-      tally.rejected += body.rejected.length;
-      tally.duplicates += body.duplicates.length;
-      if (body.rejected.length && !tally.first_rejection) tally.first_rejection = body.rejected[0];
-      return;
-    }
+  const child = spawn(bin, ['--config', CONFIG_FILE, '--database-url', `sqlite://${DB_FILE}`, 'import', '--site', SITE, '-'],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err = (err + d).slice(-5_000); });
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  const spread = started - fromMs - 200_000;
+  const step = Math.max(1, Math.floor(total / 10));
+  for (let n = 0; n < total; n += 1000) {
+    let lines = '';
+    for (let i = n; i < Math.min(total, n + 1000); i++) lines += `${JSON.stringify(event(i, started, spread))}\n`;
+    if (!child.stdin.write(lines)) await new Promise((resolve) => child.stdin.once('drain', resolve));
+    if ((n + 1000) % step < 1000) console.log(`  ${Math.min(total, n + 1000)} events written, ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-
-  async function worker() {
-    while (next < batches) {
-      const b = next++;
-      await send(b);
-      const done = Math.min(total, (b + 1) * BATCH_EVENTS);
-      if (done - reported >= total / 20 || done === total) {
-        reported = done;
-        const s = (Date.now() - started) / 1000;
-        console.log(`  ${String(tally.accepted).padStart(9)} events stored, ${s.toFixed(0)} s, ${Math.round(tally.accepted / s)} events/s`);
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  child.stdin.end();
+  const code = await exited;
+  const summary = out.trim().split('\n').pop() || '';
+  // "N lines: S events stored, D already stored, R refused"
+  const m = summary.match(/^(\d+) lines: (\d+) events stored, (\d+) already stored, (\d+) refused$/);
+  if (code !== 0 || !m) throw new Error(`import exited ${code}: ${out.slice(-2_000)} ${err}`);
   const ms = Date.now() - started;
-  return { ...tally, ms, events_per_s: Math.round((tally.accepted / ms) * 1000) };
+  const stored = Number(m[2]);
+  return { lines: Number(m[1]), stored, duplicates: Number(m[3]), refused: Number(m[4]), ms, events_per_s: Math.round((stored / ms) * 1000) };
 }
 
 /** The range's stats asked for once, from Node: the query's own cost, for scale. */
@@ -387,19 +347,16 @@ async function main() {
   process.on('exit', cleanup);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { cleanup(); process.exit(130); });
   try {
+    let seeding = null;
+    if (!reused) {
+      seeding = await seed(bin, EVENTS, (today - 29) * DAY);
+      console.log(`seeded ${seeding.stored} events with rapport-collector import in ${(seeding.ms / 1000).toFixed(1)} s ` +
+        `(${seeding.events_per_s} events/s, generating them included); ${seeding.duplicates} already stored, ${seeding.refused} refused`);
+    }
     const started = await startCollector(bin);
     collector = started.child;
     const url = started.url;
     console.log(`collector listening on ${url}`);
-
-    let seeding = null;
-    if (!reused) {
-      seeding = await seed(url, EVENTS);
-      console.log(`seeded ${seeding.accepted} events in ${(seeding.ms / 1000).toFixed(1)} s (${seeding.events_per_s} events/s); ` +
-        `rejected ${seeding.rejected}, duplicates ${seeding.duplicates}, 429 retried ${seeding.retried_429}, 503 retried ${seeding.retried_503}, network errors ${seeding.network_errors}`);
-      if (seeding.first_rejection) console.log(`  first rejection: ${JSON.stringify(seeding.first_rejection)}`);
-      if (seeding.first_retry_reason) console.log(`  first retried answer: ${seeding.first_retry_reason}`);
-    }
     const events = storedEvents((today - 29) * DAY);
 
     const waitedAlone = await waitIdle(collector.pid);
@@ -427,14 +384,9 @@ async function main() {
       events_requested: EVENTS,
       events,
       range,
-      seeding: seeding && {
-        ms: seeding.ms, events_per_s: seeding.events_per_s, batches: seeding.batches, batch_events: BATCH_EVENTS, concurrency: CONCURRENCY,
-        accepted: seeding.accepted, rejected: seeding.rejected, duplicates: seeding.duplicates,
-        retried_429: seeding.retried_429, retried_503: seeding.retried_503, network_errors: seeding.network_errors,
-        first_rejection: seeding.first_rejection, first_retry_reason: seeding.first_retry_reason,
-      },
+      seeding: seeding && { method: 'rapport-collector import', ...seeding },
       stats_alone: alone,
-      collector_errors: { ...collector.errors, note: 'ERROR lines the collector logged during the whole run (seeding and dashboard loads)' },
+      collector_errors: { ...collector.errors, note: 'ERROR lines the collector logged during the dashboard loads' },
       runs,
       median: {
         figures_ms: median(runs.map((r) => r.figures_ms)),

@@ -152,6 +152,25 @@ pub struct NewEvent<'a> {
     pub ts: u64,
 }
 
+/// When the events of one store call reached the collector (`received_at`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Arrival {
+    /// All of them now, in this batch.
+    At(u64),
+    /// Each at its own (stored) time: history moved in by `rapport-collector import`, so
+    /// that the live count and the newest-events lists do not take it for new traffic.
+    EventTime,
+}
+
+impl Arrival {
+    fn of(self, new: &NewEvent<'_>) -> i64 {
+        as_i64(match self {
+            Arrival::At(at) => at,
+            Arrival::EventTime => new.ts,
+        })
+    }
+}
+
 /// Columns per event row (13, the measures, `measured`), and rows per INSERT statement
 /// (30 × 500 parameters stays under both SQLite's and PostgreSQL's limits).
 const COLUMNS: usize = 14 + MEASURE_COLUMNS.len();
@@ -643,8 +662,29 @@ impl Db {
         device: &str,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
+        self.store(site, Arrival::At(received_at), device, events)
+            .await
+    }
+
+    /// Stores history (`rapport-collector import`) like [`insert_events`](Db::insert_events),
+    /// each event as received at its own time and from no known device class.
+    pub async fn import_events(
+        &self,
+        site: &str,
+        events: &[NewEvent<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        self.store(site, Arrival::EventTime, "", events).await
+    }
+
+    async fn store(
+        &self,
+        site: &str,
+        arrival: Arrival,
+        device: &str,
+        events: &[NewEvent<'_>],
+    ) -> Result<Vec<String>, sqlx::Error> {
         if let Some(ch) = &self.events {
-            return ch.insert_events(site, received_at, device, events).await;
+            return ch.insert_events(site, arrival, device, events).await;
         }
         let mut inserted = Vec::new();
         let mut tx = self.pool.begin().await?;
@@ -663,7 +703,7 @@ impl Db {
                             .bind(&e.name)
                             .bind(as_i64(new.ts))
                             .bind(as_i64(e.ts))
-                            .bind(as_i64(received_at))
+                            .bind(arrival.of(new))
                             .bind(e.visitor_id.to_string())
                             .bind(e.session_id.to_string())
                             .bind(e.pageview_id.to_string())

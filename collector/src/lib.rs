@@ -4,10 +4,12 @@
 //! `tower::ServiceExt::oneshot` and no socket.
 //!
 //! Modules depend one way (ARCHITECTURE.md): this file's routes and the OpenAPI description
-//! (`api`) on the handlers (`ingest`, `sites`, `experiments`, `loyalty`, `links`, `demo`,
-//! `health`)
-//! and on `access`, which decides who reads the site data; the handlers and `access` on `state`; `state` on storage (`db`, `stats`), `config` and `limit`; and
-//! everything on the leaves `error`, `secret` and `programs`.
+//! (`api`) on the handlers (`ingest`, `sites`, `breakdown`, `prompts`, `experiments`,
+//! `loyalty`, `links`, `demo`, `health`) and on `access`, which decides who reads the site
+//! data; the handlers and `access` on `state`; the handlers and `state` on the report layer
+//! (`report`: the reports' queries, which import no handler and not `state`); all of them on
+//! storage (`db`), `config` and `limit`; and everything on the leaves `error`, `secret` and
+//! `programs`. `import` (the bulk import command) rests on storage only.
 
 pub mod access;
 pub mod api;
@@ -18,19 +20,19 @@ pub mod demo;
 pub mod device;
 pub mod error;
 pub mod experiments;
-pub mod filter;
 pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod limit;
 pub mod links;
 pub mod loyalty;
 pub mod programs;
 pub mod prompts;
+pub mod report;
 pub mod secret;
 pub mod serve;
 pub mod sites;
 pub mod state;
-pub mod stats;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, Method};

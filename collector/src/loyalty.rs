@@ -940,7 +940,7 @@ pub async fn totals(
     site: &str,
     from: i64,
     to: i64,
-    out: &mut crate::stats::ProgramTotals,
+    out: &mut crate::report::stats::ProgramTotals,
 ) -> Result<(), sqlx::Error> {
     let by_status = sqlx::query(
         "SELECT status, CAST(COUNT(*) AS BIGINT) FROM referrals \
@@ -979,7 +979,7 @@ pub async fn totals(
     let get = |i: usize| -> Result<u64, sqlx::Error> {
         Ok(u64::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
     };
-    out.points = crate::stats::Points {
+    out.points = crate::report::stats::Points {
         issued: get(0)?,
         redeemed: get(1)?,
         redemptions: get(2)?,
@@ -1006,11 +1006,11 @@ pub async fn totals(
         };
         by_day.insert(row.try_get::<i64, _>(0)?, (n(1)?, n(2)?, n(3)?));
     }
-    out.points_days = (crate::stats::day_of(from)..crate::stats::day_of(to))
+    out.points_days = (crate::report::stats::day_of(from)..crate::report::stats::day_of(to))
         .map(|day| {
             let (issued, redeemed, clawed_back) = by_day.remove(&day).unwrap_or_default();
-            crate::stats::PointsDay {
-                date: crate::stats::date_of(day),
+            crate::report::stats::PointsDay {
+                date: crate::report::stats::date_of(day),
                 issued,
                 redeemed,
                 clawed_back,

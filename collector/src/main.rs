@@ -17,6 +17,7 @@ struct Args {
     /// `sqlite://PATH` (created if missing) or `postgres://…`.
     #[arg(
         long,
+        global = true,
         env = "RAPPORT_DATABASE_URL",
         default_value = "sqlite://data/rapport.db"
     )]
@@ -25,10 +26,20 @@ struct Args {
     /// (its HTTP port; the database is created if missing), with `?cluster=NAME` for
     /// shards behind a Distributed table (docs/scaling.md). The loyalty ledger and the
     /// referral state stay in the --database-url database.
-    #[arg(long, env = "RAPPORT_EVENTS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "RAPPORT_EVENTS_URL",
+        hide_env_values = true
+    )]
     events_url: Option<String>,
     /// The site config file: sites, allowed origins, write keys.
-    #[arg(long, env = "RAPPORT_CONFIG", default_value = "rapport.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "RAPPORT_CONFIG",
+        default_value = "rapport.toml"
+    )]
     config: PathBuf,
     /// Serve this folder (the demo site) under /demo/.
     #[arg(long, env = "RAPPORT_DEMO_DIR")]
@@ -108,6 +119,9 @@ async fn main() -> std::process::ExitCode {
     let mut args = Args::parse();
     if let Some(Command::Token { command }) = &args.command {
         return token_command(command);
+    }
+    if let Some(Command::Import { site, file }) = &args.command {
+        return import_command(&args, site, file).await;
     }
     if args.admin_token.is_none() {
         // The variable of the flag's former name, so that a collector set up with it does not
@@ -192,27 +206,12 @@ async fn main() -> std::process::ExitCode {
         concurrency: args.read_concurrency,
         timeout: std::time::Duration::from_secs(args.read_timeout_seconds),
     };
-    let db = match Db::connect_with(&args.database_url, budget).await {
+    let db = match open_db(&args, budget).await {
         Ok(db) => db,
         Err(e) => {
-            eprintln!(
-                "rapport-collector: cannot open database {}: {e}",
-                args.database_url
-            );
+            eprintln!("rapport-collector: {e}");
             return std::process::ExitCode::FAILURE;
         }
-    };
-    let db = match &args.events_url {
-        None => db,
-        Some(url) => match db.with_events(url).await {
-            Ok(db) => db,
-            Err(e) => {
-                // The URL may carry a password: name only its host part.
-                let shown = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
-                eprintln!("rapport-collector: cannot open the events store {shown}: {e}");
-                return std::process::ExitCode::FAILURE;
-            }
-        },
     };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -263,6 +262,96 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Store history: events of any age, one JSON event per line (as a batch's `events`
+    /// carry them), checked as /v1/batch checks them except for their age. Refused lines
+    /// are listed by number; the exit status is 1 when any was.
+    Import {
+        /// The configured site the events belong to.
+        #[arg(long)]
+        site: String,
+        /// The newline-delimited JSON file; `-` reads standard input.
+        file: PathBuf,
+    },
+}
+
+/// Opens the stores named by the flags, for a subcommand.
+async fn open_db(args: &Args, budget: rapport_collector::db::ReadBudget) -> Result<Db, String> {
+    let db = Db::connect_with(&args.database_url, budget)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", args.database_url))?;
+    match &args.events_url {
+        None => Ok(db),
+        Some(url) => db.with_events(url).await.map_err(|e| {
+            // The URL may carry a password: name only its host part.
+            let shown = url.rsplit_once('@').map_or(url.as_str(), |(_, h)| h);
+            format!("cannot open the events store {shown}: {e}")
+        }),
+    }
+}
+
+/// `rapport-collector import --site ID FILE`.
+async fn import_command(args: &Args, site: &str, file: &std::path::Path) -> std::process::ExitCode {
+    use std::io::BufRead;
+    let fail = |message: String| {
+        eprintln!("rapport-collector: import: {message}");
+        std::process::ExitCode::from(2)
+    };
+    let config = match rapport_collector::Config::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => return fail(format!("bad config: {e}")),
+    };
+    if let Err(e) = rapport_core::validate::site(site) {
+        return fail(format!("--site: {}", e.reason));
+    }
+    if config.site(site).is_none() {
+        return fail(format!(
+            "--site: \"{site}\" is not configured in {}",
+            args.config.display()
+        ));
+    }
+    let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            Err(e) => return fail(format!("cannot open {}: {e}", file.display())),
+        }
+    };
+    let db = match open_db(args, Default::default()).await {
+        Ok(db) => db,
+        Err(e) => return fail(e),
+    };
+    let result =
+        rapport_collector::import::import(&db, site, input, rapport_collector::now_ms()).await;
+    db.close().await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            return fail(format!(
+                "{e}; the events before it are stored, and running the import again stores \
+                 the rest (stored events are skipped)"
+            ))
+        }
+    };
+    const SHOWN: usize = 100;
+    for (line, reason) in report.refused.iter().take(SHOWN) {
+        println!("line {line}: {reason}");
+    }
+    if report.refused.len() > SHOWN {
+        println!("… and {} more refused lines", report.refused.len() - SHOWN);
+    }
+    println!(
+        "{} lines: {} events stored, {} already stored, {} refused",
+        report.lines,
+        report.stored,
+        report.duplicates,
+        report.refused.len()
+    );
+    if report.refused.is_empty() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
 }
 
 #[derive(clap::Subcommand)]

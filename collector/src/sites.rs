@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 pub use rapport_core::report::{Answer, Answers, EventsPage, Live};
 
 use crate::error::{AppError, ErrorBody, Params};
-use crate::state::{date_range, known_site, now_ms, AppState};
-use crate::{loyalty, stats};
+use crate::loyalty;
+use crate::report::stats;
+use crate::state::{date_range, known_site, now_ms, AppState, StatsQuery};
 
 /// What the widget may know of its site's config: never write keys or secrets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,14 +48,6 @@ pub async fn site_config(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct StatsQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    #[serde(flatten)]
-    pub filters: crate::filter::Filters,
-}
-
 /// `GET /v1/sites/{site}/stats?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, inclusive; the last
 /// 30 days by default), optionally for one segment (`&device=mobile`, see `filter`). The
 /// loyalty ledger's figures are the whole site's: orders and points belong to customers,
@@ -65,7 +58,7 @@ pub struct StatsQuery {
     security(("bearer" = [])),
     params(
         crate::state::SitePath,
-        crate::filter::Filters,
+        crate::report::filter::Filters,
         ("from" = Option<String>, Query, description = "first UTC day, YYYY-MM-DD (default: 29 days before `to`); at most 366 days before `to`", format = Date),
         ("to" = Option<String>, Query, description = "last UTC day, YYYY-MM-DD (default: today); not before `from`", format = Date),
     ),

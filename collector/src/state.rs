@@ -1,5 +1,6 @@
-//! What every handler shares: the application state, the clock, and the checks of a site id
-//! and a date range. Depends on storage, config and errors only.
+//! What every handler shares: the application state, the clock, the checks of a site id and
+//! a date range, and the query of a ranged, filtered report. Depends on storage, the report
+//! layer, config and errors only.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,7 +9,8 @@ use crate::config::{self, Config};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::limit::{self, RateLimit};
-use crate::stats;
+use crate::report::filter::Filters;
+use crate::report::stats;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -116,6 +118,15 @@ pub fn date_range(from: Option<&String>, to: Option<&String>) -> Result<(i64, i6
         ));
     }
     Ok((from, to))
+}
+
+/// The query of the stats and prompts: the range and the filters.
+#[derive(serde::Deserialize)]
+pub struct StatsQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    #[serde(flatten)]
+    pub filters: Filters,
 }
 
 /// Longest range one stats request may cover, in days.

@@ -418,15 +418,15 @@ fn rows_stored_before_the_measure_columns_are_measured_at_start() {
         conn.close().await.unwrap();
 
         let db = rapport_collector::Db::connect(&url).await.unwrap();
-        let today = rapport_collector::stats::day_of(now as i64);
-        let stats = rapport_collector::stats::stats(&db, "demo", today, today, &[])
+        let today = rapport_collector::report::stats::day_of(now as i64);
+        let stats = rapport_collector::report::stats::stats(&db, "demo", today, today, &[])
             .await
             .unwrap();
         assert_eq!(stats.total.avg_session_engaged_ms, Some(12_000.0));
         assert_eq!(stats.total.scroll_reach[2], 100.0); // 80 % reached 75
         assert_eq!(stats.top_pages[0].path, "/p/mug");
         let experiments =
-            rapport_collector::experiments::results(&db, "demo", today, today, "purchase")
+            rapport_collector::report::experiments::results(&db, "demo", today, today, "purchase")
                 .await
                 .unwrap();
         assert_eq!(experiments[0].experiment, "hero");
@@ -750,4 +750,85 @@ fn slow_clients_are_cut_off_and_the_requests_in_progress_are_capped() {
     assert_eq!(status, 200, "{reply}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// `rapport-collector import`: a file's valid lines are stored and its refused ones listed
+/// by number, with exit status 1; a second run stores nothing again; an unknown site or a
+/// missing file is exit status 2 with nothing stored.
+#[test]
+fn import_stores_a_file_and_lists_the_lines_it_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/r.db", dir.path().display());
+    let config = write_config(dir.path(), "[[site]]\nid = \"demo\"\norigins = [\"*\"]\n");
+    // Noon of a day 200 days back: older than any batch may carry.
+    let day = rapport_collector::now_ms() / 86_400_000 - 200;
+    let ts = day * 86_400_000 + 43_200_000;
+    let event = |n: u32, url: &str| {
+        format!(
+            r#"{{"id":"00000000-0000-4000-8000-{n:012}","name":"page_view","ts":{ts},"visitor_id":"11111111-1111-4111-8111-111111111111","session_id":"22222222-2222-4222-8222-22222222222{n}","pageview_id":"33333333-3333-4333-8333-33333333333{n}","returning":false,"url":"{url}"}}"#
+        )
+    };
+    let file = dir.path().join("history.ndjson");
+    let text = [
+        event(1, "https://shop.example/"),
+        event(2, "javascript:alert(1)"),
+        event(3, "https://shop.example/p/mug"),
+        "{".into(),
+    ]
+    .join("\n");
+    std::fs::write(&file, text + "\n").unwrap();
+    let run = |site: &str, path: &std::path::Path| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["import", "--database-url", &db, "--site", site])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = run("demo", &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].starts_with("line 2: url"), "{stdout}");
+    assert!(lines[1].starts_with("line 4: "), "{stdout}");
+    assert_eq!(
+        lines[2],
+        "4 lines: 2 events stored, 0 already stored, 2 refused"
+    );
+    let again = run("demo", &file);
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .ends_with("4 lines: 0 events stored, 2 already stored, 2 refused\n"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    let unknown = run("other", &file);
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("--site: \"other\" is not configured"),
+        "{stderr}"
+    );
+    let missing = run("demo", &dir.path().join("none.ndjson"));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open"));
+
+    // The stats of that day count the two page views.
+    let (mut child, addr) = start(dir.path(), &db, Stdio::null());
+    let date = rapport_collector::report::stats::date_of(day as i64);
+    let (status, body) = http(
+        &addr,
+        "GET",
+        &format!("/v1/sites/demo/stats?from={date}&to={date}"),
+        "",
+        b"",
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["total"]["pageviews"], 2, "{body}");
+    assert_eq!(stats["total"]["sessions"], 2, "{body}");
 }

@@ -60,7 +60,7 @@ async fn seed(db: &rapport_collector::Db, now: u64) {
 /// A year-long stats request filtered by a page: every query of it reads the whole year.
 fn year_of_stats(now: u64) -> String {
     let today = now / DAY;
-    let date = |day: u64| rapport_collector::stats::date_of(day as i64);
+    let date = |day: u64| rapport_collector::report::stats::date_of(day as i64);
     format!(
         "/v1/sites/demo/stats?from={}&to={}&page=%2Fp%2F7",
         date(today - 365),

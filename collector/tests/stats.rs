@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::Harness;
-use rapport_collector::{now_ms, stats};
+use rapport_collector::{now_ms, report::stats};
 use serde_json::{json, Value};
 
 on_every_database!(

@@ -85,8 +85,8 @@ where
 /// event, measured, and the redemption key in its unambiguous form.
 async fn check_upgraded(url: &str, now: u64) {
     let db = rapport_collector::Db::connect(url).await.unwrap();
-    let today = rapport_collector::stats::day_of(now as i64);
-    let stats = rapport_collector::stats::stats(&db, "demo", today, today, &[])
+    let today = rapport_collector::report::stats::day_of(now as i64);
+    let stats = rapport_collector::report::stats::stats(&db, "demo", today, today, &[])
         .await
         .unwrap();
     assert_eq!(stats.total.pageviews, 1);

@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{as_i64, Cell, Measures, NewEvent, Param, Row, StoredEvent};
+use super::{as_i64, Arrival, Cell, Measures, NewEvent, Param, Row, StoredEvent};
 
 /// A request to ClickHouse that takes longer than this fails (503 to the client).
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -396,7 +396,7 @@ impl ClickHouse {
     pub async fn insert_events(
         &self,
         site: &str,
-        received_at: u64,
+        arrival: Arrival,
         device: &str,
         events: &[NewEvent<'_>],
     ) -> Result<Vec<String>, sqlx::Error> {
@@ -412,7 +412,7 @@ impl ClickHouse {
                     name: &e.name,
                     ts: as_i64(new.ts),
                     client_ts: as_i64(e.ts),
-                    received_at: as_i64(received_at),
+                    received_at: arrival.of(new),
                     visitor_id: e.visitor_id.to_string(),
                     session_id: e.session_id.to_string(),
                     pageview_id: e.pageview_id.to_string(),

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 pub use rapport_core::report::{Filter, REFERRED, VISITOR_TYPES};
 
-use crate::breakdown::session_pages;
 use crate::db::{Dialect, Param};
 use crate::error::AppError;
 
@@ -121,8 +120,8 @@ impl Scope<'_> {
     pub fn sql(&self, d: Dialect) -> (String, Vec<Param>) {
         let mut params = vec![
             Param::Text(self.site.to_owned()),
-            Param::Int(crate::stats::day_start_ms(self.from)),
-            Param::Int(crate::stats::day_start_ms(self.to + 1)),
+            Param::Int(super::stats::day_start_ms(self.from)),
+            Param::Int(super::stats::day_start_ms(self.to + 1)),
         ];
         let sql = conditions(d, self.filters, &mut params);
         (sql, params)
@@ -184,6 +183,30 @@ fn conditions(d: Dialect, filters: &[Filter], params: &mut Vec<Param>) -> String
         params.push(Param::Text(f.value.clone()));
     }
     sql
+}
+
+/// Each session's first (or `last`) page view in the events that meet `scope`, as rows of
+/// (`sid` session, `vid` visitor, `p` path).
+pub fn session_pages(d: Dialect, last: bool, scope: &str) -> String {
+    match d {
+        Dialect::Sqlite => format!(
+            "SELECT session_id AS sid, visitor_id AS vid, path AS p, {}(ts) AS at \
+             FROM events WHERE {scope} AND name = 'page_view' GROUP BY session_id",
+            if last { "MAX" } else { "MIN" }
+        ),
+        Dialect::Postgres => format!(
+            "SELECT DISTINCT ON (session_id) session_id AS sid, visitor_id AS vid, \
+             path AS p FROM events WHERE {scope} AND name = 'page_view' \
+             ORDER BY session_id, ts {}, pageview_id",
+            if last { "DESC" } else { "ASC" }
+        ),
+        Dialect::ClickHouse => format!(
+            "SELECT session_id AS sid, any(visitor_id) AS vid, {}(path, ts) AS p \
+             FROM {} WHERE {scope} AND name = 'page_view' GROUP BY session_id",
+            if last { "argMax" } else { "argMin" },
+            d.events()
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! not grow with the stored events. Every sum is a 64-bit integer over values bounded at
 //! ingest, and every mean is computed in floating point by the database.
 
+use super::filter::{Filter, Scope};
 use crate::db::{Db, Dialect, Row};
-use crate::filter::{Filter, Scope};
 
 /// Events that are measurement, not the shopper doing something.
 pub const PASSIVE_EVENTS: &[&str] = &[
