@@ -380,6 +380,45 @@ mod tests {
         assert_eq!(hour_of(24 + 5), "1970-01-02T05:00Z");
     }
 
+    /// Each stats scan of the events reads SQLite's covering index alone
+    /// (`db::SQLITE_REPORT_INDEX`): a column added to [`events`] without it fails here.
+    #[tokio::test]
+    async fn on_sqlite_the_event_scans_read_only_the_report_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/r.db", dir.path().display()))
+            .await
+            .unwrap();
+        let filters: [Filter; 0] = [];
+        let scope = Scope {
+            site: "demo",
+            from: 0,
+            to: 30,
+            filters: &filters,
+        };
+        let (condition, params) = scope.sql(Dialect::Sqlite);
+        for sql in [
+            visitors_sql(Dialect::Sqlite, DAY_MS, &condition),
+            sessions_sql(Dialect::Sqlite, DAY_MS, &condition),
+            scroll_sql(Dialect::Sqlite, 0, &condition),
+        ] {
+            let plan: Vec<String> = db
+                .read(&format!("EXPLAIN QUERY PLAN {sql}"), &params)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.text(3))
+                .filter(|step| step.contains("events"))
+                .collect();
+            assert!(!plan.is_empty(), "{sql}");
+            for step in &plan {
+                assert!(
+                    step.contains("USING COVERING INDEX events_report"),
+                    "{step} in {plan:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn path_of_drops_origin_query_and_fragment() {
         use crate::db::path_of;
