@@ -52,6 +52,9 @@ struct Ev {
     scroll: Option<u64>,
     feedback: Option<(&'static str, u64)>,
     referred: bool,
+    utm_source: Option<&'static str>,
+    /// The page's referrer: another site (`news.example`), this one, or none.
+    referrer: Option<&'static str>,
 }
 
 impl Ev {
@@ -91,6 +94,9 @@ fn line(n: usize, e: &Ev) -> String {
     if e.referred {
         props.insert("referral_code".into(), json!("FRIEND"));
     }
+    if let Some(source) = e.utm_source {
+        props.insert("utm_source".into(), json!(source));
+    }
     json!({
         "id": uuid(1, n as u64),
         "name": e.name,
@@ -101,6 +107,7 @@ fn line(n: usize, e: &Ev) -> String {
         "returning": e.returning,
         "url": format!("https://shop.example{}", e.path()),
         "props": props,
+        "referrer": e.referrer,
     })
     .to_string()
 }
@@ -129,6 +136,11 @@ fn events() -> impl Strategy<Value = Vec<Ev>> {
             0..=10_u64,
         ),
         prop::bool::weighted(0.15),
+        prop::option::of(Just("news")),
+        prop::option::of(prop_oneof![
+            Just("https://www.news.example/today"),
+            Just("https://shop.example/p/mug"),
+        ]),
     );
     (starts, prop::collection::vec(event, 1..40)).prop_map(|(starts, list)| {
         list.into_iter()
@@ -143,6 +155,8 @@ fn events() -> impl Strategy<Value = Vec<Ev>> {
                     scroll,
                     feedback,
                     referred,
+                    utm_source,
+                    referrer,
                 )| {
                     let name = NAMES[name];
                     Ev {
@@ -156,6 +170,8 @@ fn events() -> impl Strategy<Value = Vec<Ev>> {
                             .filter(|_| matches!(name, "page_engagement" | "scroll_milestone")),
                         feedback: Some(feedback).filter(|_| name == "feedback_submitted"),
                         referred,
+                        utm_source,
+                        referrer,
                     }
                 },
             )
@@ -180,6 +196,11 @@ fn ask() -> impl Strategy<Value = Ask> {
         2 => Just(None),
         1 => Just(Some(("page", "/p/mug"))),
         1 => Just(Some(("entry_page", "/"))),
+        1 => Just(Some(("exit_page", "/cart"))),
+        1 => Just(Some(("utm_source", "news"))),
+        1 => Just(Some(("utm_source", ""))),
+        1 => Just(Some(("referrer", "news.example"))),
+        1 => Just(Some(("referrer", ""))),
         1 => Just(Some(("visitor_type", "returning"))),
         1 => Just(Some(("visitor_type", "new"))),
         1 => Just(Some(("referred", "referred"))),
@@ -336,6 +357,26 @@ fn scope<'a>(all: &'a [Ev], ask: &Ask) -> Vec<&'a Ev> {
                     .min_by_key(|x| (x.ts, x.pageview));
                 first.is_some_and(|x| x.path() == value)
             }
+            "exit_page" => {
+                // The session's last page view in the range.
+                let last = within
+                    .iter()
+                    .filter(|x| x.session == e.session && x.name == "page_view")
+                    .max_by_key(|x| x.ts);
+                last.is_some_and(|x| x.path() == value)
+            }
+            "utm_source" => {
+                sessions_with(&|x| x.utm_source.unwrap_or("") == value).contains(&e.session)
+            }
+            // A page view's referring host when it is another site's (www. dropped).
+            "referrer" => sessions_with(&|x| {
+                let host = x
+                    .referrer
+                    .filter(|r| r.contains("news.example"))
+                    .map_or("", |_| "news.example");
+                x.name == "page_view" && host == value
+            })
+            .contains(&e.session),
             "visitor_type" => {
                 visitors_with(&|x| x.returning).contains(&e.visitor()) == (value == "returning")
             }
