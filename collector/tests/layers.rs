@@ -99,3 +99,74 @@ fn the_module_scan_finds_paths_and_lists() {
         ["db", "error", "report"]
     );
 }
+
+/// The report modules a report source names: `super::name` and `crate::report::name`.
+fn report_modules(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for prefix in ["super::", "crate::report::"] {
+        for (i, _) in text.match_indices(prefix) {
+            let rest = &text[i + prefix.len()..];
+            let names: Vec<&str> = match rest.strip_prefix('{') {
+                Some(list) => list[..list.find('}').unwrap_or(list.len())]
+                    .split(',')
+                    .collect(),
+                None => vec![rest],
+            };
+            for name in names {
+                let name: String = name
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                // `super::*` in a file's own tests names the file itself.
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Inside the report layer, imports go one way too: no module reaches, through others,
+/// back to itself.
+#[test]
+fn the_report_modules_import_one_another_without_a_circle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let modules: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_owned))
+        .filter(|name| name != "mod")
+        .collect();
+    let edges: std::collections::BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| {
+            let used = report_modules(&source(&format!("report/{m}.rs")))
+                .into_iter()
+                .filter(|u| u != m && modules.contains(u))
+                .collect();
+            (m.clone(), used)
+        })
+        .collect();
+    assert!(edges["filter"].contains("days"), "{edges:?}");
+    // Depth-first from each module: reaching the start again is a circle.
+    for start in &modules {
+        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in &edges[&at] {
+                assert!(
+                    next != start,
+                    "report modules import in a circle: {} -> {next}",
+                    path.join(" -> ")
+                );
+                if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+}

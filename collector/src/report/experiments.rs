@@ -6,7 +6,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 pub use rapport_core::report::{ExperimentResult, Interval, VariantResult, VersusControl};
 
-use super::stats::{self, list, pct, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
+use super::stats::{list, pct, ENGAGED_SESSION_MS, KEY_EVENTS, PASSIVE_EVENTS};
 
 /// z for a two-sided 95 % interval.
 const Z_95: f64 = 1.959_963_984_540_054;
@@ -137,8 +137,8 @@ pub async fn results(
             &results_sql(db.dialect()),
             &[
                 Param::Text(site.to_owned()),
-                Param::Int(stats::day_start_ms(from)),
-                Param::Int(stats::day_start_ms(to + 1)),
+                Param::Int(super::days::day_start_ms(from)),
+                Param::Int(super::days::day_start_ms(to + 1)),
                 Param::Text(goal.to_owned()),
             ],
         )

@@ -120,8 +120,8 @@ impl Scope<'_> {
     pub fn sql(&self, d: Dialect) -> (String, Vec<Param>) {
         let mut params = vec![
             Param::Text(self.site.to_owned()),
-            Param::Int(super::stats::day_start_ms(self.from)),
-            Param::Int(super::stats::day_start_ms(self.to + 1)),
+            Param::Int(super::days::day_start_ms(self.from)),
+            Param::Int(super::days::day_start_ms(self.to + 1)),
         ];
         let sql = conditions(d, self.filters, &mut params);
         (sql, params)

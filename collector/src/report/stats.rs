@@ -6,6 +6,8 @@
 //! not grow with the stored events. Every sum is a 64-bit integer over values bounded at
 //! ingest, and every mean is computed in floating point by the database.
 
+// The days' names, for the handlers that read them with the stats.
+pub use super::days::{date_of, day_of, day_start_ms, hour_of, parse_date, FIRST_DATE, LAST_DATE};
 use super::filter::{Filter, Scope};
 use crate::db::{Db, Dialect, Row};
 
@@ -21,52 +23,12 @@ pub const KEY_EVENTS: &[&str] = &["feedback_submitted", "referral_shared", "purc
 /// A session with at least this much engaged time is engaged.
 pub const ENGAGED_SESSION_MS: u64 = 10_000;
 pub const SCROLL_THRESHOLDS: [u64; 5] = [25, 50, 75, 90, 100];
-const DAY_MS: i64 = 86_400_000;
-const HOUR_MS: i64 = 3_600_000;
+use super::days::{DAY_MS, HOUR_MS};
 
 // The report's types are shared with the dashboard, which reads them back.
 pub use rapport_core::report::{
     Day, Feedback, Hour, Metrics, Points, PointsDay, ProgramTotals, ReferralFunnel, Stats, TopPage,
 };
-
-/// Calendar day (UTC) of a timestamp, as days since the Unix epoch.
-pub fn day_of(ts: i64) -> i64 {
-    ts.div_euclid(DAY_MS)
-}
-
-pub fn day_start_ms(day: i64) -> i64 {
-    day.saturating_mul(DAY_MS)
-}
-
-/// `YYYY-MM-DD` of an epoch day (the nearest representable day beyond the calendar's ends).
-pub fn date_of(day: i64) -> String {
-    let epoch = time::OffsetDateTime::UNIX_EPOCH.date();
-    // Beyond ±10^7 days (27,000 years) no date exists; the clamp keeps Duration in range.
-    let date = epoch
-        .checked_add(time::Duration::days(day.clamp(-10_000_000, 10_000_000)))
-        .unwrap_or(if day < 0 {
-            time::Date::MIN
-        } else {
-            time::Date::MAX
-        });
-    date.to_string()
-}
-
-/// The first and last day a stats request may name: every day of the years 1 to 9999, as an
-/// OpenAPI `date` can be.
-pub const FIRST_DATE: &str = "0001-01-01";
-pub const LAST_DATE: &str = "9999-12-31";
-
-/// Epoch day of `YYYY-MM-DD`, for a real date from [`FIRST_DATE`] to [`LAST_DATE`].
-pub fn parse_date(text: &str) -> Option<i64> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    if text.len() != 10 || !text.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    let date = time::Date::parse(text, &format).ok()?;
-    let day = (date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days();
-    (-719_162..=2_932_896).contains(&day).then_some(day)
-}
 
 /// `part` ÷ `whole` × 100; null without a whole.
 pub(crate) fn pct(part: u64, whole: u64) -> Option<f64> {
@@ -287,15 +249,6 @@ async fn top_pages(db: &Db, scope: &Scope<'_>) -> Result<Vec<TopPage>, sqlx::Err
         .collect())
 }
 
-/// `YYYY-MM-DDTHH:00Z` of an epoch hour.
-pub fn hour_of(hour: i64) -> String {
-    format!(
-        "{}T{:02}:00Z",
-        date_of(hour.div_euclid(24)),
-        hour.rem_euclid(24)
-    )
-}
-
 /// Totals and one entry per day from `from` to `to` (epoch days, inclusive), and one per
 /// hour when that is one day, over the sessions that pass `filters`.
 pub async fn stats(
@@ -364,21 +317,6 @@ pub async fn stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(date_of(parse_date("2026-11-22").unwrap()), "2026-11-22");
-        assert_eq!(parse_date("2026-02-30"), None);
-        assert_eq!(parse_date("-9999-01-01"), None);
-        assert_eq!(parse_date("+2026-01-01"), None);
-        assert_eq!(parse_date("0000-12-31"), None);
-        assert_eq!(date_of(parse_date(FIRST_DATE).unwrap()), FIRST_DATE);
-        assert_eq!(date_of(parse_date(LAST_DATE).unwrap()), LAST_DATE);
-        assert_eq!(date_of(i64::MIN), time::Date::MIN.to_string());
-        assert_eq!(day_of(-1), -1);
-        assert_eq!(hour_of(24 + 5), "1970-01-02T05:00Z");
-    }
 
     /// Each stats scan of the events reads SQLite's covering index alone
     /// (`db::SQLITE_REPORT_INDEX`): a column added to [`events`] without it fails here.
