@@ -213,3 +213,101 @@ mod clickhouse_upgrade {
         clickhouse_run(&server, &database, &format!("DROP DATABASE {database}"));
     }
 }
+
+mod clickhouse_copies {
+    use super::*;
+    use rapport_collector::report::stats;
+
+    /// The stats read the table as stored, without `FINAL`: copies of every event that
+    /// raced in through a second collector and are not merged yet change no figure.
+    #[tokio::test]
+    async fn copies_not_merged_yet_change_no_figure() {
+        let server = std::env::var("RAPPORT_TEST_CLICKHOUSE_URL")
+            .expect("RAPPORT_TEST_CLICKHOUSE_URL is not set");
+        let h = common::Harness::clickhouse().await;
+        let database = h
+            .state
+            .db
+            .read("SELECT currentDatabase()", &[])
+            .await
+            .unwrap()[0]
+            .text(0);
+        // 2024-03-10, noon: two visitors, their answers and a share.
+        let noon = 19_792 * DAY + DAY / 2;
+        let line = |n: u64, visitor: u64, name: &str, props: serde_json::Value| {
+            json!({
+                "id": id(1, n), "name": name, "ts": noon + n * 1_000,
+                "visitor_id": id(2, visitor), "session_id": id(3, visitor),
+                "pageview_id": id(4, visitor), "returning": false,
+                "url": "https://shop.example/", "props": props
+            })
+            .to_string()
+                + "\n"
+        };
+        let text = [
+            line(1, 1, "page_view", json!({})),
+            line(
+                2,
+                1,
+                "page_engagement",
+                json!({"engaged_ms": 12_000, "scroll_max": 80}),
+            ),
+            line(
+                3,
+                1,
+                "feedback_submitted",
+                json!({"type": "nps", "score": 9}),
+            ),
+            line(
+                4,
+                1,
+                "feedback_submitted",
+                json!({"type": "csat", "score": 4}),
+            ),
+            line(5, 2, "page_view", json!({"referral_code": "FRIEND"})),
+            line(6, 2, "referral_shared", json!({})),
+            line(
+                7,
+                2,
+                "feedback_submitted",
+                json!({"type": "nps", "score": 3}),
+            ),
+        ]
+        .concat();
+        let report =
+            rapport_collector::import::import(&h.state.db, "demo", text.as_bytes(), now_ms())
+                .await
+                .unwrap();
+        assert_eq!(report.stored, 7, "{report:?}");
+        let read = || stats::stats(&h.state.db, "demo", 19_792, 19_792, &[]);
+        let before = read().await.unwrap();
+        let t = &before.total;
+        assert_eq!((t.visitors, t.sessions, t.pageviews), (2, 2, 2));
+        assert_eq!(t.feedback.responses, 3);
+        assert_eq!(t.feedback.nps, Some(0.0));
+        assert_eq!(t.feedback.csat_average, Some(4.0));
+        assert_eq!(before.programs.referral.links_shared, 1);
+        assert_eq!(before.programs.referral.referred_visitors, 1);
+
+        // Every event again, as a second collector racing the first would have stored it,
+        // with merges stopped so the copies stay.
+        clickhouse_run(&server, &database, "SYSTEM STOP MERGES events");
+        clickhouse_run(
+            &server,
+            &database,
+            "INSERT INTO events SELECT * FROM events",
+        );
+        let rows = h
+            .state
+            .db
+            .read("SELECT count() FROM events", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].int(0), 14, "the copies are not there");
+        let after = read().await.unwrap();
+        assert_eq!(
+            serde_json::to_value(&after).unwrap(),
+            serde_json::to_value(&before).unwrap()
+        );
+    }
+}

@@ -12,13 +12,14 @@
 //! (before schema version 4 the day was the client's own, and a group of batches with
 //! clocks set months apart could fail every batch of the group). A batch's ids are looked
 //! up by (site, id), whatever their day, so a retried batch stores nothing twice even when
-//! its corrected times differ from the first try's. Reads use `FINAL`, which collapses
-//! copies of an event with the same day that raced in through two collectors.
+//! its corrected times differ from the first try's. Copies of an event with the same day
+//! that raced in through two collectors are collapsed on read: by the stats' aggregates,
+//! which a copy does not change (`report::stats`), and by `FINAL` for the other reads.
 //!
 //! With `?cluster=NAME` the collector creates `events_local` on the server it talks to and
 //! `events` as a `Distributed` table over the cluster's shards, sharded by visitor
 //! (docs/scaling.md). Every copy of an event has the same visitor, so it lands on the same
-//! shard, where `FINAL` collapses it.
+//! shard, where it is collapsed.
 
 use std::time::Duration;
 
@@ -392,7 +393,7 @@ impl ClickHouse {
     /// Stores the events whose ids `site` does not have yet and returns the ids stored now.
     /// The batch joins the others waiting for the writer ([`write_groups`]): each is stored
     /// whole or not at all. Copies that race in through another collector are collapsed by
-    /// the table and by `FINAL`.
+    /// the table and on read (see the module).
     pub async fn insert_events(
         &self,
         site: &str,

@@ -137,7 +137,8 @@ fn conditions(d: Dialect, filters: &[Filter], params: &mut Vec<Param>) -> String
         Dialect::ClickHouse => "GLOBAL IN",
         _ => "IN",
     };
-    let events = d.events();
+    // Sets of sessions and visitors: a copy of an event not merged yet changes none.
+    let events = d.events_as_stored();
     for f in filters {
         let at = 1 + params.len();
         let of_sessions = |condition: String| {
@@ -204,7 +205,8 @@ pub fn session_pages(d: Dialect, last: bool, scope: &str) -> String {
             "SELECT session_id AS sid, any(visitor_id) AS vid, {}(path, ts) AS p \
              FROM {} WHERE {scope} AND name = 'page_view' GROUP BY session_id",
             if last { "argMax" } else { "argMin" },
-            d.events()
+            // One row per session whatever copies of its page views are not merged yet.
+            d.events_as_stored()
         ),
     }
 }

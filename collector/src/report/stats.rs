@@ -55,65 +55,87 @@ pub(crate) fn list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// The events that meet `scope` (one site in `[$2, $3)` ms, and the filters), with their
-/// bucket: the UTC day or hour (`bucket` ms since the epoch ÷ `bucket`), or 0 for the whole
-/// range.
-fn events(d: Dialect, bucket: i64, scope: &str) -> String {
-    let day = if bucket > 0 {
+/// The bucket of an event's `ts`: the UTC day or hour (`bucket` ms since the epoch ÷
+/// `bucket`), or 0 for the whole range.
+fn bucket_of(bucket: i64) -> String {
+    if bucket > 0 {
         format!("CAST(ts / {bucket} AS BIGINT)")
     } else {
         "CAST(0 AS BIGINT)".to_owned()
-    };
+    }
+}
+
+/// The events that meet `scope` (one site in `[$2, $3)` ms, and the filters), with their
+/// bucket ([`bucket_of`]).
+///
+/// Read as stored, without ClickHouse's `FINAL`: every query over these rows aggregates
+/// with maxima, minima and groups (a visitor's flags, a pageview's deepest scroll, a
+/// session's pageviews), which a not yet merged copy of an event leaves unchanged. The
+/// counts of events (answers, shares) are [`answers_sql`]'s, which count each event once.
+fn events(d: Dialect, bucket: i64, scope: &str) -> String {
     format!(
         "SELECT {day} AS day, name, ts, visitor_id, session_id, pageview_id, is_returning, \
          engaged_ms, scroll_depth, score, feedback_type, referred \
          FROM {} WHERE {scope}",
-        d.events()
+        d.events_as_stored(),
+        day = bucket_of(bucket),
     )
 }
 
-/// Visitors, feedback and the referral counts, per bucket: each visitor's flags and sums
-/// first (one group per visitor), then the bucket's sums over them, so no
+/// Visitors per bucket, with how many are returning, interacting and referred: each
+/// visitor's flags first (one group per visitor), then the bucket's sums over them, so no
 /// `COUNT(DISTINCT …)` is needed.
 fn visitors_sql(d: Dialect, bucket: i64, scope: &str) -> String {
-    let sum = |condition: &str, value: &str| {
-        format!("CAST(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END) AS BIGINT)")
-    };
     let flag = |condition: &str| format!("MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)");
-    let nps_each: String = (0..=10)
-        .map(|k| {
-            format!(
-                ", {} AS nps{k}",
-                sum(
-                    &format!(
-                        "name = 'feedback_submitted' AND feedback_type = 'nps' AND score = {k}"
-                    ),
-                    "1"
-                )
-            )
-        })
-        .collect();
-    let nps_total: String = (0..=10)
-        .map(|k| format!(", CAST(SUM(nps{k}) AS BIGINT)"))
-        .collect();
-    let csat = "name = 'feedback_submitted' AND feedback_type = 'csat' AND score BETWEEN 1 AND 5";
     format!(
         "SELECT day, CAST(COUNT(*) AS BIGINT), CAST(SUM(ret) AS BIGINT), \
-         CAST(SUM(act) AS BIGINT), CAST(SUM(fb) AS BIGINT), CAST(SUM(csat_sum) AS BIGINT), \
-         CAST(SUM(csat_n) AS BIGINT), CAST(SUM(shared) AS BIGINT), \
-         CAST(SUM(refd) AS BIGINT){nps_total} \
-         FROM (SELECT day, visitor_id, {ret} AS ret, {act} AS act, {refd} AS refd, \
-               {fb} AS fb, {csat_sum} AS csat_sum, {csat_n} AS csat_n, {shared} AS shared\
-               {nps_each} \
+         CAST(SUM(act) AS BIGINT), CAST(SUM(refd) AS BIGINT) \
+         FROM (SELECT day, visitor_id, {ret} AS ret, {act} AS act, {refd} AS refd \
                FROM ({events}) e GROUP BY day, visitor_id) v GROUP BY day",
         ret = flag("is_returning <> 0"),
         act = flag(&format!("name NOT IN ({})", list(PASSIVE_EVENTS))),
         refd = flag("referred <> 0"),
-        fb = sum("name = 'feedback_submitted'", "1"),
-        csat_sum = sum(csat, "score"),
-        csat_n = sum(csat, "1"),
-        shared = sum("name = 'referral_shared'", "1"),
         events = events(d, bucket, scope),
+    )
+}
+
+/// The feedback answers and the referral shares per bucket: responses, the CSAT sum and
+/// count, shares, and the NPS answers per score. Each event counts once: SQLite and
+/// PostgreSQL keep one row per id; ClickHouse may hold a copy not merged yet, so there the
+/// rows are first grouped by id (few rows: only these two events).
+fn answers_sql(d: Dialect, bucket: i64, scope: &str) -> String {
+    let sum = |condition: &str, value: &str| {
+        format!(", CAST(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END) AS BIGINT)")
+    };
+    let fb = "name = 'feedback_submitted'";
+    let csat = format!("{fb} AND feedback_type = 'csat' AND score BETWEEN 1 AND 5");
+    let nps: String = (0..=10)
+        .map(|k| {
+            sum(
+                &format!("{fb} AND feedback_type = 'nps' AND score = {k}"),
+                "1",
+            )
+        })
+        .collect();
+    let day = bucket_of(bucket);
+    let rows = format!(
+        "FROM {} WHERE {scope} AND name IN ('feedback_submitted', 'referral_shared')",
+        d.events_as_stored()
+    );
+    let source = match d {
+        Dialect::ClickHouse => format!(
+            "SELECT day, id, MAX(name) AS name, MAX(feedback_type) AS feedback_type, \
+             MAX(score) AS score FROM (SELECT {day} AS day, id, name, feedback_type, score \
+             {rows}) c GROUP BY day, id"
+        ),
+        _ => format!("SELECT {day} AS day, name, feedback_type, score {rows}"),
+    };
+    format!(
+        "SELECT day{responses}{csat_sum}{csat_n}{shared}{nps} FROM ({source}) a GROUP BY day",
+        responses = sum(fb, "1"),
+        csat_sum = sum(&csat, "score"),
+        csat_n = sum(&csat, "1"),
+        shared = sum("name = 'referral_shared'", "1"),
     )
 }
 
@@ -179,13 +201,15 @@ async fn buckets(
     }
     // The three reads run at once (on the pool's connections); their rows are read in order,
     // since the scroll's and sessions' figures divide by the page views the scroll read counts.
-    let (visitors_sql, sessions_sql, scroll_sql) = (
+    let (visitors_sql, answers_sql, sessions_sql, scroll_sql) = (
         visitors_sql(d, size, scope),
+        answers_sql(d, size, scope),
         sessions_sql(d, size, scope),
         scroll_sql(d, size, scope),
     );
-    let (visitors, sessions, scroll) = tokio::try_join!(
+    let (visitors, answers, sessions, scroll) = tokio::try_join!(
         db.read(&visitors_sql, &params),
+        db.read(&answers_sql, &params),
         db.read(&sessions_sql, &params),
         db.read(&scroll_sql, &params),
     )?;
@@ -196,12 +220,15 @@ async fn buckets(
         m.new_visitors = m.visitors.saturating_sub(m.returning_visitors);
         m.returning_share = pct(m.returning_visitors, m.visitors);
         m.engagement_rate = pct(row.count(3), m.visitors);
-        m.feedback.responses = row.count(4);
-        let (csat_sum, csat_answers) = (row.count(5), row.count(6));
+        funnel.referred_visitors = row.count(4);
+    }
+    for row in answers {
+        let (m, funnel) = bucket(&mut out, &row);
+        m.feedback.responses = row.count(1);
+        let (csat_sum, csat_answers) = (row.count(2), row.count(3));
         m.feedback.csat_average = (csat_answers > 0).then(|| csat_sum as f64 / csat_answers as f64);
-        funnel.links_shared = row.count(7);
-        funnel.referred_visitors = row.count(8);
-        let dist: Vec<u64> = (0..=10).map(|k| row.count(9 + k)).collect();
+        funnel.links_shared = row.count(4);
+        let dist: Vec<u64> = (0..=10).map(|k| row.count(5 + k)).collect();
         let answers: u64 = dist.iter().sum();
         let promoters = dist[9] + dist[10];
         let detractors: u64 = dist[..=6].iter().sum();
@@ -235,7 +262,7 @@ async fn top_pages(db: &Db, scope: &Scope<'_>) -> Result<Vec<TopPage>, sqlx::Err
         "SELECT path, CAST(COUNT(DISTINCT pageview_id) AS BIGINT) AS views FROM {events} \
          WHERE {scope} AND name = 'page_view' \
          GROUP BY path ORDER BY views DESC, path{collate} LIMIT 10",
-        events = d.events(),
+        events = d.events_as_stored(),
         collate = d.bytewise(),
     );
     Ok(db
@@ -336,6 +363,7 @@ mod tests {
         let (condition, params) = scope.sql(Dialect::Sqlite);
         for sql in [
             visitors_sql(Dialect::Sqlite, DAY_MS, &condition),
+            answers_sql(Dialect::Sqlite, 0, &condition),
             sessions_sql(Dialect::Sqlite, DAY_MS, &condition),
             scroll_sql(Dialect::Sqlite, 0, &condition),
         ] {
