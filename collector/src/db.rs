@@ -68,8 +68,8 @@ impl Dialect {
     }
 
     /// The events table as stored: in ClickHouse without `FINAL` (which merges the rows of
-    /// the range on read, one stream per part: 7× slower for a 30-day stats request over
-    /// 300k events), so a copy of an event that raced in through a second collector may be
+    /// the range on read: a 30-day stats request over 300k events took 756 ms with it, 123
+    /// without), so a copy of an event that raced in through a second collector may be
     /// there until the table merges it. Only for queries that count each event once
     /// whatever its copies: maxima, minima, groups, distinct ids, `IN` lists.
     pub fn events_as_stored(self) -> &'static str {
