@@ -218,8 +218,9 @@ mod clickhouse_copies {
     use super::*;
     use rapport_collector::report::stats;
 
-    /// The stats read the table as stored, without `FINAL`: copies of every event that
-    /// raced in through a second collector and are not merged yet change no figure.
+    /// The stats, breakdowns and experiments read the table as stored, without `FINAL`:
+    /// copies of every event that raced in through a second collector and are not merged
+    /// yet change no figure.
     #[tokio::test]
     async fn copies_not_merged_yet_change_no_figure() {
         let server = std::env::var("RAPPORT_TEST_CLICKHOUSE_URL")
@@ -272,15 +273,58 @@ mod clickhouse_copies {
                 "feedback_submitted",
                 json!({"type": "nps", "score": 3}),
             ),
+            line(
+                8,
+                1,
+                "experiment_exposed",
+                json!({"experiment": "hero", "variant": "b", "variant_index": 1}),
+            ),
+            line(
+                9,
+                2,
+                "experiment_exposed",
+                json!({"experiment": "hero", "variant": "a", "variant_index": 0}),
+            ),
         ]
         .concat();
         let report =
             rapport_collector::import::import(&h.state.db, "demo", text.as_bytes(), now_ms())
                 .await
                 .unwrap();
-        assert_eq!(report.stored, 7, "{report:?}");
+        assert_eq!(report.stored, 9, "{report:?}");
         let read = || stats::stats(&h.state.db, "demo", 19_792, 19_792, &[]);
         let before = read().await.unwrap();
+        let breakdowns = || async {
+            let mut all = Vec::new();
+            for dimension in rapport_collector::report::breakdown::DIMENSIONS {
+                let rows = rapport_collector::report::breakdown::breakdown(
+                    &h.state.db,
+                    "demo",
+                    dimension,
+                    19_792,
+                    19_792,
+                    &[],
+                )
+                .await
+                .unwrap()
+                .unwrap();
+                all.push((dimension, rows));
+            }
+            all
+        };
+        let experiments = || {
+            rapport_collector::report::experiments::results(
+                &h.state.db,
+                "demo",
+                19_792,
+                19_792,
+                "purchase",
+            )
+        };
+        let (breakdowns_before, experiments_before) =
+            (breakdowns().await, experiments().await.unwrap());
+        assert_eq!(experiments_before.len(), 1, "{experiments_before:?}");
+        assert!(breakdowns_before.iter().all(|(_, rows)| !rows.is_empty()));
         let t = &before.total;
         assert_eq!((t.visitors, t.sessions, t.pageviews), (2, 2, 2));
         assert_eq!(t.feedback.responses, 3);
@@ -303,11 +347,13 @@ mod clickhouse_copies {
             .read("SELECT count() FROM events", &[])
             .await
             .unwrap();
-        assert_eq!(rows[0].int(0), 14, "the copies are not there");
+        assert_eq!(rows[0].int(0), 18, "the copies are not there");
         let after = read().await.unwrap();
         assert_eq!(
             serde_json::to_value(&after).unwrap(),
             serde_json::to_value(&before).unwrap()
         );
+        assert_eq!(breakdowns().await, breakdowns_before);
+        assert_eq!(experiments().await.unwrap(), experiments_before);
     }
 }

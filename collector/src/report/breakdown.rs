@@ -15,7 +15,9 @@ const ROWS: u32 = 50;
 /// The SQL of a dimension over the events that meet `scope`; its rows are (value,
 /// visitors, page views).
 fn sql(d: Dialect, dimension: &str, scope: &str) -> Option<String> {
-    let events = d.events();
+    // Distinct visitors and pageviews, a visitor's flags, one row per session: a copy of an
+    // event not merged yet changes none, so ClickHouse reads without `FINAL`.
+    let events = d.events_as_stored();
     let pageviews = "CAST(COALESCE(COUNT(DISTINCT CASE WHEN name = 'page_view' \
                      THEN pageview_id END), 0) AS BIGINT)";
     let by_event = |column: &str, only_views: bool| {

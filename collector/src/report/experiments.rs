@@ -118,7 +118,8 @@ fn results_sql(d: crate::db::Dialect) -> String {
         key = list(KEY_EVENTS),
         passive = list(PASSIVE_EVENTS),
         float = d.float(),
-        events = d.events(),
+        // One row per exposed session, maxima per pageview: copy-proof without `FINAL`.
+        events = d.events_as_stored(),
     )
 }
 
