@@ -218,7 +218,7 @@ mod clickhouse_copies {
     use super::*;
     use rapport_collector::report::stats;
 
-    /// The stats, breakdowns and experiments read the table as stored, without `FINAL`:
+    /// The stats, breakdowns, experiments and prompts read the table as stored, without `FINAL`:
     /// copies of every event that raced in through a second collector and are not merged
     /// yet change no figure.
     #[tokio::test]
@@ -257,7 +257,7 @@ mod clickhouse_copies {
                 3,
                 1,
                 "feedback_submitted",
-                json!({"type": "nps", "score": 9}),
+                json!({"type": "nps", "score": 9, "prompt_id": "nps-main", "variant": "a"}),
             ),
             line(
                 4,
@@ -272,6 +272,12 @@ mod clickhouse_copies {
                 2,
                 "feedback_submitted",
                 json!({"type": "nps", "score": 3}),
+            ),
+            line(
+                10,
+                1,
+                "prompt_shown",
+                json!({"type": "nps", "prompt_id": "nps-main", "variant": "a"}),
             ),
             line(
                 8,
@@ -291,7 +297,7 @@ mod clickhouse_copies {
             rapport_collector::import::import(&h.state.db, "demo", text.as_bytes(), now_ms())
                 .await
                 .unwrap();
-        assert_eq!(report.stored, 9, "{report:?}");
+        assert_eq!(report.stored, 10, "{report:?}");
         let read = || stats::stats(&h.state.db, "demo", 19_792, 19_792, &[]);
         let before = read().await.unwrap();
         let breakdowns = || async {
@@ -321,8 +327,15 @@ mod clickhouse_copies {
                 "purchase",
             )
         };
-        let (breakdowns_before, experiments_before) =
-            (breakdowns().await, experiments().await.unwrap());
+        let prompts = || {
+            rapport_collector::report::prompts::results(&h.state.db, "demo", 19_792, 19_792, &[])
+        };
+        let (breakdowns_before, experiments_before, prompts_before) = (
+            breakdowns().await,
+            experiments().await.unwrap(),
+            prompts().await.unwrap(),
+        );
+        assert_eq!(prompts_before.len(), 1, "{prompts_before:?}");
         assert_eq!(experiments_before.len(), 1, "{experiments_before:?}");
         assert!(breakdowns_before.iter().all(|(_, rows)| !rows.is_empty()));
         let t = &before.total;
@@ -347,7 +360,7 @@ mod clickhouse_copies {
             .read("SELECT count() FROM events", &[])
             .await
             .unwrap();
-        assert_eq!(rows[0].int(0), 18, "the copies are not there");
+        assert_eq!(rows[0].int(0), 20, "the copies are not there");
         let after = read().await.unwrap();
         assert_eq!(
             serde_json::to_value(&after).unwrap(),
@@ -355,5 +368,6 @@ mod clickhouse_copies {
         );
         assert_eq!(breakdowns().await, breakdowns_before);
         assert_eq!(experiments().await.unwrap(), experiments_before);
+        assert_eq!(prompts().await.unwrap(), prompts_before);
     }
 }

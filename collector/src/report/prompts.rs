@@ -25,6 +25,30 @@ fn choice_text(d: Dialect) -> &'static str {
     }
 }
 
+/// The prompts' events that meet `scope`, one row per event: (`prompt_id`, `variant`,
+/// `name`, `score`, `feedback_type`, `choice`, the chosen option's text). Read as stored,
+/// without ClickHouse's `FINAL`; there a copy of an event not merged yet may be in the
+/// table, so the rows are grouped by id first (few rows: only the prompts' events).
+fn prompt_events(d: Dialect, scope: &str) -> String {
+    let rows = format!(
+        "FROM {} WHERE {scope} AND prompt_id IS NOT NULL AND variant IS NOT NULL \
+         AND name IN ('prompt_shown', 'prompt_dismissed', 'feedback_submitted')",
+        d.events_as_stored()
+    );
+    let choice = choice_text(d);
+    match d {
+        Dialect::ClickHouse => format!(
+            "SELECT MAX(prompt_id) AS prompt_id, MAX(variant) AS variant, MAX(name) AS name, \
+             MAX(score) AS score, MAX(feedback_type) AS feedback_type, \
+             MAX(choice) AS choice FROM (SELECT id, prompt_id, variant, name, score, \
+             feedback_type, {choice} AS choice {rows}) c GROUP BY id"
+        ),
+        _ => format!(
+            "SELECT prompt_id, variant, name, score, feedback_type, {choice} AS choice {rows}"
+        ),
+    }
+}
+
 /// How often each answer was given, per (prompt, variant): scores as their number, choices
 /// as their text; free text is not counted.
 async fn answer_counts(
@@ -37,12 +61,10 @@ async fn answer_counts(
         "SELECT prompt_id, variant, ans_score, ans_choice, CAST(COUNT(*) AS BIGINT) \
          FROM (SELECT prompt_id, variant, COALESCE(score, -1) AS ans_score, \
                CASE WHEN COALESCE(feedback_type, '') = 'choice' \
-               THEN COALESCE({choice}, '') ELSE '' END AS ans_choice \
-               FROM {events} WHERE {scope} AND prompt_id IS NOT NULL \
-               AND variant IS NOT NULL AND name = 'feedback_submitted') a \
+               THEN COALESCE(choice, '') ELSE '' END AS ans_choice \
+               FROM ({events}) r WHERE name = 'feedback_submitted') a \
          GROUP BY prompt_id, variant, ans_score, ans_choice",
-        choice = choice_text(d),
-        events = d.events(),
+        events = prompt_events(d, scope),
     );
     let mut out: std::collections::BTreeMap<(String, String), Vec<AnswerCount>> =
         Default::default();
@@ -95,12 +117,9 @@ pub async fn results(
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN name = 'feedback_submitted' AND feedback_type = 'nps' AND score <= 6 THEN 1 ELSE 0 END) AS BIGINT), \
          MAX(feedback_type) \
-         FROM {events} WHERE {scope} \
-         AND prompt_id IS NOT NULL AND variant IS NOT NULL \
-         AND name IN ('prompt_shown', 'prompt_dismissed', 'feedback_submitted') \
-         GROUP BY prompt_id, variant",
+         FROM ({events}) r GROUP BY prompt_id, variant",
         float = d.float(),
-        events = d.events(),
+        events = prompt_events(d, &scope),
     );
     let mut answers = answer_counts(db, &scope, &params).await?;
     let mut arms: Vec<(String, Arm)> = db
