@@ -11,6 +11,7 @@
 
 use std::io::BufRead;
 
+use rapport_core::validate::MAX_FUTURE_MS;
 use rapport_core::Event;
 
 use crate::db::{Db, NewEvent};
@@ -20,8 +21,8 @@ pub const BLOCK: usize = 10_000;
 /// The longest line read as an event: an event's URL, referrer and props (8 KB) fit many
 /// times over, and a line past it is refused unread.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// How far after the import's own clock an event may be stamped.
-const MAX_FUTURE_MS: u64 = 60_000;
+/// Refused lines listed with their reason; the others are only counted.
+pub const REFUSED_LISTED: usize = 100;
 
 /// What an import did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -32,7 +33,10 @@ pub struct Report {
     pub stored: u64,
     /// Valid events whose id the site had already (or an earlier line of the file had).
     pub duplicates: u64,
-    /// The refused lines, by number from 1, with the reason.
+    /// Lines refused.
+    pub refused_lines: u64,
+    /// The first [`REFUSED_LISTED`] refused lines, by number from 1, with the reason: a
+    /// file of bad lines costs no memory for each.
     pub refused: Vec<(u64, String)>,
 }
 
@@ -137,7 +141,12 @@ pub async fn import(
                 }
                 block.push(event);
             }
-            Err(reason) => report.refused.push((number, reason)),
+            Err(reason) => {
+                report.refused_lines += 1;
+                if report.refused.len() < REFUSED_LISTED {
+                    report.refused.push((number, reason));
+                }
+            }
         }
         if block.len() == BLOCK {
             store(db, site, &mut block, block_line, &mut report).await?;
@@ -201,6 +210,23 @@ mod tests {
                 ("", true),
                 ("c", true)
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn past_the_listed_ones_refused_lines_are_only_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/i.db", dir.path().display()))
+            .await
+            .unwrap();
+        let text = "not json\n".repeat(REFUSED_LISTED + 5);
+        let report = import(&db, "demo", text.as_bytes(), 0).await.unwrap();
+        assert_eq!(report.refused_lines, REFUSED_LISTED as u64 + 5);
+        assert_eq!(report.refused.len(), REFUSED_LISTED);
+        assert_eq!(report.refused[REFUSED_LISTED - 1].0, REFUSED_LISTED as u64);
+        assert_eq!(
+            (report.lines, report.stored),
+            (REFUSED_LISTED as u64 + 5, 0)
         );
     }
 

@@ -21,8 +21,6 @@ use crate::state::{now_ms, AppState};
 
 /// Most events one batch may carry.
 pub const MAX_BATCH_EVENTS: usize = 1000;
-/// How far an event may be stamped after its own batch, for clocks that tick between the two.
-const MAX_FUTURE_MS: u64 = 60_000;
 
 /// `200` (and `202` for bots): how many events were stored or already stored, and which
 /// were refused. `accepted + rejected.len()` is the batch's size.
@@ -131,7 +129,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
 fn check_event(value: &RawValue, sent_at: u64) -> Result<Event, String> {
     let event: Event = serde_json::from_str(value.get()).map_err(|e| e.to_string())?;
     event.validate().map_err(|e| e.to_string())?;
-    if event.ts > sent_at.saturating_add(MAX_FUTURE_MS) {
+    if event.ts > sent_at.saturating_add(validate::MAX_FUTURE_MS) {
         return Err("ts: is later than the batch's sent_at".into());
     }
     if sent_at.saturating_sub(event.ts) > validate::MAX_CLOCK_SKEW_MS as u64 {

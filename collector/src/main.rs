@@ -333,21 +333,18 @@ async fn import_command(args: &Args, site: &str, file: &std::path::Path) -> std:
             ))
         }
     };
-    const SHOWN: usize = 100;
-    for (line, reason) in report.refused.iter().take(SHOWN) {
+    for (line, reason) in &report.refused {
         println!("line {line}: {reason}");
     }
-    if report.refused.len() > SHOWN {
-        println!("… and {} more refused lines", report.refused.len() - SHOWN);
+    let unlisted = report.refused_lines - report.refused.len() as u64;
+    if unlisted > 0 {
+        println!("… and {unlisted} more refused lines");
     }
     println!(
         "{} lines: {} events stored, {} already stored, {} refused",
-        report.lines,
-        report.stored,
-        report.duplicates,
-        report.refused.len()
+        report.lines, report.stored, report.duplicates, report.refused_lines
     );
-    if report.refused.is_empty() {
+    if report.refused_lines == 0 {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::FAILURE

@@ -92,6 +92,7 @@ async fn history_of_any_age_is_stored_and_counted_on_its_own_days(h: Harness) {
         .collect();
     assert_eq!((report.lines, report.stored, report.duplicates), (8, 3, 1));
     assert_eq!(refused.len(), 4, "{refused:?}");
+    assert_eq!(report.refused_lines, 4);
     assert_eq!(refused[0].0, 4);
     assert!(refused[0].1.contains("expected"), "{refused:?}");
     assert_eq!(refused[1].0, 6);
@@ -144,6 +145,7 @@ async fn an_import_run_twice_stores_each_event_once_across_blocks(h: Harness) {
             lines: count,
             stored: count,
             duplicates: 0,
+            refused_lines: 0,
             refused: Vec::new(),
         }
     );

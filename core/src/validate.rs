@@ -31,6 +31,9 @@ pub const MAX_PROPS_KEYS: usize = 256;
 pub const MAX_PROPS_BYTES: usize = 8 * 1024;
 /// Client timestamps further than this from the receive time are not plausible.
 pub const MAX_CLOCK_SKEW_MS: i64 = 7 * 24 * 3_600_000;
+/// How far after the sender's clock (a batch's `sent_at`, an import's now) an event may be
+/// stamped.
+pub const MAX_FUTURE_MS: u64 = 60_000;
 
 fn is_slug_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')

@@ -14,8 +14,8 @@
 //! up by (site, id), whatever their day, so a retried batch stores nothing twice even when
 //! its corrected times differ from the first try's. Copies of an event with the same day
 //! that raced in through two collectors are collapsed on read: by the aggregates of the
-//! stats, breakdowns, experiments and prompts, which a copy does not change, and by `FINAL` for the
-//! other reads.
+//! stats, breakdowns, experiments and prompts, which a copy does not change, and by `FINAL`
+//! for the other reads.
 //!
 //! With `?cluster=NAME` the collector creates `events_local` on the server it talks to and
 //! `events` as a `Distributed` table over the cluster's shards, sharded by visitor
